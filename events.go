@@ -1,0 +1,57 @@
+package shipprod
+
+import "time"
+
+// Step names, in the order the Pipeline runs them.
+const (
+	StepGates       = "gates"
+	StepVersion     = "version"
+	StepTag         = "tag"
+	StepBaseline    = "baseline"
+	StepDeploy      = "deploy"
+	StepHealth      = "health"
+	StepRollback    = "rollback"
+	StepReport      = "report"
+	StepMonitor     = "monitor"
+	StepFinalReport = "final-report"
+)
+
+// EventKind says what happened to a step.
+type EventKind string
+
+// Step event kinds.
+const (
+	EventStarted  EventKind = "started"
+	EventFinished EventKind = "finished"
+	EventSkipped  EventKind = "skipped"
+	EventFailed   EventKind = "failed"
+)
+
+// Event reports progress of one pipeline step to an Observer.
+type Event struct {
+	Step string    `json:"step"`
+	Kind EventKind `json:"event"`
+	// Title is the step's human line, e.g. "Creating git tag v2.7.0".
+	Title string    `json:"title"`
+	Time  time.Time `json:"time"`
+	// Duration is set on finished and failed events.
+	Duration time.Duration `json:"duration,omitempty"`
+	// Reason says why a step was skipped, or a warning on a finished step.
+	Reason string `json:"reason,omitempty"`
+	// Err is the failure of a failed event.
+	Err error `json:"-"`
+	// Actions are the side effects the step makes (on started events).
+	Actions []Action `json:"actions,omitempty"`
+}
+
+// Observer receives step events. It is called synchronously from the
+// goroutine running the Pipeline, so it must not block for long.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to an Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }

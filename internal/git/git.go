@@ -1,0 +1,165 @@
+// Package git runs the git command line for shipprod's steps.
+//
+// Every command runs with an explicit argument list (never through a shell),
+// with GIT_TERMINAL_PROMPT=0 so that git never waits for a password, and with
+// a C locale so that its messages can be recognised. Ref names are validated
+// with `git check-ref-format` before use, paths follow `--`, and errors carry
+// git's own stderr with any credentials in URLs masked.
+package git
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+)
+
+// Repo is a git working tree.
+type Repo struct {
+	// Dir is the working tree (or bare repository) git runs in.
+	Dir string
+	// Env holds extra environment variables ("KEY=value") for every command.
+	Env []string
+}
+
+// Open returns the Repo for dir.
+func Open(dir string) *Repo { return &Repo{Dir: dir} }
+
+// Error is a failed git command.
+type Error struct {
+	// Args are the command's arguments, credentials masked.
+	Args []string
+	// Stderr is git's own message, credentials masked.
+	Stderr   string
+	ExitCode int
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := strings.TrimSpace(e.Stderr)
+	if msg == "" {
+		msg = e.Err.Error()
+	}
+	return fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// credentialsInURL matches the user-info part of a URL ("https://user:token@").
+var credentialsInURL = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
+
+// MaskURL replaces credentials in any URL inside s with "***".
+func MaskURL(s string) string {
+	return credentialsInURL.ReplaceAllString(s, "${1}***@")
+}
+
+// Run runs git with args and returns its stdout with surrounding whitespace trimmed.
+func (r *Repo) Run(ctx context.Context, args ...string) (string, error) {
+	out, err := r.run(ctx, nil, args...)
+	return strings.TrimSpace(string(out)), err
+}
+
+// RunRaw runs git with args and returns its stdout untouched.
+func (r *Repo) RunRaw(ctx context.Context, args ...string) ([]byte, error) {
+	return r.run(ctx, nil, args...)
+}
+
+// RunInput runs git with args, feeding stdin.
+func (r *Repo) RunInput(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	out, err := r.run(ctx, stdin, args...)
+	return strings.TrimSpace(string(out)), err
+}
+
+// Command returns the exec.Cmd for git args, set up like Run's, for callers
+// that stream git's output (e.g. a long `git log`).
+func (r *Repo) Command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.Dir
+	cmd.Env = append(os.Environ(),
+		"GIT_TERMINAL_PROMPT=0",
+		"GCM_INTERACTIVE=never",
+		"LC_ALL=C",
+		"LANGUAGE=C",
+	)
+	cmd.Env = append(cmd.Env, r.Env...)
+	return cmd
+}
+
+func (r *Repo) run(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+	cmd := r.Command(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		e := &Error{Args: maskAll(args), Stderr: MaskURL(stderr.String()), Err: err}
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			e.ExitCode = exitErr.ExitCode()
+		}
+		return stdout.Bytes(), e
+	}
+	return stdout.Bytes(), nil
+}
+
+func maskAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = MaskURL(a)
+	}
+	return out
+}
+
+// ErrInvalidRefName means a tag or branch name is not a valid git ref name.
+var ErrInvalidRefName = errors.New("invalid git ref name")
+
+// CheckRefFormat validates a full ref name ("refs/tags/v1.2.3") with
+// `git check-ref-format`.
+func CheckRefFormat(ctx context.Context, ref string) error {
+	if ref == "" || strings.HasPrefix(ref, "-") {
+		return fmt.Errorf("%w: %q", ErrInvalidRefName, ref)
+	}
+	if _, err := (&Repo{}).Run(ctx, "check-ref-format", ref); err != nil {
+		return fmt.Errorf("%w: %q", ErrInvalidRefName, ref)
+	}
+	return nil
+}
+
+// CheckTagName validates a tag name ("v1.2.3").
+func CheckTagName(ctx context.Context, tag string) error {
+	if strings.HasPrefix(tag, "refs/") {
+		return fmt.Errorf("%w: tag %q: give the tag name without refs/tags/", ErrInvalidRefName, tag)
+	}
+	if err := CheckRefFormat(ctx, "refs/tags/"+tag); err != nil {
+		return fmt.Errorf("tag %q: %w", tag, ErrInvalidRefName)
+	}
+	return nil
+}
+
+// CheckBranchName validates a branch name ("main", "production").
+func CheckBranchName(ctx context.Context, branch string) error {
+	if strings.HasPrefix(branch, "refs/") {
+		return fmt.Errorf("%w: branch %q: give the branch name without refs/heads/", ErrInvalidRefName, branch)
+	}
+	if err := CheckRefFormat(ctx, "refs/heads/"+branch); err != nil {
+		return fmt.Errorf("branch %q: %w", branch, ErrInvalidRefName)
+	}
+	return nil
+}
+
+// CheckRemoteName validates a remote name or URL: it must not look like an
+// option.
+func CheckRemoteName(remote string) error {
+	if remote == "" || strings.HasPrefix(remote, "-") || strings.ContainsAny(remote, "\n\x00") {
+		return fmt.Errorf("invalid git remote %q", MaskURL(remote))
+	}
+	return nil
+}

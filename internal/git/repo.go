@@ -1,0 +1,246 @@
+package git
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shipprod/shipprod"
+)
+
+// Head returns the full SHA of HEAD.
+func (r *Repo) Head(ctx context.Context) (string, error) {
+	return r.Run(ctx, "rev-parse", "--verify", "--end-of-options", "HEAD^{commit}")
+}
+
+// ResolveCommit returns the full SHA of the commit rev names, and false when
+// rev names nothing.
+func (r *Repo) ResolveCommit(ctx context.Context, rev string) (string, bool, error) {
+	out, err := r.Run(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.ExitCode == 1 {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return out, true, nil
+}
+
+// ErrDetachedHead means HEAD is not on a branch.
+var ErrDetachedHead = errors.New("HEAD is detached: check out the release branch first")
+
+// CurrentBranch returns the branch HEAD is on, or ErrDetachedHead.
+func (r *Repo) CurrentBranch(ctx context.Context) (string, error) {
+	out, err := r.Run(ctx, "symbolic-ref", "--quiet", "--short", "HEAD")
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.ExitCode == 1 {
+			return "", ErrDetachedHead
+		}
+		return "", err
+	}
+	return out, nil
+}
+
+// IsShallow reports whether the repository is a shallow clone.
+func (r *Repo) IsShallow(ctx context.Context) (bool, error) {
+	out, err := r.Run(ctx, "rev-parse", "--is-shallow-repository")
+	return out == "true", err
+}
+
+// DirtyPaths returns the paths with uncommitted changes (staged, unstaged or
+// untracked), as git status reports them.
+func (r *Repo) DirtyPaths(ctx context.Context) ([]string, error) {
+	out, err := r.RunRaw(ctx, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	fields := bytes.Split(out, []byte{0})
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		if len(f) < 4 {
+			continue
+		}
+		paths = append(paths, string(f[3:]))
+		if f[0] == 'R' || f[0] == 'C' {
+			i++ // the next field is the rename's source
+		}
+	}
+	return paths, nil
+}
+
+// CommitPaths stages exactly paths and commits them with message, returning
+// the new commit's SHA. Nothing else in the index is committed.
+func (r *Repo) CommitPaths(ctx context.Context, message string, paths ...string) (string, error) {
+	if len(paths) == 0 {
+		return "", errors.New("git commit: no paths to commit")
+	}
+	if _, err := r.Run(ctx, append([]string{"add", "--"}, paths...)...); err != nil {
+		return "", err
+	}
+	args := append([]string{"commit", "--quiet", "--file=-", "--only", "--"}, paths...)
+	if _, err := r.RunInput(ctx, []byte(message), args...); err != nil {
+		return "", err
+	}
+	return r.Head(ctx)
+}
+
+// Tag describes an existing tag.
+type Tag struct {
+	Name string
+	// Commit is the commit the tag points at (peeled).
+	Commit string
+	// Annotated is false for a lightweight tag.
+	Annotated bool
+	// Message is an annotated tag's message.
+	Message string
+}
+
+// LookupTag returns the local tag name, and false when it does not exist.
+func (r *Repo) LookupTag(ctx context.Context, name string) (Tag, bool, error) {
+	if err := CheckTagName(ctx, name); err != nil {
+		return Tag{}, false, err
+	}
+	ref := "refs/tags/" + name
+	objType, err := r.Run(ctx, "for-each-ref", "--format=%(objecttype)", "--end-of-options", ref)
+	if err != nil || objType == "" {
+		return Tag{}, false, err
+	}
+	commit, _, err := r.ResolveCommit(ctx, ref)
+	if err != nil {
+		return Tag{}, false, err
+	}
+	t := Tag{Name: name, Commit: commit, Annotated: objType == "tag"}
+	if t.Annotated {
+		msg, err := r.Run(ctx, "for-each-ref", "--format=%(contents)", "--end-of-options", ref)
+		if err != nil {
+			return Tag{}, false, err
+		}
+		t.Message = msg
+	}
+	return t, true, nil
+}
+
+// CreateAnnotatedTag creates the annotated tag name at commit with message.
+// extraArgs go before the tag name (e.g. "--sign" or "--local-user=KEY").
+func (r *Repo) CreateAnnotatedTag(ctx context.Context, name, commit, message string, extraArgs ...string) error {
+	if err := CheckTagName(ctx, name); err != nil {
+		return err
+	}
+	args := append([]string{"tag", "--annotate", "--file=-"}, extraArgs...)
+	args = append(args, "--", name, commit)
+	_, err := r.RunInput(ctx, []byte(message), args...)
+	return err
+}
+
+// RemoteRef returns the SHA a remote ref points at, peeled to the commit for
+// annotated tags, and false when the remote has no such ref.
+func (r *Repo) RemoteRef(ctx context.Context, remote, ref string) (string, bool, error) {
+	if err := CheckRemoteName(remote); err != nil {
+		return "", false, err
+	}
+	if err := CheckRefFormat(ctx, ref); err != nil {
+		return "", false, err
+	}
+	out, err := r.Run(ctx, "ls-remote", "--", remote, ref, ref+"^{}")
+	if err != nil {
+		return "", false, err
+	}
+	var sha, peeled string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		switch f[1] {
+		case ref:
+			sha = f[0]
+		case ref + "^{}":
+			peeled = f[0]
+		}
+	}
+	if peeled != "" {
+		sha = peeled
+	}
+	return sha, sha != "", nil
+}
+
+// PushOptions modify Push.
+type PushOptions struct {
+	// Atomic makes the remote accept every ref or none (`--atomic`).
+	Atomic bool
+	// ForceWithLease entries are "<ref>:<expected sha>": the push may
+	// overwrite ref only if the remote still has expected there.
+	ForceWithLease []string
+}
+
+// Push pushes refspecs to remote. A refusal by the remote is returned as a
+// *shipprod.PushRejectedError carrying the remote's reason.
+func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt PushOptions) error {
+	if err := CheckRemoteName(remote); err != nil {
+		return err
+	}
+	for _, rs := range refspecs {
+		if err := checkRefspec(ctx, rs); err != nil {
+			return err
+		}
+	}
+	args := []string{"push", "--porcelain"}
+	if opt.Atomic {
+		args = append(args, "--atomic")
+	}
+	for _, l := range opt.ForceWithLease {
+		args = append(args, "--force-with-lease="+l)
+	}
+	args = append(args, "--", remote)
+	args = append(args, refspecs...)
+	out, err := r.RunRaw(ctx, args...)
+	if err == nil {
+		return nil
+	}
+	if reason := rejections(out); reason != "" {
+		return &shipprod.PushRejectedError{Remote: MaskURL(remote), Refs: refspecs, Reason: reason}
+	}
+	return err
+}
+
+// checkRefspec validates the destination of "src:dst" (or a lone ref).
+func checkRefspec(ctx context.Context, rs string) error {
+	rs = strings.TrimPrefix(rs, "+")
+	src, dst, found := strings.Cut(rs, ":")
+	if !found {
+		dst = src
+	}
+	if src == "" || strings.HasPrefix(src, "-") {
+		return fmt.Errorf("%w: refspec %q", ErrInvalidRefName, rs)
+	}
+	if !strings.HasPrefix(dst, "refs/") {
+		return fmt.Errorf("%w: refspec %q: name the full destination ref (refs/heads/… or refs/tags/…)", ErrInvalidRefName, rs)
+	}
+	return CheckRefFormat(ctx, dst)
+}
+
+// rejections extracts the remote's reasons from `git push --porcelain`
+// output: lines "!\t<src>:<dst>\t[rejected] (non-fast-forward)".
+func rejections(out []byte) string {
+	var reasons []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "!") {
+			continue
+		}
+		f := strings.SplitN(line, "\t", 3)
+		if len(f) < 3 {
+			continue
+		}
+		_, dst, _ := strings.Cut(f[1], ":")
+		reasons = append(reasons, dst+" "+f[2])
+	}
+	return strings.Join(reasons, "; ")
+}

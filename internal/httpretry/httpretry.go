@@ -1,0 +1,231 @@
+// Package httpretry is an http.RoundTripper that waits out rate limits and
+// retries transient failures, for the clients of hosted APIs (GitHub,
+// Vercel). Every wait is bounded by the request's context and a maximum, is
+// measured on an injected clock, and is reported to a callback.
+package httpretry
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shipprod/shipprod"
+)
+
+// Defaults for the zero Transport.
+const (
+	DefaultMaxRetries  = 3
+	DefaultBaseBackoff = 500 * time.Millisecond
+	DefaultMaxWait     = 5 * time.Minute
+	// maxBodyPeek bounds how much of an error body is buffered for RateLimit.
+	maxBodyPeek = 64 << 10
+)
+
+// Wait describes one wait the Transport made (or refused to make).
+type Wait struct {
+	Method, URL string
+	Status      int // 0 for a connection error
+	// Reason is "rate limit", "secondary rate limit" or "transient error".
+	Reason string
+	Wait   time.Duration
+	// Attempt counts from 1 for the first retry.
+	Attempt int
+	// Refused is set when the wait exceeded MaxWait and the response was
+	// returned instead.
+	Refused bool
+}
+
+// RateLimitFunc says whether resp is a rate-limit answer and how long to wait
+// before retrying. body holds (up to 64 KiB of) the response body.
+type RateLimitFunc func(resp *http.Response, body []byte, now time.Time) (wait time.Duration, reason string, limited bool)
+
+// Transport retries requests. Rate-limit answers (as RateLimit decides) are
+// always retried after the wait they ask for, since the server did not act
+// on the request. 5xx answers and connection errors are retried with
+// jittered exponential backoff, MaxRetries times, for idempotent methods, and
+// for other methods only when RetryNonIdempotent is set.
+type Transport struct {
+	Base               http.RoundTripper // default http.DefaultTransport
+	Clock              shipprod.Clock    // default shipprod.SystemClock()
+	RateLimit          RateLimitFunc     // default GitHubRateLimit
+	MaxRetries         int               // default DefaultMaxRetries; negative means none
+	BaseBackoff        time.Duration     // default DefaultBaseBackoff
+	MaxWait            time.Duration     // default DefaultMaxWait: longest single wait
+	RetryNonIdempotent bool
+	// OnWait, when set, is told of every wait.
+	OnWait func(Wait)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	clock := t.Clock
+	if clock == nil {
+		clock = shipprod.SystemClock()
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	rateLimit := t.RateLimit
+	if rateLimit == nil {
+		rateLimit = GitHubRateLimit
+	}
+	maxRetries := t.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = DefaultMaxRetries
+	}
+	backoff := t.BaseBackoff
+	if backoff <= 0 {
+		backoff = DefaultBaseBackoff
+	}
+	maxWait := t.MaxWait
+	if maxWait <= 0 {
+		maxWait = DefaultMaxWait
+	}
+	retriable := t.RetryNonIdempotent || idempotent(req.Method)
+
+	transient := 0
+	for attempt := 1; ; attempt++ {
+		r, err := rewind(req, attempt)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := base.RoundTrip(r)
+		var (
+			wait   time.Duration
+			reason string
+			status int
+		)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || !retriable || transient >= maxRetries {
+				return nil, err
+			}
+			transient++
+			wait, reason = jitter(backoff, transient), "transient error"
+		default:
+			status = resp.StatusCode
+			body, perr := peek(resp)
+			if perr != nil {
+				return nil, perr
+			}
+			if d, why, limited := rateLimit(resp, body, clock.Now()); limited {
+				wait, reason = d, why
+				if wait > maxWait {
+					t.report(Wait{Method: req.Method, URL: req.URL.String(), Status: status, Reason: reason, Wait: wait, Attempt: attempt, Refused: true})
+					return resp, nil
+				}
+			} else if status >= 500 && retriable && transient < maxRetries {
+				transient++
+				wait, reason = jitter(backoff, transient), "transient error"
+			} else {
+				return resp, nil
+			}
+			resp.Body.Close()
+		}
+		t.report(Wait{Method: req.Method, URL: req.URL.String(), Status: status, Reason: reason, Wait: wait, Attempt: attempt})
+		if err := clock.Sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("waiting %s after %s on %s %s: %w", wait.Round(time.Second), reason, req.Method, req.URL.Redacted(), err)
+		}
+	}
+}
+
+func (t *Transport) report(w Wait) {
+	if t.OnWait != nil {
+		t.OnWait(w)
+	}
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// rewind returns the request for an attempt, with a fresh body after the first.
+func rewind(req *http.Request, attempt int) (*http.Request, error) {
+	if attempt == 1 || req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("httpretry: cannot retry a request whose body cannot be rewound")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	return r, nil
+}
+
+// peek buffers an error response's body (bounded) so RateLimit can read it,
+// leaving resp.Body readable from the start.
+func peek(resp *http.Response) ([]byte, error) {
+	if resp.StatusCode < 400 || resp.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyPeek))
+	rest := resp.Body
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return body, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// jitter returns a backoff of base·2^(n-1), randomised into [½, 1] of it.
+func jitter(base time.Duration, n int) time.Duration {
+	d := base << (n - 1)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// GitHubRateLimit recognises GitHub's rate-limit answers
+// (docs.github.com, "Rate limits for the REST API"): a 403 or 429 with
+// retry-after is a secondary limit (wait that many seconds); a 403 or 429
+// with x-ratelimit-remaining: 0 is the primary limit (wait until
+// x-ratelimit-reset); any other 429 waits a minute, as GitHub advises for
+// secondary limits without retry-after.
+func GitHubRateLimit(resp *http.Response, body []byte, now time.Time) (time.Duration, string, bool) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return 0, "", false
+	}
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second, "secondary rate limit", true
+		}
+	}
+	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+			d := time.Unix(reset, 0).Sub(now)
+			if d < 0 {
+				d = 0
+			}
+			return d + time.Second, "rate limit", true
+		}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || bytes.Contains(body, []byte("secondary rate limit")) {
+		return time.Minute, "secondary rate limit", true
+	}
+	return 0, "", false
+}
+
+// Client returns an *http.Client using t, with the given overall timeout per
+// request (0 for none).
+func Client(t *Transport, timeout time.Duration) *http.Client {
+	return &http.Client{Transport: t, Timeout: timeout}
+}

@@ -1,0 +1,183 @@
+// Package yamlstrict decodes YAML into Go structs and rejects keys the struct
+// does not have, naming the key, its line and the keys that are allowed.
+// yaml.v3's own KnownFields works only on whole documents; configuration is
+// decoded section by section (each deployer decodes its own), so the check
+// here works on any yaml.Node.
+package yamlstrict
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Error is a key the target type does not know.
+type Error struct {
+	File  string // may be empty
+	Line  int
+	Path  string // dotted path of the key, e.g. "deploy.git-push.brnach"
+	Key   string
+	Known []string
+}
+
+func (e *Error) Error() string {
+	loc := fmt.Sprintf("line %d", e.Line)
+	if e.File != "" {
+		loc = e.File + ":" + fmt.Sprint(e.Line)
+	}
+	msg := fmt.Sprintf("%s: unknown key %q", loc, e.Path)
+	if len(e.Known) > 0 {
+		msg += " (known keys here: " + strings.Join(e.Known, ", ") + ")"
+	}
+	return msg
+}
+
+// Unmarshal decodes a whole YAML document strictly into v.
+func Unmarshal(file string, data []byte, v any) error {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty document leaves v as it is
+		}
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return Decode(file, "", &doc, v)
+}
+
+// Decode decodes node strictly into v. path is the dotted path of node in
+// its file ("" for the root), used in messages.
+func Decode(file, path string, node *yaml.Node, v any) error {
+	if node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
+		node = node.Content[0]
+	}
+	if err := check(file, path, node, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	if err := node.Decode(v); err != nil {
+		if file != "" {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		return err
+	}
+	return nil
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+	nodeType        = reflect.TypeFor[yaml.Node]()
+)
+
+// check walks node alongside t and reports the first unknown key.
+func check(file, path string, node *yaml.Node, t reflect.Type) error {
+	if node == nil || t == nil {
+		return nil
+	}
+	if node.Kind == yaml.AliasNode {
+		return check(file, path, node.Alias, t)
+	}
+	for t.Kind() == reflect.Pointer {
+		if t.Implements(unmarshalerType) {
+			return nil
+		}
+		t = t.Elem()
+	}
+	if t == nodeType || reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
+		return nil // the type decodes itself
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			return nil // yaml.v3 reports the type mismatch itself
+		}
+		fields := map[string]reflect.Type{}
+		var inlineMap bool
+		collectFields(t, fields, &inlineMap)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, val := node.Content[i], node.Content[i+1]
+			ft, ok := fields[k.Value]
+			if !ok {
+				if inlineMap {
+					continue
+				}
+				return &Error{File: file, Line: k.Line, Path: join(path, k.Value), Key: k.Value, Known: sortedKeys(fields)}
+			}
+			if err := check(file, join(path, k.Value), val, ft); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if node.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, item := range node.Content {
+			if err := check(file, fmt.Sprintf("%s[%d]", path, i), item, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if node.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if err := check(file, join(path, node.Content[i].Value), node.Content[i+1], t.Elem()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// collectFields maps the YAML keys of struct t to their types, descending
+// into ",inline" structs; an inline map accepts any key.
+func collectFields(t reflect.Type, fields map[string]reflect.Type, inlineMap *bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(","+opts+",", ",inline,") {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Map {
+				*inlineMap = true
+			} else if ft.Kind() == reflect.Struct {
+				collectFields(ft, fields, inlineMap)
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name) // yaml.v3's default
+		}
+		fields[name] = f.Type
+	}
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}

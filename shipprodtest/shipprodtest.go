@@ -1,0 +1,100 @@
+// Package shipprodtest provides helpers for testing code built on shipprod:
+// a fake Clock that makes a 30-minute monitor window run in milliseconds, and
+// a Recorder that collects pipeline events. Like net/http/httptest, it is
+// shipped next to the API so that importers can test their own steps.
+package shipprodtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shipprod/shipprod"
+)
+
+// Clock is a shipprod.Clock whose time only moves when something sleeps or
+// when Advance is called. Sleep returns at once after moving the time
+// forward, so code that polls or waits runs as fast as the CPU allows while
+// observing the durations it asked for. It is safe for concurrent use;
+// concurrent sleepers each move the shared time forward.
+type Clock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept time.Duration
+	naps  int
+}
+
+var _ shipprod.Clock = (*Clock)(nil)
+
+// NewClock returns a Clock set to start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now returns the fake time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Sleep moves the time forward by d and returns, or returns ctx.Err() if ctx
+// has ended.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.now = c.now.Add(d)
+		c.slept += d
+	}
+	c.naps++
+	return nil
+}
+
+// Advance moves the time forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Slept returns the total time slept and the number of Sleep calls.
+func (c *Clock) Slept() (time.Duration, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slept, c.naps
+}
+
+// Recorder is a shipprod.Observer that keeps every event.
+type Recorder struct {
+	mu     sync.Mutex
+	events []shipprod.Event
+}
+
+var _ shipprod.Observer = (*Recorder)(nil)
+
+// Observe records e.
+func (r *Recorder) Observe(e shipprod.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// Events returns the events recorded so far.
+func (r *Recorder) Events() []shipprod.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]shipprod.Event(nil), r.events...)
+}
+
+// Trace returns the events as "step:kind" strings, e.g. "tag:started",
+// which makes the order of a run easy to assert.
+func (r *Recorder) Trace() []string {
+	var out []string
+	for _, e := range r.Events() {
+		out = append(out, fmt.Sprintf("%s:%s", e.Step, e.Kind))
+	}
+	return out
+}
