@@ -6,6 +6,7 @@ package httpretry
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -88,7 +89,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if maxWait <= 0 {
 		maxWait = DefaultMaxWait
 	}
-	retriable := t.RetryNonIdempotent || idempotent(req.Method)
+	retriable := t.RetryNonIdempotent || idempotent(req.Method) || retrySafe(ctx)
 
 	transient := 0
 	for attempt := 1; ; attempt++ {
@@ -140,6 +141,24 @@ func (t *Transport) report(w Wait) {
 	if t.OnWait != nil {
 		t.OnWait(w)
 	}
+}
+
+// retrySafeKey marks a context whose requests may be retried whatever their
+// method.
+type retrySafeKey struct{}
+
+// RetrySafe returns a context whose requests the Transport retries after a
+// 5xx answer or a connection error even when their method is not idempotent
+// (POST, PATCH). Use it for calls whose repetition the caller detects and
+// handles itself, e.g. creating a release, where a duplicate is answered with
+// 422 already_exists.
+func RetrySafe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, retrySafeKey{}, true)
+}
+
+func retrySafe(ctx context.Context) bool {
+	v, _ := ctx.Value(retrySafeKey{}).(bool)
+	return v
 }
 
 func idempotent(method string) bool {
