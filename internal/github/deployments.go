@@ -1,0 +1,89 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	gogithub "github.com/google/go-github/v89/github"
+
+	"github.com/shipprod/shipprod/internal/httpretry"
+)
+
+// DeploymentRequest describes a GitHub deployment to record.
+type DeploymentRequest struct {
+	// Ref is the branch, tag or SHA deployed.
+	Ref string
+	// Environment defaults to "production".
+	Environment string
+	Description string
+	// Payload is extra JSON data stored with the deployment.
+	Payload map[string]any
+}
+
+// CreateDeployment records a deployment and returns its id. It always sends
+// auto_merge: false and required_contexts: [], so that GitHub neither merges
+// the default branch into the ref on the user's behalf nor refuses the
+// record because of commit statuses: shipprod records what it deploys, the
+// gates have already decided whether it may.
+//
+// GitHub answers 202 when it merged instead of creating a deployment; with
+// auto_merge off that should not happen, and it is reported as an error.
+func (c *Client) CreateDeployment(ctx context.Context, req DeploymentRequest) (int64, error) {
+	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
+	env := req.Environment
+	if env == "" {
+		env = "production"
+	}
+	body := gogithub.DeploymentRequest{
+		Ref:              req.Ref,
+		Task:             gogithub.Ptr("deploy"),
+		AutoMerge:        gogithub.Ptr(false),
+		RequiredContexts: []string{}, // an empty list, not an absent one: absent means "all contexts"
+		Environment:      gogithub.Ptr(env),
+		Description:      gogithub.Ptr(req.Description),
+	}
+	if req.Payload != nil {
+		body.Payload = req.Payload
+	}
+	d, resp, err := c.api.Repositories.CreateDeployment(ctx, c.owner, c.repo, body)
+	if err != nil {
+		return 0, c.wrap(http.MethodPost, path, resp, err)
+	}
+	return d.GetID(), nil
+}
+
+// DeploymentStatus is one state of a deployment.
+type DeploymentStatus struct {
+	// State is one of error, failure, inactive, in_progress, queued,
+	// pending, success.
+	State string
+	// EnvironmentURL is the live URL of the deployment.
+	EnvironmentURL string
+	// LogURL links to the deploy's log (e.g. the workflow run).
+	LogURL string
+	// Description is cut to GitHub's 140 characters.
+	Description string
+}
+
+// CreateDeploymentStatus adds a status to deployment id. Repeating it only
+// adds the same status again, so it is retried like a GET.
+func (c *Client) CreateDeploymentStatus(ctx context.Context, id int64, st DeploymentStatus) error {
+	path := fmt.Sprintf("repos/%s/%s/deployments/%d/statuses", c.owner, c.repo, id)
+	body := gogithub.DeploymentStatusRequest{State: st.State}
+	if st.EnvironmentURL != "" {
+		body.EnvironmentURL = gogithub.Ptr(st.EnvironmentURL)
+	}
+	if st.LogURL != "" {
+		body.LogURL = gogithub.Ptr(st.LogURL)
+	}
+	if st.Description != "" {
+		d := st.Description
+		if r := []rune(d); len(r) > 140 {
+			d = string(r[:139]) + "…"
+		}
+		body.Description = gogithub.Ptr(d)
+	}
+	_, resp, err := c.api.Repositories.CreateDeploymentStatus(httpretry.RetrySafe(ctx), c.owner, c.repo, id, body)
+	return c.wrap(http.MethodPost, path, resp, err)
+}

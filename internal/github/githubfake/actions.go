@@ -1,0 +1,579 @@
+package githubfake
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	docDispatch     = "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+	docListRuns     = "https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-workflow"
+	docGetRun       = "https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run"
+	docGetWorkflow  = "https://docs.github.com/rest/actions/workflows#get-a-workflow"
+	docCancelRun    = "https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run"
+	maxInputs       = 25
+	workflowsFolder = ".github/workflows/"
+)
+
+// Input is a declared workflow_dispatch input.
+type Input struct {
+	Required bool
+	Default  string
+}
+
+// RunScript says how a run behaves over time, measured from its trigger.
+type RunScript struct {
+	// AppearAfter is how long after the dispatch or push the run exists
+	// (GitHub takes a few seconds; runs list does not show it before).
+	AppearAfter time.Duration
+	// Queued is how long it stays queued before in_progress.
+	Queued time.Duration
+	// Running is how long it stays in_progress before completed.
+	Running time.Duration
+	// Conclusion when completed; default "success".
+	Conclusion string
+	// Stuck, when set ("queued", "waiting", "pending", "requested"), keeps
+	// the run in that status forever (e.g. waiting for an environment
+	// reviewer), after Queued.
+	Stuck string
+}
+
+// Workflow describes a workflow of a repository.
+type Workflow struct {
+	// File is the file name under .github/workflows ("deploy.yml").
+	File string
+	// Name is the workflow's name ("Deploy"); default the file name.
+	Name string
+	// NoDispatch means the workflow has no workflow_dispatch trigger.
+	NoDispatch bool
+	// Inputs are the declared workflow_dispatch inputs.
+	Inputs map[string]Input
+	// RunName is the run-name template, e.g. "Deploy ${{ inputs.version }}";
+	// ${{ inputs.X }}, ${{ github.ref_name }} and ${{ github.event_name }}
+	// are expanded into the run's display_title.
+	RunName string
+	// Script is how runs behave unless a queued script says otherwise.
+	Script RunScript
+}
+
+type workflow struct {
+	id      int64
+	def     Workflow
+	file    string
+	created time.Time
+	queue   []RunScript
+	number  int
+}
+
+type run struct {
+	id                 int64
+	flow               *workflow
+	event, branch, sha string
+	title              string
+	inputs             map[string]string
+	triggered, created time.Time
+	script             RunScript
+	number             int
+	cancelled          time.Time
+}
+
+// AddWorkflow adds a workflow to repository fullName and returns its id.
+func (s *Server) AddWorkflow(fullName string, wf Workflow) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[fullName]
+	if wf.Name == "" {
+		wf.Name = wf.File
+	}
+	f := &workflow{id: s.id(), def: wf, file: wf.File, created: s.clock.Now()}
+	rp.flows = append(rp.flows, f)
+	return f.id
+}
+
+// QueueRunScripts makes the next runs of the workflow behave as scripts,
+// one per run, before falling back to the workflow's Script.
+func (s *Server) QueueRunScripts(fullName, file string, scripts ...RunScript) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.repos[fullName].flowByName(file)
+	f.queue = append(f.queue, scripts...)
+}
+
+// TriggerPush records a push of ref at sha that triggers the workflow
+// (on: push), as GitHub does for a branch or tag push, and returns the run id.
+func (s *Server) TriggerPush(fullName, file, ref, sha string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[fullName]
+	f := rp.flowByName(file)
+	return s.newRun(rp, f, "push", ref, sha, nil, false).id
+}
+
+// CompleteRun finishes a run now with conclusion (e.g. to unstick it).
+func (s *Server) CompleteRun(fullName string, id int64, conclusion string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rn := range s.repos[fullName].runs {
+		if rn.id == id {
+			now := s.clock.Now()
+			rn.script = RunScript{Conclusion: conclusion}
+			rn.triggered, rn.created = now.Add(-time.Nanosecond), minTime(rn.created, now)
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func (rp *repo) flowByName(idOrFile string) *workflow {
+	for _, f := range rp.flows {
+		if f.file == idOrFile || strconv.FormatInt(f.id, 10) == idOrFile {
+			return f
+		}
+	}
+	return nil
+}
+
+// newRun creates a run; the caller holds s.mu. immediate makes it visible
+// at once (the dispatch answered with its id).
+func (s *Server) newRun(rp *repo, f *workflow, event, ref, sha string, inputs map[string]string, immediate bool) *run {
+	now := s.clock.Now()
+	script := f.def.Script
+	if len(f.queue) > 0 {
+		script, f.queue = f.queue[0], f.queue[1:]
+	}
+	f.number++
+	rn := &run{id: 9_000_000_000 + s.id(), flow: f, event: event, branch: ref, sha: sha, inputs: inputs,
+		triggered: now, created: now.Add(script.AppearAfter), script: script, number: f.number}
+	if immediate {
+		rn.created = now
+	}
+	rn.title = expandRunName(f.def, event, ref, inputs)
+	rp.runs = append(rp.runs, rn)
+	return rn
+}
+
+var expr = regexp.MustCompile(`\$\{\{\s*([a-zA-Z0-9_.-]+)\s*\}\}`)
+
+func expandRunName(wf Workflow, event, ref string, inputs map[string]string) string {
+	if wf.RunName == "" {
+		return wf.Name
+	}
+	return expr.ReplaceAllStringFunc(wf.RunName, func(m string) string {
+		key := expr.FindStringSubmatch(m)[1]
+		switch {
+		case strings.HasPrefix(key, "inputs."):
+			name := strings.TrimPrefix(key, "inputs.")
+			if v, ok := inputs[name]; ok {
+				return v
+			}
+			return wf.Inputs[name].Default
+		case key == "github.ref_name":
+			return ref
+		case key == "github.event_name":
+			return event
+		}
+		return ""
+	})
+}
+
+func (rn *run) visible(now time.Time) bool { return !now.Before(rn.created) }
+
+// state returns the run's status and conclusion at now, and when it last changed.
+func (rn *run) state(now time.Time) (status, conclusion string, updated time.Time) {
+	sc := rn.script
+	start := rn.created
+	if !rn.cancelled.IsZero() && !now.Before(rn.cancelled) {
+		return "completed", "cancelled", rn.cancelled
+	}
+	queuedUntil := start.Add(sc.Queued)
+	if now.Before(queuedUntil) {
+		return "queued", "", start
+	}
+	if sc.Stuck != "" {
+		return sc.Stuck, "", queuedUntil
+	}
+	doneAt := queuedUntil.Add(sc.Running)
+	if now.Before(doneAt) {
+		return "in_progress", "", queuedUntil
+	}
+	c := sc.Conclusion
+	if c == "" {
+		c = "success"
+	}
+	return "completed", c, doneAt
+}
+
+func (s *Server) runJSON(rp *repo, rn *run, now time.Time) map[string]any {
+	status, conclusion, updated := rn.state(now)
+	self := s.apiURL(fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id))
+	var concl any
+	if conclusion != "" {
+		concl = conclusion
+	}
+	return map[string]any{
+		"id": rn.id, "name": rn.flow.def.Name, "node_id": fmt.Sprintf("WFR_fake%d", rn.id),
+		"display_title": rn.title, "run_number": rn.number, "run_attempt": 1,
+		"event": rn.event, "status": status, "conclusion": concl,
+		"head_branch": rn.branch, "head_sha": rn.sha, "path": workflowsFolder + rn.flow.file,
+		"workflow_id": rn.flow.id, "check_suite_id": rn.id + 1, "url": self,
+		"html_url":   fmt.Sprintf("%s/%s/actions/runs/%d", s.webURL, rp.name, rn.id),
+		"created_at": ts(rn.created), "updated_at": ts(updated), "run_started_at": ts(rn.created),
+		"jobs_url": self + "/jobs", "logs_url": self + "/logs", "cancel_url": self + "/cancel", "rerun_url": self + "/rerun",
+		"workflow_url":     s.apiURL(fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, rn.flow.id)),
+		"actor":            map[string]any{"login": "shipprod-bot"},
+		"triggering_actor": map[string]any{"login": "shipprod-bot"},
+		"pull_requests":    []any{},
+	}
+}
+
+func (s *Server) workflowJSON(rp *repo, f *workflow) map[string]any {
+	return map[string]any{
+		"id": f.id, "node_id": fmt.Sprintf("W_fake%d", f.id), "name": f.def.Name,
+		"path": workflowsFolder + f.file, "state": "active",
+		"created_at": ts(f.created), "updated_at": ts(f.created),
+		"url":       s.apiURL(fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, f.id)),
+		"html_url":  fmt.Sprintf("%s/%s/blob/%s/%s%s", s.webURL, rp.name, rp.opts.DefaultBranch, workflowsFolder, f.file),
+		"badge_url": fmt.Sprintf("%s/%s/workflows/%s/badge.svg", s.webURL, rp.name, f.def.Name),
+	}
+}
+
+func (s *Server) routesActions() {
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		out := []any{}
+		for _, f := range paginate(w, r, rp.flows) {
+			out = append(out, s.workflowJSON(rp, f))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(rp.flows), "workflows": out})
+	})
+
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows/{wf}", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		f := rp.flowByName(r.PathValue("wf"))
+		if f == nil {
+			notFound(w, docGetWorkflow)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.workflowJSON(rp, f))
+	})
+
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		f := rp.flowByName(r.PathValue("wf"))
+		if f == nil {
+			notFound(w, docDispatch)
+			return
+		}
+		if rp.opts.NoActionsWrite {
+			writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by integration", docDispatch))
+			return
+		}
+		var raw map[string]json.RawMessage
+		dec := json.NewDecoder(bytes.NewReader(mustRead(r)))
+		if err := dec.Decode(&raw); err != nil {
+			writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON", docDispatch))
+			return
+		}
+		for k := range raw {
+			permitted := k == "ref" || k == "inputs" || (k == "return_run_details" && rp.opts.RunDetails != DetailsRejected)
+			if !permitted {
+				writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest,
+					fmt.Sprintf("Invalid request.\n\n%q is not a permitted key.", k), docDispatch))
+				return
+			}
+		}
+		var req struct {
+			Ref              string         `json:"ref"`
+			Inputs           map[string]any `json:"inputs"`
+			ReturnRunDetails bool           `json:"return_run_details"`
+		}
+		b, _ := json.Marshal(raw)
+		if err := json.Unmarshal(b, &req); err != nil {
+			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Invalid request.\n\n"+err.Error(), docDispatch))
+			return
+		}
+		if req.Ref == "" {
+			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.", docDispatch))
+			return
+		}
+		sha, ok := rp.refExists(req.Ref)
+		if !ok {
+			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "No ref found for: "+req.Ref, docDispatch))
+			return
+		}
+		if f.def.NoDispatch {
+			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger", docDispatch))
+			return
+		}
+		if len(req.Inputs) > maxInputs {
+			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity,
+				fmt.Sprintf("Invalid request.\n\nNo more than %d properties are allowed; %d were supplied.", maxInputs, len(req.Inputs)), docDispatch))
+			return
+		}
+		var unexpected []string
+		inputs := map[string]string{}
+		for k, v := range req.Inputs {
+			if _, declared := f.def.Inputs[k]; !declared {
+				unexpected = append(unexpected, k)
+				continue
+			}
+			switch v := v.(type) {
+			case string:
+				inputs[k] = v
+			default:
+				b, _ := json.Marshal(v)
+				inputs[k] = string(b)
+			}
+		}
+		if len(unexpected) > 0 {
+			sort.Strings(unexpected)
+			list, _ := json.Marshal(unexpected)
+			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Unexpected inputs provided: "+string(list), docDispatch))
+			return
+		}
+		names := make([]string, 0, len(f.def.Inputs))
+		for n := range f.def.Inputs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			in := f.def.Inputs[n]
+			if _, given := inputs[n]; !given && in.Required && in.Default == "" {
+				writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, fmt.Sprintf("Required input '%s' not provided", n), docDispatch))
+				return
+			}
+		}
+		details := req.ReturnRunDetails && rp.opts.RunDetails == DetailsReturned
+		rn := s.newRun(rp, f, "workflow_dispatch", req.Ref, sha, inputs, details)
+		if !details {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"workflow_run_id": rn.id,
+			"run_url":         s.apiURL(fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id)),
+			"html_url":        fmt.Sprintf("%s/%s/actions/runs/%d", s.webURL, rp.name, rn.id),
+		})
+	})
+
+	listRuns := func(w http.ResponseWriter, r *http.Request, rp *repo, only *workflow) {
+		now := s.clock.Now()
+		q := r.URL.Query()
+		created, err := parseCreated(q.Get("created"))
+		if err != nil {
+			writeRaw(w, http.StatusUnprocessableEntity, validationError(docListRuns,
+				map[string]string{"resource": "WorkflowRun", "code": "invalid", "field": "created", "message": err.Error()}))
+			return
+		}
+		var list []*run
+		for _, rn := range rp.runs {
+			if !rn.visible(now) || (only != nil && rn.flow != only) {
+				continue
+			}
+			status, conclusion, _ := rn.state(now)
+			if (q.Get("event") != "" && q.Get("event") != rn.event) ||
+				(q.Get("branch") != "" && q.Get("branch") != rn.branch) ||
+				(q.Get("head_sha") != "" && q.Get("head_sha") != rn.sha) ||
+				(q.Get("status") != "" && q.Get("status") != status && q.Get("status") != conclusion) ||
+				!created.contains(rn.created) {
+				continue
+			}
+			list = append(list, rn)
+		}
+		sort.SliceStable(list, func(i, j int) bool {
+			if !list[i].created.Equal(list[j].created) {
+				return list[i].created.After(list[j].created)
+			}
+			return list[i].id > list[j].id
+		})
+		out := []any{}
+		for _, rn := range paginate(w, r, list) {
+			out = append(out, s.runJSON(rp, rn, now))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": out})
+	}
+
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows/{wf}/runs", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		f := rp.flowByName(r.PathValue("wf"))
+		if f == nil {
+			notFound(w, docListRuns)
+			return
+		}
+		listRuns(w, r, rp, f)
+	})
+
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		listRuns(w, r, rp, nil)
+	})
+
+	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		now := s.clock.Now()
+		if rn := rp.runByID(r.PathValue("id")); rn != nil && rn.visible(now) {
+			writeJSON(w, http.StatusOK, s.runJSON(rp, rn, now))
+			return
+		}
+		notFound(w, docGetRun)
+	})
+
+	s.mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rp := s.repoFor(w, r)
+		if rp == nil {
+			return
+		}
+		now := s.clock.Now()
+		rn := rp.runByID(r.PathValue("id"))
+		if rn == nil || !rn.visible(now) {
+			notFound(w, docCancelRun)
+			return
+		}
+		if status, _, _ := rn.state(now); status == "completed" {
+			writeRaw(w, http.StatusConflict, errorBody(http.StatusConflict, "Cannot cancel a workflow run that is completed.", docCancelRun))
+			return
+		}
+		rn.cancelled = now
+		writeJSON(w, http.StatusAccepted, map[string]any{})
+	})
+}
+
+func (rp *repo) runByID(id string) *run {
+	for _, rn := range rp.runs {
+		if strconv.FormatInt(rn.id, 10) == id {
+			return rn
+		}
+	}
+	return nil
+}
+
+func mustRead(r *http.Request) []byte {
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(r.Body)
+	return b.Bytes()
+}
+
+// timeRange is a parsed created filter: [from, to] (zero = open).
+type timeRange struct {
+	from, to         time.Time
+	fromOpen, toOpen bool // exclusive bounds
+	hasFrom, hasTo   bool
+}
+
+func (tr timeRange) contains(t time.Time) bool {
+	t = t.Truncate(time.Second)
+	if tr.hasFrom && (t.Before(tr.from) || (tr.fromOpen && t.Equal(tr.from))) {
+		return false
+	}
+	if tr.hasTo && (t.After(tr.to) || (tr.toOpen && t.Equal(tr.to))) {
+		return false
+	}
+	return true
+}
+
+// parseCreated parses GitHub's search date syntax: ">=T", ">T", "<=T", "<T",
+// "A..B" (either side may be "*"), or a bare date/time (that day or instant).
+func parseCreated(q string) (timeRange, error) {
+	var tr timeRange
+	if q == "" {
+		return tr, nil
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(q, ">="):
+		tr.from, err = parseSearchTime(q[2:], false)
+		tr.hasFrom = true
+	case strings.HasPrefix(q, ">"):
+		tr.from, err = parseSearchTime(q[1:], true)
+		tr.hasFrom, tr.fromOpen = true, true
+	case strings.HasPrefix(q, "<="):
+		tr.to, err = parseSearchTime(q[2:], true)
+		tr.hasTo = true
+	case strings.HasPrefix(q, "<"):
+		tr.to, err = parseSearchTime(q[1:], false)
+		tr.hasTo, tr.toOpen = true, true
+	case strings.Contains(q, ".."):
+		a, b, _ := strings.Cut(q, "..")
+		if a != "*" {
+			tr.from, err = parseSearchTime(a, false)
+			tr.hasFrom = true
+		}
+		if err == nil && b != "*" {
+			tr.to, err = parseSearchTime(b, true)
+			tr.hasTo = true
+		}
+	default:
+		tr.from, err = parseSearchTime(q, false)
+		if err == nil {
+			tr.to, err = parseSearchTime(q, true)
+		}
+		tr.hasFrom, tr.hasTo = true, true
+	}
+	if err != nil {
+		return tr, fmt.Errorf("created %q: %v", q, err)
+	}
+	return tr, nil
+}
+
+// parseSearchTime parses a date or date-time; a bare date means the start
+// of the day, or its last second when end is set.
+func parseSearchTime(s string, end bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not a date")
+	}
+	if end {
+		t = t.Add(24*time.Hour - time.Second)
+	}
+	return t, nil
+}

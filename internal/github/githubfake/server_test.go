@@ -1,0 +1,282 @@
+package githubfake
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shipprod/shipprod/shipprodtest"
+)
+
+var epoch = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+type call struct {
+	method, path, body string
+	header             map[string]string
+}
+
+// do sends a raw request with GitHub's usual headers unless overridden
+// (an empty value removes a header).
+func do(t *testing.T, s *Server, c call) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(c.method, s.URL+c.path, strings.NewReader(c.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", "test")
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("Authorization", "Bearer tok")
+	for k, v := range c.header {
+		if v == "" {
+			req.Header.Del(k)
+			if k == "User-Agent" {
+				req.Header.Set(k, "") // present but empty: Go then sends none
+			}
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	_ = json.Unmarshal(b, &v)
+	if v == nil {
+		v = map[string]any{"_raw": string(b)}
+	}
+	return resp, v
+}
+
+func newServer(t *testing.T) (*Server, *shipprodtest.Clock) {
+	clock := shipprodtest.NewClock(epoch)
+	s := NewT(t, Options{Clock: clock, Token: "tok"})
+	s.AddRepo("acme/web", RepoOptions{})
+	return s, clock
+}
+
+func TestProtocol(t *testing.T) {
+	s, _ := newServer(t)
+	for _, tc := range []struct {
+		name   string
+		c      call
+		status int
+		msg    string
+	}{
+		{"ok", call{method: "GET", path: "/repos/acme/web/releases"}, 200, ""},
+		{"GHES prefix", call{method: "GET", path: "/api/v3/repos/acme/web/releases"}, 200, ""},
+		{"go-github accept", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"Accept": "application/vnd.github.v3+json"}}, 200, ""},
+		{"no user agent", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"User-Agent": ""}}, 403, "User-Agent"},
+		{"old api version", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"X-GitHub-Api-Version": "2021-01-01"}}, 400, "not supported"},
+		{"new api version", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"X-GitHub-Api-Version": "2026-03-10"}}, 200, ""},
+		{"accept xml", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"Accept": "application/xml"}}, 415, "Accept"},
+		{"no token", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"Authorization": ""}}, 401, "Requires authentication"},
+		{"wrong token", call{method: "GET", path: "/repos/acme/web/releases", header: map[string]string{"Authorization": "token nope"}}, 401, "Bad credentials"},
+		{"unknown repo", call{method: "GET", path: "/repos/acme/other/releases"}, 404, "Not Found"},
+		{"unknown path", call{method: "GET", path: "/nope"}, 404, "Not Found"},
+	} {
+		resp, body := do(t, s, tc.c)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d (%v)", tc.name, resp.StatusCode, tc.status, body)
+		}
+		msg, _ := body["message"].(string)
+		raw, _ := body["_raw"].(string)
+		if !strings.Contains(msg+raw, tc.msg) {
+			t.Errorf("%s: body %v, want %q", tc.name, body, tc.msg)
+		}
+		for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used", "X-RateLimit-Reset", "X-RateLimit-Resource"} {
+			if resp.Header.Get(h) == "" {
+				t.Errorf("%s: no %s header", tc.name, h)
+			}
+		}
+	}
+	reqs := s.Requests()
+	if !reqs[1].GHES || reqs[1].Path != "/repos/acme/web/releases" {
+		t.Fatalf("GHES request recorded as %+v", reqs[1])
+	}
+}
+
+func TestPrimaryRateLimit(t *testing.T) {
+	s, clock := newServer(t)
+	s.SetRateLimit(2, 2, time.Hour)
+	for i, want := range []string{"1", "0"} {
+		resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases"})
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != want {
+			t.Fatalf("request %d: %d remaining %s", i, resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
+		}
+	}
+	resp, body := do(t, s, call{method: "GET", path: "/repos/acme/web/releases"})
+	if resp.StatusCode != 403 || resp.Header.Get("X-RateLimit-Remaining") != "0" || !strings.Contains(body["message"].(string), "API rate limit exceeded") {
+		t.Fatalf("exhausted: %d %v", resp.StatusCode, body)
+	}
+	if resp.Header.Get("X-RateLimit-Reset") != "1777640400" {
+		t.Fatalf("reset %s", resp.Header.Get("X-RateLimit-Reset"))
+	}
+	clock.Advance(time.Hour)
+	resp, _ = do(t, s, call{method: "GET", path: "/repos/acme/web/releases"})
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "1" {
+		t.Fatalf("after the reset: %d %s", resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
+	}
+	s.ExhaustRateLimit(429, time.Minute)
+	if resp, _ = do(t, s, call{method: "GET", path: "/repos/acme/web/releases"}); resp.StatusCode != 429 {
+		t.Fatalf("429 mode: %d", resp.StatusCode)
+	}
+}
+
+func TestSecondaryRateLimit(t *testing.T) {
+	s, _ := newServer(t)
+	s.InjectSecondaryRateLimit(1, 30*time.Second)
+	resp, body := do(t, s, call{method: "GET", path: "/repos/acme/web/releases"})
+	if resp.StatusCode != 403 || resp.Header.Get("Retry-After") != "30" ||
+		!strings.HasSuffix(body["documentation_url"].(string), "#about-secondary-rate-limits") || resp.Header.Get("X-RateLimit-Remaining") == "0" {
+		t.Fatalf("secondary: %d %v %v", resp.StatusCode, resp.Header, body)
+	}
+	if resp, _ = do(t, s, call{method: "GET", path: "/repos/acme/web/releases"}); resp.StatusCode != 200 {
+		t.Fatalf("the fault should be spent: %d", resp.StatusCode)
+	}
+}
+
+func TestReleasesBehaviour(t *testing.T) {
+	s, _ := newServer(t)
+	resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.0.0","draft":true}`})
+	if resp.StatusCode != 201 || body["published_at"] != nil || !strings.Contains(body["html_url"].(string), "/releases/tag/untagged-") || resp.Header.Get("Location") == "" {
+		t.Fatalf("draft create: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases/tags/v1.0.0"}); resp.StatusCode != 404 {
+		t.Fatalf("a draft must be invisible by tag, got %d", resp.StatusCode)
+	}
+	resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.0.0"}`})
+	errs, _ := body["errors"].([]any)
+	if resp.StatusCode != 422 || body["message"] != "Validation Failed" || len(errs) != 1 || errs[0].(map[string]any)["code"] != "already_exists" || body["status"] != "422" {
+		t.Fatalf("duplicate: %d %v", resp.StatusCode, body)
+	}
+	if resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"name":"x"}`}); resp.StatusCode != 422 {
+		t.Fatalf("missing tag_name: %d %v", resp.StatusCode, body)
+	}
+	if resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v2","make_latest":true}`}); resp.StatusCode != 400 && resp.StatusCode != 422 {
+		t.Fatalf("make_latest must be a string: %d %v", resp.StatusCode, body)
+	}
+	id := int64(s.Releases("acme/web")[0].ID)
+	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(id), body: `{"draft":false}`})
+	if resp.StatusCode != 200 || body["published_at"] == nil || body["html_url"] != "https://github.com/acme/web/releases/tag/v1.0.0" {
+		t.Fatalf("publish: %d %v", resp.StatusCode, body)
+	}
+	if _, ok := s.Tag("acme/web", "v1.0.0"); !ok {
+		t.Fatal("publishing must create the tag")
+	}
+	if resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases/latest"}); resp.StatusCode != 200 {
+		t.Fatalf("latest: %d", resp.StatusCode)
+	}
+}
+
+func TestDeploymentsBehaviour(t *testing.T) {
+	s, _ := newServer(t)
+	s.AddRepo("acme/web", RepoOptions{BehindDefault: []string{"topic"}, FailingContexts: []string{"ci/build"}})
+	resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/deployments", body: `{"ref":"topic"}`})
+	if resp.StatusCode != 202 || body["message"] != "Auto-merged main into topic on deployment." || len(s.Deployments("acme/web")) != 0 {
+		t.Fatalf("auto-merge: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/deployments", body: `{"ref":"v1","auto_merge":false}`})
+	if resp.StatusCode != 409 || !strings.Contains(body["message"].(string), "Commit status checks failed") {
+		t.Fatalf("required contexts: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/deployments", body: `{"ref":"v1","auto_merge":false,"required_contexts":[]}`})
+	if resp.StatusCode != 201 || body["environment"] != "production" || body["production_environment"] != true {
+		t.Fatalf("create: %d %v", resp.StatusCode, body)
+	}
+	id := itoa(int64(body["id"].(float64)))
+	if resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/deployments/" + id + "/statuses", body: `{"state":"done"}`}); resp.StatusCode != 422 {
+		t.Fatalf("bad state: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/deployments/" + id + "/statuses", body: `{"state":"success","environment_url":"https://web.acme.com","log_url":"https://ci/1"}`})
+	if resp.StatusCode != 201 || body["target_url"] != "https://ci/1" || body["environment_url"] != "https://web.acme.com" {
+		t.Fatalf("status: %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestRunsProgressAndFilters(t *testing.T) {
+	s, clock := newServer(t)
+	s.AddWorkflow("acme/web", Workflow{File: "deploy.yml", Name: "Deploy", Inputs: map[string]Input{"version": {}},
+		Script: RunScript{AppearAfter: 2 * time.Second, Queued: 10 * time.Second, Running: 30 * time.Second, Conclusion: "failure"}})
+	s.QueueRunScripts("acme/web", "deploy.yml", RunScript{AppearAfter: 2 * time.Second, Stuck: "waiting"})
+	if resp, _ := do(t, s, call{method: "POST", path: "/repos/acme/web/actions/workflows/deploy.yml/dispatches", body: `{"ref":"main","inputs":{"version":"1"}}`}); resp.StatusCode != 204 {
+		t.Fatalf("dispatch: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, s, call{method: "POST", path: "/repos/acme/web/actions/workflows/deploy.yml/dispatches", body: `{"ref":"main","inputs":{"version":"2"}}`}); resp.StatusCode != 204 {
+		t.Fatalf("dispatch: %d", resp.StatusCode)
+	}
+	push := s.TriggerPush("acme/web", "deploy.yml", "v1.0.0", strings.Repeat("c", 40))
+	list := func(q string) []any {
+		_, body := do(t, s, call{method: "GET", path: "/repos/acme/web/actions/workflows/deploy.yml/runs?" + q})
+		return body["workflow_runs"].([]any)
+	}
+	if n := len(list("")); n != 0 {
+		t.Fatalf("%d runs visible before they appear", n)
+	}
+	clock.Advance(2 * time.Second)
+	if n := len(list("")); n != 3 {
+		t.Fatalf("%d runs after they appear", n)
+	}
+	if n := len(list("event=push&head_sha=" + strings.Repeat("c", 40))); n != 1 {
+		t.Fatalf("push filter: %d", n)
+	}
+	if n := len(list("branch=main&event=workflow_dispatch&created=%3E%3D2026-05-01T12:00:02Z")); n != 2 {
+		t.Fatalf("dispatch filter: %d", n)
+	}
+	if n := len(list("created=2026-05-01T11:00:00Z..2026-05-01T12:00:01Z")); n != 0 {
+		t.Fatalf("range filter: %d", n)
+	}
+	if n := len(list("created=2026-05-01")); n != 3 {
+		t.Fatalf("date filter: %d", n)
+	}
+	if n := len(list("per_page=2&page=2")); n != 1 {
+		t.Fatalf("paging: %d", n)
+	}
+	clock.Advance(time.Minute)
+	if n := len(list("status=waiting")); n != 1 {
+		t.Fatalf("stuck run: %d", n)
+	}
+	if n := len(list("status=failure")); n != 2 {
+		t.Fatalf("failed runs: %d", n)
+	}
+	_, body := do(t, s, call{method: "GET", path: "/repos/acme/web/actions/runs/" + itoa(push)})
+	if body["status"] != "completed" || body["conclusion"] != "failure" || body["event"] != "push" || body["head_branch"] != "v1.0.0" {
+		t.Fatalf("push run %v", body)
+	}
+	if resp, _ := do(t, s, call{method: "POST", path: "/repos/acme/web/actions/runs/" + itoa(push) + "/cancel"}); resp.StatusCode != 409 {
+		t.Fatalf("cancel of a completed run: %d", resp.StatusCode)
+	}
+	stuck := s.Runs("acme/web")[0].ID
+	if resp, _ := do(t, s, call{method: "POST", path: "/repos/acme/web/actions/runs/" + itoa(stuck) + "/cancel"}); resp.StatusCode != 202 {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	if r := s.Runs("acme/web")[0]; r.Status != "completed" || r.Conclusion != "cancelled" {
+		t.Fatalf("cancelled run %+v", r)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	s, _ := newServer(t)
+	s.Inject(Fault{Kind: FaultMalformedJSON, Path: "/releases"})
+	resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1"}`})
+	if resp.StatusCode != 201 || body["_raw"] == nil || len(s.Releases("acme/web")) != 1 {
+		t.Fatalf("malformed JSON after effect: %d %v", resp.StatusCode, body)
+	}
+	s.Inject(Fault{Kind: FaultDrop})
+	req, _ := http.NewRequest("GET", s.URL+"/repos/acme/web/releases", nil)
+	req.Header.Set("User-Agent", "t")
+	req.Header.Set("Authorization", "Bearer tok")
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := fresh.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the connection should have been dropped")
+	}
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
