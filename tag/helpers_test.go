@@ -1,0 +1,175 @@
+package tag
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/github/githubfake"
+	"github.com/shipprod/shipprod/shipprodtest"
+)
+
+const (
+	ghRepo  = "acme/web"
+	ghToken = "ghp_TAGTESTSECRET_0123456789abcdefABCDEF"
+)
+
+var epoch = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// world is a working clone with a bare remote, plus an optional fake GitHub.
+type world struct {
+	t      *testing.T
+	root   string
+	remote string // bare repository path
+	work   string // the clone shipprod runs in
+	env    []string
+	logs   *syncBuffer
+	clock  *shipprodtest.Clock
+	fake   *githubfake.Server
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newWorld makes a bare remote "remote.git" with one commit on main and a
+// clone "work" whose origin is the remote. Git reads no user configuration.
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	root := t.TempDir()
+	w := &world{t: t, root: root, remote: filepath.Join(root, "remote.git"), work: filepath.Join(root, "work"),
+		logs: &syncBuffer{}, clock: shipprodtest.NewClock(epoch)}
+	gitconfig := filepath.Join(root, "gitconfig")
+	if err := os.WriteFile(gitconfig, []byte("[init]\n\tdefaultBranch = main\n[user]\n\tname = Test\n\temail = test@example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.env = []string{"GIT_CONFIG_GLOBAL=" + gitconfig, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_DATE=2026-05-01T12:00:00Z", "GIT_COMMITTER_DATE=2026-05-01T12:00:00Z"}
+	w.git(root, "init", "--quiet", "--bare", w.remote)
+	w.git(root, "init", "--quiet", w.work)
+	w.git(w.work, "remote", "add", "origin", w.remote)
+	w.commit(w.work, "README.md", "hello\n", "initial commit")
+	w.git(w.work, "push", "--quiet", "origin", "main")
+	t.Cleanup(func() {
+		if strings.Contains(w.logs.String(), ghToken) {
+			t.Errorf("the GitHub token appears in the logs")
+		}
+	})
+	return w
+}
+
+func (w *world) git(dir string, args ...string) string {
+	w.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), w.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		w.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gitMay runs git and returns its output and whether it succeeded.
+func (w *world) gitMay(dir string, args ...string) (string, bool) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), w.env...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err == nil
+}
+
+func (w *world) commit(dir, file, content, msg string) string {
+	w.t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	w.git(dir, "add", "--", file)
+	w.git(dir, "commit", "--quiet", "-m", msg)
+	return w.git(dir, "rev-parse", "HEAD")
+}
+
+// clone makes another working clone of the remote.
+func (w *world) clone(name string) string {
+	dir := filepath.Join(w.root, name)
+	w.git(w.root, "clone", "--quiet", w.remote, dir)
+	return dir
+}
+
+// bump makes the local-only version commit the version step would make.
+func (w *world) bump(version string) shipprod.Release {
+	sha := w.commit(w.work, "VERSION", version+"\n", "chore(release): "+version)
+	return shipprod.Release{Version: version, Tag: "v" + version, Commit: sha,
+		Notes: "### Added\n- release " + version}
+}
+
+// remoteRef returns the commit a remote ref points at (peeled), or "".
+func (w *world) remoteRef(ref string) string {
+	out, _ := w.gitMay(w.remote, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	return out
+}
+
+// withGitHub starts a fake GitHub for the world.
+func (w *world) withGitHub() *githubfake.Server {
+	w.fake = githubfake.NewT(w.t, githubfake.Options{Clock: w.clock, Token: ghToken})
+	w.fake.AddRepo(ghRepo, githubfake.RepoOptions{})
+	return w.fake
+}
+
+// tagger builds a Tagger for the world; gh nil means no GitHub.
+func (w *world) tagger(cfg Config, gh *GitHub) *Tagger {
+	w.t.Helper()
+	t, err := New(context.Background(), cfg, w.envFor(gh))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return t
+}
+
+func (w *world) envFor(gh *GitHub) Env {
+	if gh != nil && w.fake != nil {
+		if gh.Repository == "" {
+			gh.Repository = ghRepo
+		}
+		if gh.APIURL == "" {
+			gh.APIURL = w.fake.APIURL()
+		}
+	}
+	return Env{
+		Dir:    w.work,
+		Git:    Git{Remote: "origin", Branch: "main"},
+		GitHub: gh,
+		GitEnv: w.env,
+		Clock:  w.clock,
+		Logger: slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Getenv: func(k string) string { return map[string]string{"GITHUB_TOKEN": ghToken}[k] },
+	}
+}
+
+func runCmd(dir, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
