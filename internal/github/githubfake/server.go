@@ -273,6 +273,13 @@ func (s *Server) Inject(faults ...Fault) {
 	}
 }
 
+// ClearFaults removes every fault not yet spent.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // InjectSecondaryRateLimit makes the next n requests hit a secondary rate limit.
 func (s *Server) InjectSecondaryRateLimit(n int, retryAfter time.Duration) {
 	s.Inject(Fault{Kind: FaultSecondaryRateLimit, Times: n, RetryAfter: retryAfter})
