@@ -116,6 +116,16 @@ func (s *Server) TriggerPush(fullName, file, ref, sha string) int64 {
 	return s.newRun(rp, f, "push", ref, sha, nil, false).id
 }
 
+// TriggerDispatch records a workflow_dispatch made by someone else (not
+// through the API under test) and returns the run id.
+func (s *Server) TriggerDispatch(fullName, file, ref string, inputs map[string]string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repos[fullName]
+	sha, _ := rp.resolve(ref)
+	return s.newRun(rp, rp.flowByName(file), "workflow_dispatch", ref, sha, inputs, false).id
+}
+
 // CompleteRun finishes a run now with conclusion (e.g. to unstick it).
 func (s *Server) CompleteRun(fullName string, id int64, conclusion string) {
 	s.mu.Lock()
