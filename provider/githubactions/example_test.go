@@ -50,7 +50,7 @@ timeout: 20m
 // triggers with a Watcher.
 func ExampleWatcher() {
 	ctx := context.Background()
-	w, err := githubactions.NewWatcher(ctx, githubactions.WatchConfig{Repository: "acme/web", Timeout: 0}, provider.Env{
+	w, err := githubactions.NewWatcher(ctx, githubactions.WatchConfig{Repository: "acme/web"}, provider.Env{
 		Getenv: func(string) string { return "token-from-GITHUB_TOKEN" },
 	})
 	if err != nil {
