@@ -138,6 +138,9 @@ func CheckTagName(ctx context.Context, tag string) error {
 	if strings.HasPrefix(tag, "refs/") {
 		return fmt.Errorf("%w: tag %q: give the tag name without refs/tags/", ErrInvalidRefName, tag)
 	}
+	if strings.HasPrefix(tag, "-") {
+		return fmt.Errorf("%w: tag %q starts with a dash", ErrInvalidRefName, tag)
+	}
 	if err := CheckRefFormat(ctx, "refs/tags/"+tag); err != nil {
 		return fmt.Errorf("tag %q: %w", tag, ErrInvalidRefName)
 	}
@@ -148,6 +151,9 @@ func CheckTagName(ctx context.Context, tag string) error {
 func CheckBranchName(ctx context.Context, branch string) error {
 	if strings.HasPrefix(branch, "refs/") {
 		return fmt.Errorf("%w: branch %q: give the branch name without refs/heads/", ErrInvalidRefName, branch)
+	}
+	if strings.HasPrefix(branch, "-") {
+		return fmt.Errorf("%w: branch %q starts with a dash", ErrInvalidRefName, branch)
 	}
 	if err := CheckRefFormat(ctx, "refs/heads/"+branch); err != nil {
 		return fmt.Errorf("branch %q: %w", branch, ErrInvalidRefName)
