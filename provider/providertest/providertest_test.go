@@ -173,9 +173,14 @@ func memHarness(name, extra string) Harness {
 					{Version: "1.0.0", Tag: "v1.0.0", Commit: sha1},
 					{Version: "1.1.0", Tag: "v1.1.0", Commit: sha2, PreviousVersion: "1.0.0", PreviousTag: "v1.0.0", PreviousCommit: sha1},
 				},
-				Live:    p.Live,
-				Stall:   func() { p.mu.Lock(); p.stalled = true; p.mu.Unlock() },
-				Break:   func() func(error) bool { p.mu.Lock(); p.broken = true; p.mu.Unlock(); return func(err error) bool { return errors.Is(err, errRefused) } },
+				Live:  p.Live,
+				Stall: func() { p.mu.Lock(); p.stalled = true; p.mu.Unlock() },
+				Break: func() func(error) bool {
+					p.mu.Lock()
+					p.broken = true
+					p.mu.Unlock()
+					return func(err error) bool { return errors.Is(err, errRefused) }
+				},
 				Getenv:  func(k string) string { return map[string]string{"MEM_TOKEN": "s3cret-token"}[k] },
 				Secrets: []string{"s3cret-token"},
 			}
