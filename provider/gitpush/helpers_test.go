@@ -128,4 +128,4 @@ type syncMap struct {
 }
 
 func (s *syncMap) Store(k string, f *fakeFollower) { s.mu.Lock(); s.m[k] = f; s.mu.Unlock() }
-func (s *syncMap) Load(k string) *fakeFollower  { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
+func (s *syncMap) Load(k string) *fakeFollower     { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }
