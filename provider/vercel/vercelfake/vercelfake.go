@@ -165,6 +165,16 @@ type Server struct {
 
 // New starts a server; it is closed when the test ends.
 func New(tb testing.TB, opt Options) *Server {
+	s := Start(opt)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Start starts a server outside a test (an Example); Close it when done.
+func Start(opt Options) *Server {
 	if opt.Token == "" {
 		opt.Token = "test-token"
 	}
@@ -174,7 +184,6 @@ func New(tb testing.TB, opt Options) *Server {
 	s := &Server{opt: opt, projects: map[string]*project{}, deployments: map[string]*deployment{}, builds: DefaultBuilds, quota: -1}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
-	tb.Cleanup(s.srv.Close)
 	return s
 }
 
