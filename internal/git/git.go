@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Repo is a git working tree.
@@ -25,6 +26,9 @@ type Repo struct {
 	// Env holds extra environment variables ("KEY=value") for every command.
 	Env []string
 }
+
+// waitDelay bounds how long a cancelled command waits for its output pipes.
+const waitDelay = 500 * time.Millisecond
 
 // Open returns the Repo for dir.
 func Open(dir string) *Repo { return &Repo{Dir: dir} }
@@ -86,6 +90,10 @@ func (r *Repo) Command(ctx context.Context, args ...string) *exec.Cmd {
 		"LANGUAGE=C",
 	)
 	cmd.Env = append(cmd.Env, r.Env...)
+	// When ctx ends, git is killed, but a child it started (a hook,
+	// receive-pack, ssh, an alias) may keep git's output pipes open; without a
+	// WaitDelay, Wait would block until that child exits.
+	cmd.WaitDelay = waitDelay
 	return cmd
 }
 
