@@ -454,7 +454,9 @@ func (r *run) run(ctx context.Context) error {
 		reported = true
 	}
 
-	// Monitor.
+	// Monitor. A monitor that cannot run fails the run, but production is
+	// left alone: nothing says it is unhealthy.
+	var monitorErr error
 	switch {
 	case p.Monitor == nil:
 		r.skip(StepMonitor, "no Monitor configured")
@@ -483,10 +485,7 @@ func (r *run) run(ctx context.Context) error {
 		case errors.As(err, &me):
 			verifyErr = errors.Join(err, r.recover(ctx, err.Error()))
 		case err != nil:
-			if reported {
-				r.skip(StepFinalReport, "the monitor could not run")
-			}
-			return &StepError{Step: StepMonitor, Err: err}
+			monitorErr = &StepError{Step: StepMonitor, Err: err}
 		}
 	}
 
@@ -496,10 +495,13 @@ func (r *run) run(ctx context.Context) error {
 
 	// Final report: the report again, now with the monitor's verdict.
 	r.res.Outcome = r.outcomeSoFar(verifyErr)
+	if monitorErr != nil {
+		r.res.Outcome, r.res.Error = OutcomeFailed, monitorErr.Error()
+	}
 	switch {
 	case !reported:
 		r.skip(StepFinalReport, "no report was written")
-	case r.res.Monitor == nil:
+	case r.res.Monitor == nil && monitorErr == nil:
 		r.skip(StepFinalReport, "nothing changed since the report")
 	default:
 		if err := r.exec(ctx, StepFinalReport, p.Reporter, func(ctx context.Context) (string, error) {
@@ -509,10 +511,10 @@ func (r *run) run(ctx context.Context) error {
 			}
 			return "", err
 		}); err != nil {
-			return errors.Join(verifyErr, &StepError{Step: StepFinalReport, Err: err})
+			return errors.Join(verifyErr, monitorErr, &StepError{Step: StepFinalReport, Err: err})
 		}
 	}
-	return verifyErr
+	return errors.Join(verifyErr, monitorErr)
 }
 
 // outcomeSoFar is the outcome given the verification error so far.

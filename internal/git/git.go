@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Repo is a git working tree.
@@ -25,6 +26,9 @@ type Repo struct {
 	// Env holds extra environment variables ("KEY=value") for every command.
 	Env []string
 }
+
+// waitDelay bounds how long a cancelled command waits for its output pipes.
+const waitDelay = 500 * time.Millisecond
 
 // Open returns the Repo for dir.
 func Open(dir string) *Repo { return &Repo{Dir: dir} }
@@ -86,6 +90,10 @@ func (r *Repo) Command(ctx context.Context, args ...string) *exec.Cmd {
 		"LANGUAGE=C",
 	)
 	cmd.Env = append(cmd.Env, r.Env...)
+	// When ctx ends, git is killed, but a child it started (a hook,
+	// receive-pack, ssh, an alias) may keep git's output pipes open; without a
+	// WaitDelay, Wait would block until that child exits.
+	cmd.WaitDelay = waitDelay
 	return cmd
 }
 
@@ -138,6 +146,9 @@ func CheckTagName(ctx context.Context, tag string) error {
 	if strings.HasPrefix(tag, "refs/") {
 		return fmt.Errorf("%w: tag %q: give the tag name without refs/tags/", ErrInvalidRefName, tag)
 	}
+	if strings.HasPrefix(tag, "-") {
+		return fmt.Errorf("%w: tag %q starts with a dash", ErrInvalidRefName, tag)
+	}
 	if err := CheckRefFormat(ctx, "refs/tags/"+tag); err != nil {
 		return fmt.Errorf("tag %q: %w", tag, ErrInvalidRefName)
 	}
@@ -148,6 +159,9 @@ func CheckTagName(ctx context.Context, tag string) error {
 func CheckBranchName(ctx context.Context, branch string) error {
 	if strings.HasPrefix(branch, "refs/") {
 		return fmt.Errorf("%w: branch %q: give the branch name without refs/heads/", ErrInvalidRefName, branch)
+	}
+	if strings.HasPrefix(branch, "-") {
+		return fmt.Errorf("%w: branch %q starts with a dash", ErrInvalidRefName, branch)
 	}
 	if err := CheckRefFormat(ctx, "refs/heads/"+branch); err != nil {
 		return fmt.Errorf("branch %q: %w", branch, ErrInvalidRefName)

@@ -139,7 +139,7 @@ func check(file, path string, node *yaml.Node, t reflect.Type) error {
 func collectFields(t reflect.Type, fields map[string]reflect.Type, inlineMap *bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !f.Anonymous {
 			continue
 		}
 		tag := f.Tag.Get("yaml")

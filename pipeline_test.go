@@ -1,0 +1,486 @@
+package shipprod_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/gate"
+	"github.com/shipprod/shipprod/shipprodtest"
+)
+
+// calls records which step implementations were called, in order.
+type calls struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (c *calls) add(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, s)
+}
+
+func (c *calls) list() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.log...)
+}
+
+type fakeVersioner struct {
+	c        *calls
+	next     shipprod.Release
+	nextErr  error
+	applyErr error
+}
+
+func (v *fakeVersioner) NextVersion(ctx context.Context) (shipprod.Release, error) {
+	v.c.add("next")
+	return v.next, v.nextErr
+}
+
+func (v *fakeVersioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shipprod.Release, error) {
+	v.c.add("apply " + rel.Version)
+	if v.applyErr != nil {
+		return rel, v.applyErr
+	}
+	rel.Commit = "c0ffee"
+	return rel, nil
+}
+
+func (v *fakeVersioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
+	return []shipprod.Action{
+		{Kind: shipprod.ActionWriteFile, Target: "VERSION", Description: "write VERSION"},
+		{Kind: shipprod.ActionCommit, Target: rel.Version, Description: "commit chore(release): " + rel.Tag},
+	}, nil
+}
+
+type fakeTagger struct{ c *calls }
+
+func (f fakeTagger) Tag(ctx context.Context, rel shipprod.Release) (shipprod.Release, error) {
+	f.c.add("tag " + rel.Tag + " at " + rel.Commit)
+	rel.ReleaseURL = "https://example.com/releases/" + rel.Tag
+	return rel, nil
+}
+
+type fakeDeployer struct {
+	c         *calls
+	err       error
+	rollback  bool
+	rbErr     error
+	restoreTo *shipprod.Release
+}
+
+func (f *fakeDeployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
+	f.c.add("deploy " + rel.Tag)
+	if f.err != nil {
+		return shipprod.Deployment{}, f.err
+	}
+	return shipprod.Deployment{Provider: "fake", ID: "dep-" + rel.Version, PreviousID: "dep-old"}, nil
+}
+
+func (f *fakeDeployer) String() string { return "fake" }
+
+// rollbackDeployer adds the Rollbacker capability.
+type rollbackDeployer struct{ *fakeDeployer }
+
+func (f rollbackDeployer) Rollback(ctx context.Context, failed shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
+	f.c.add("rollback " + failed.ID + " to " + to.Tag)
+	f.restoreTo = &to
+	if f.rbErr != nil {
+		return shipprod.Deployment{}, f.rbErr
+	}
+	return shipprod.Deployment{Provider: "fake", ID: "dep-" + to.Version}, nil
+}
+
+// fakeHealth fails for the versions listed in unhealthy.
+type fakeHealth struct {
+	c         *calls
+	unhealthy map[string]bool
+}
+
+func (f fakeHealth) Check(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment) (shipprod.HealthReport, error) {
+	f.c.add("health " + rel.Version + " " + dep.ID)
+	st := shipprod.HealthPass
+	msg := ""
+	if f.unhealthy[rel.Version] {
+		st, msg = shipprod.HealthFail, "status 503, want 200"
+	}
+	return shipprod.HealthReport{Checks: []shipprod.CheckResult{{Name: "api", Kind: "http", Target: "http://x/health", Status: st, Attempts: 1, Error: msg}}}, nil
+}
+
+type fakeReporter struct {
+	c       *calls
+	written []shipprod.Result
+}
+
+func (f *fakeReporter) WriteReport(ctx context.Context, res shipprod.Result) ([]string, error) {
+	f.c.add(fmt.Sprintf("report %s", res.Outcome))
+	f.written = append(f.written, res)
+	return []string{"report.md"}, nil
+}
+
+type fakeMonitor struct {
+	c        *calls
+	verdict  shipprod.Verdict
+	baseErr  error
+	clock    *shipprodtest.Clock
+	window   time.Duration
+	gotBase  shipprod.MonitorBaseline
+	watchErr error
+}
+
+func (f *fakeMonitor) Baseline(ctx context.Context, rel shipprod.Release) (shipprod.MonitorBaseline, error) {
+	f.c.add("baseline")
+	return shipprod.MonitorBaseline{Values: map[string]float64{"error-rate": 0.5}}, f.baseErr
+}
+
+func (f *fakeMonitor) Watch(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) (shipprod.MonitorReport, error) {
+	f.c.add("watch " + dep.ID)
+	f.gotBase = base
+	if f.watchErr != nil {
+		return shipprod.MonitorReport{}, f.watchErr
+	}
+	start := f.clock.Now()
+	if err := f.clock.Sleep(ctx, f.window); err != nil {
+		return shipprod.MonitorReport{}, err
+	}
+	r := shipprod.MonitorReport{StartedAt: start, FinishedAt: f.clock.Now(), Window: f.window, Verdict: f.verdict}
+	if f.verdict == shipprod.VerdictFailed {
+		r.Reason = "gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)"
+	}
+	if f.verdict == shipprod.VerdictError {
+		r.Reason = "prometheus unreachable"
+	}
+	return r, nil
+}
+
+type fixture struct {
+	calls    *calls
+	clock    *shipprodtest.Clock
+	rec      *shipprodtest.Recorder
+	ver      *fakeVersioner
+	dep      *fakeDeployer
+	health   fakeHealth
+	reporter *fakeReporter
+	monitor  *fakeMonitor
+	p        *shipprod.Pipeline
+}
+
+func newFixture() *fixture {
+	c := &calls{}
+	clock := shipprodtest.NewClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	f := &fixture{
+		calls: c, clock: clock, rec: &shipprodtest.Recorder{},
+		ver: &fakeVersioner{c: c, next: shipprod.Release{Version: "1.3.0", PreviousVersion: "1.2.0", Tag: "v1.3.0", PreviousTag: "v1.2.0", Bump: shipprod.BumpMinor}},
+		dep: &fakeDeployer{c: c}, health: fakeHealth{c: c, unhealthy: map[string]bool{}},
+		reporter: &fakeReporter{c: c},
+	}
+	f.monitor = &fakeMonitor{c: c, verdict: shipprod.VerdictPassed, clock: clock, window: 30 * time.Minute}
+	f.p = &shipprod.Pipeline{
+		Gates:     gate.Static("test", gate.Approved("staging_validation")),
+		Versioner: f.ver,
+		Tagger:    fakeTagger{c},
+		Deployer:  rollbackDeployer{f.dep},
+		Health:    f.health,
+		Reporter:  f.reporter,
+		Monitor:   f.monitor,
+		Observer:  f.rec,
+		Clock:     clock,
+	}
+	return f
+}
+
+func TestRunShipsInOrder(t *testing.T) {
+	f := newFixture()
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	assert.Equal(t, []string{
+		"next", "apply 1.3.0", "tag v1.3.0 at c0ffee", "baseline", "deploy v1.3.0", "health 1.3.0 dep-1.3.0",
+		"report shipped", "watch dep-1.3.0", "report shipped",
+	}, f.calls.list())
+	assert.Equal(t, []string{
+		"gates:started", "gates:finished", "version:started", "version:finished", "tag:started", "tag:finished",
+		"baseline:started", "baseline:finished", "deploy:started", "deploy:finished", "health:started", "health:finished",
+		"report:started", "report:finished", "monitor:started", "monitor:finished", "rollback:skipped",
+		"final-report:started", "final-report:finished",
+	}, f.rec.Trace())
+	assert.Equal(t, "https://example.com/releases/v1.3.0", res.Release.ReleaseURL)
+	assert.Equal(t, "c0ffee", res.Release.Commit)
+	require.NotNil(t, res.Monitor)
+	assert.Equal(t, 0.5, f.monitor.gotBase.Values["error-rate"], "the monitor gets the baseline captured before the deploy")
+	// The injected clock measured the 30-minute window.
+	mon, ok := res.Step(shipprod.StepMonitor)
+	require.True(t, ok)
+	assert.Equal(t, 30*time.Minute, mon.Duration)
+	for _, e := range f.rec.Events() {
+		if e.Step == shipprod.StepMonitor && e.Kind == shipprod.EventFinished {
+			assert.Equal(t, 30*time.Minute, e.Duration)
+		}
+		if e.Step == shipprod.StepTag && e.Kind == shipprod.EventStarted {
+			assert.Equal(t, "Creating git tag v1.3.0", e.Title)
+		}
+		if e.Step == shipprod.StepVersion && e.Kind == shipprod.EventStarted {
+			assert.Equal(t, "Bumping version 1.2.0 → 1.3.0", e.Title)
+		}
+	}
+	// The final report saw the monitor's verdict.
+	require.Len(t, f.reporter.written, 2)
+	assert.Nil(t, f.reporter.written[0].Monitor)
+	require.NotNil(t, f.reporter.written[1].Monitor)
+}
+
+func TestPlanListsWhatRunDoes(t *testing.T) {
+	f := newFixture()
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"next"}, f.calls.list(), "Plan only decides the version; it runs no step")
+	assert.Equal(t, "1.3.0", plan.Release.Version)
+
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	var done []shipprod.Action
+	for _, s := range res.Steps {
+		done = append(done, s.Actions...)
+	}
+	assert.Equal(t, plan.Actions(), done)
+	assert.NotEmpty(t, done)
+
+	var rollback shipprod.PlannedStep
+	for _, s := range plan.Steps {
+		if s.Step == shipprod.StepRollback {
+			rollback = s
+		}
+	}
+	assert.NotEmpty(t, rollback.Condition, "the rollback is planned as conditional")
+	assert.Contains(t, rollback.Actions[0].Description, "v1.2.0")
+}
+
+func TestNilStepsAreSkippedVisibly(t *testing.T) {
+	c := &calls{}
+	rec := &shipprodtest.Recorder{}
+	p := &shipprod.Pipeline{
+		Release:  shipprod.Release{Version: "2.0.0", Tag: "v2.0.0"},
+		Deployer: &fakeDeployer{c: c},
+		Observer: rec,
+	}
+	res, err := p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	assert.Equal(t, []string{"deploy v2.0.0"}, c.list())
+	reasons := map[string]string{}
+	for _, s := range res.Steps {
+		if s.Status == shipprod.StepSkipped {
+			reasons[s.Step] = s.Reason
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"gates":        "no GateSource configured",
+		"version":      "no Versioner configured; shipping the release as given",
+		"tag":          "no Tagger configured",
+		"baseline":     "no Monitor configured",
+		"health":       "no HealthChecker configured",
+		"rollback":     "production was not found unhealthy",
+		"report":       "no Reporter configured",
+		"monitor":      "no Monitor configured",
+		"final-report": "no report was written",
+	}, reasons)
+	skipped := 0
+	for _, e := range rec.Events() {
+		if e.Kind == shipprod.EventSkipped {
+			skipped++
+			assert.NotEmpty(t, e.Reason)
+		}
+	}
+	assert.Equal(t, len(reasons), skipped, "every skip is an event too")
+}
+
+func TestBlockedGateStopsEverything(t *testing.T) {
+	f := newFixture()
+	blocking := shipprod.GateResult{Name: "staging_validation", Source: "specs/001-x/state.yaml:9", Key: "manual_gates.staging_validation.status",
+		Found: "pending", Required: "approved", Hint: "run /validate-staging"}
+	f.p.Gates = gate.Static("state.yaml", gate.Approved("rollback"), blocking)
+	res, err := f.p.Run(context.Background())
+	var blocked *shipprod.GateBlockedError
+	require.ErrorAs(t, err, &blocked)
+	assert.Equal(t, []shipprod.GateResult{blocking}, blocked.Gates)
+	assert.Contains(t, err.Error(), `manual_gates.staging_validation.status is "pending", want "approved" (run /validate-staging)`)
+	assert.Equal(t, shipprod.OutcomeBlocked, res.Outcome)
+	assert.Empty(t, f.calls.list(), "no step ran")
+	for _, s := range res.Steps[1:] {
+		assert.Equal(t, shipprod.StepSkipped, s.Status, s.Step)
+	}
+
+	plan, err := f.p.Plan(context.Background())
+	require.ErrorAs(t, err, &blocked, "Plan reports the block too")
+	assert.NotEmpty(t, plan.Actions(), "and still says what would happen once the gates pass")
+}
+
+func TestUnreadableGatesBlock(t *testing.T) {
+	f := newFixture()
+	cause := errors.New("state.yaml: not valid YAML")
+	f.p.Gates = gate.Func(func(context.Context) (shipprod.GateReport, error) { return shipprod.GateReport{}, cause })
+	res, err := f.p.Run(context.Background())
+	var blocked *shipprod.GateBlockedError
+	require.ErrorAs(t, err, &blocked)
+	assert.ErrorIs(t, err, cause)
+	assert.Equal(t, shipprod.OutcomeBlocked, res.Outcome)
+	assert.Empty(t, f.calls.list())
+}
+
+func TestNothingToReleaseIsNotAnError(t *testing.T) {
+	f := newFixture()
+	f.ver.nextErr = fmt.Errorf("since v1.2.0 only chore commits: %w", shipprod.ErrNothingToRelease)
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeNothingToRelease, res.Outcome)
+	assert.Equal(t, []string{"next"}, f.calls.list())
+	v, _ := res.Step(shipprod.StepVersion)
+	assert.Contains(t, v.Reason, "only chore commits")
+}
+
+func TestStepFailureStopsTheRun(t *testing.T) {
+	f := newFixture()
+	cause := errors.New("remote hung up")
+	f.dep.err = cause
+	res, err := f.p.Run(context.Background())
+	var se *shipprod.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, shipprod.StepDeploy, se.Step)
+	assert.ErrorIs(t, err, cause)
+	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+	assert.Equal(t, "deploy: remote hung up", res.Error)
+	assert.NotContains(t, f.calls.list(), "report failed")
+	h, _ := res.Step(shipprod.StepHealth)
+	assert.Equal(t, shipprod.StepSkipped, h.Status)
+	assert.Equal(t, "an earlier step failed", h.Reason)
+}
+
+func TestUnhealthyDeployRollsBack(t *testing.T) {
+	f := newFixture()
+	f.health.unhealthy["1.3.0"] = true
+	res, err := f.p.Run(context.Background())
+	var hce *shipprod.HealthCheckError
+	require.ErrorAs(t, err, &hce)
+	assert.Contains(t, err.Error(), "api (http http://x/health): status 503, want 200")
+	assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+	assert.Equal(t, []string{
+		"next", "apply 1.3.0", "tag v1.3.0 at c0ffee", "baseline", "deploy v1.3.0", "health 1.3.0 dep-1.3.0",
+		"rollback dep-1.3.0 to v1.2.0", "health 1.2.0 dep-1.2.0", "report rolled-back",
+	}, f.calls.list(), "the restored version is health-checked, the report written, the monitor skipped")
+	require.NotNil(t, res.Rollback)
+	assert.Equal(t, "dep-1.2.0", res.Rollback.Restored.ID)
+	require.NotNil(t, res.Rollback.Health)
+	assert.True(t, res.Rollback.Health.OK())
+	m, _ := res.Step(shipprod.StepMonitor)
+	assert.Equal(t, "health checks failed", m.Reason)
+}
+
+func TestFailurePolicies(t *testing.T) {
+	tests := []struct {
+		name       string
+		policy     shipprod.FailurePolicy
+		noRollback bool
+		rbErr      error
+		outcome    shipprod.Outcome
+		reason     string
+	}{
+		{name: "freeze", policy: shipprod.PolicyFreeze, outcome: shipprod.OutcomeUnhealthy, reason: "policy freeze: production left as it is"},
+		{name: "notify", policy: shipprod.PolicyNotify, outcome: shipprod.OutcomeUnhealthy, reason: "policy notify: production left as it is"},
+		{name: "deployer cannot roll back", noRollback: true, outcome: shipprod.OutcomeUnhealthy, reason: "deployer fake cannot roll back"},
+		{name: "rollback fails", rbErr: errors.New("lease is stale"), outcome: shipprod.OutcomeUnhealthy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture()
+			f.health.unhealthy["1.3.0"] = true
+			f.p.OnFailure = tt.policy
+			f.dep.rbErr = tt.rbErr
+			if tt.noRollback {
+				f.p.Deployer = f.dep
+			}
+			res, err := f.p.Run(context.Background())
+			var hce *shipprod.HealthCheckError
+			require.ErrorAs(t, err, &hce)
+			assert.Equal(t, tt.outcome, res.Outcome)
+			rb, ok := res.Step(shipprod.StepRollback)
+			require.True(t, ok)
+			if tt.reason != "" {
+				assert.Equal(t, shipprod.StepSkipped, rb.Status)
+				assert.Equal(t, tt.reason, rb.Reason)
+			}
+			if tt.rbErr != nil {
+				assert.ErrorIs(t, err, tt.rbErr, "the rollback's failure is returned too")
+				assert.Equal(t, shipprod.StepFailed, rb.Status)
+				require.NotNil(t, res.Rollback)
+				assert.Contains(t, res.Rollback.Error, "lease is stale")
+			}
+		})
+	}
+}
+
+func TestMonitorVerdicts(t *testing.T) {
+	t.Run("failed rolls back and updates the report", func(t *testing.T) {
+		f := newFixture()
+		f.monitor.verdict = shipprod.VerdictFailed
+		res, err := f.p.Run(context.Background())
+		var me *shipprod.MonitorError
+		require.ErrorAs(t, err, &me)
+		assert.Contains(t, err.Error(), "gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)")
+		assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+		assert.Contains(t, f.calls.list(), "rollback dep-1.3.0 to v1.2.0")
+		assert.Equal(t, "report rolled-back", f.calls.list()[len(f.calls.list())-1], "the final report records the rollback")
+	})
+	t.Run("error is a warning, not a production failure", func(t *testing.T) {
+		f := newFixture()
+		f.monitor.verdict = shipprod.VerdictError
+		res, err := f.p.Run(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+		assert.NotContains(t, strings.Join(f.calls.list(), ","), "rollback")
+		require.Len(t, res.Warnings, 1)
+		assert.Contains(t, res.Warnings[0], "prometheus unreachable")
+	})
+	t.Run("a monitor that cannot run fails the run without a rollback", func(t *testing.T) {
+		f := newFixture()
+		f.monitor.watchErr = errors.New("bad query")
+		res, err := f.p.Run(context.Background())
+		var se *shipprod.StepError
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, shipprod.StepMonitor, se.Step)
+		assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+		assert.NotContains(t, strings.Join(f.calls.list(), ","), "rollback")
+	})
+}
+
+func TestBaselineFailureIsAWarning(t *testing.T) {
+	f := newFixture()
+	f.monitor.baseErr = errors.New("prometheus: connection refused")
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, f.calls.list(), "deploy v1.3.0")
+	require.NotEmpty(t, res.Warnings)
+	assert.Contains(t, res.Warnings[0], "baseline not captured: prometheus: connection refused")
+}
+
+func TestCancelledContextStopsTheMonitor(t *testing.T) {
+	f := newFixture()
+	ctx, cancel := context.WithCancel(context.Background())
+	f.p.Observer = shipprod.ObserverFunc(func(e shipprod.Event) {
+		if e.Step == shipprod.StepMonitor && e.Kind == shipprod.EventStarted {
+			cancel()
+		}
+	})
+	res, err := f.p.Run(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+}

@@ -1,0 +1,131 @@
+package gitpush_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// world is a working repository with a bare remote "origin", both real git.
+type world struct {
+	t      *testing.T
+	dir    string // working tree
+	remote string // bare repository
+}
+
+// isolateGit makes git ignore the machine's configuration.
+func isolateGit(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	cfg := filepath.Join(home, "gitconfig")
+	if err := os.WriteFile(cfg, []byte("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"GIT_CONFIG_GLOBAL": cfg, "GIT_CONFIG_NOSYSTEM": "1", "HOME": home,
+		"GIT_AUTHOR_NAME": "Ship Test", "GIT_AUTHOR_EMAIL": "ship@example.test",
+		"GIT_COMMITTER_NAME": "Ship Test", "GIT_COMMITTER_EMAIL": "ship@example.test",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	isolateGit(t)
+	root := t.TempDir()
+	w := &world{t: t, dir: filepath.Join(root, "work"), remote: filepath.Join(root, "remote.git")}
+	w.git(root, "init", "--quiet", "--bare", w.remote)
+	w.git(root, "init", "--quiet", w.dir)
+	w.git(w.dir, "remote", "add", "origin", w.remote)
+	w.commit("initial")
+	w.git(w.dir, "push", "--quiet", "origin", "main")
+	return w
+}
+
+func (w *world) git(dir string, args ...string) string {
+	w.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		w.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit makes a commit in the working tree and returns its SHA.
+func (w *world) commit(msg string) string {
+	w.t.Helper()
+	w.git(w.dir, "commit", "--quiet", "--allow-empty", "-m", msg)
+	return w.git(w.dir, "rev-parse", "HEAD")
+}
+
+// production returns the commit the remote's production branch points at.
+func (w *world) production() string {
+	w.t.Helper()
+	out, err := exec.Command("git", "-C", w.remote, "rev-parse", "--verify", "--quiet", "refs/heads/production").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (w *world) live(context.Context) (string, error) { return w.production(), nil }
+
+// pushDirect moves the remote's production branch behind shipprod's back,
+// from a second clone, to a new commit on top of base.
+func (w *world) pushDirect(base, msg string) string {
+	w.t.Helper()
+	other := filepath.Join(w.t.TempDir(), "other")
+	w.git(w.dir, "clone", "--quiet", w.remote, other)
+	w.git(other, "checkout", "--quiet", base)
+	w.git(other, "commit", "--quiet", "--allow-empty", "-m", msg)
+	sha := w.git(other, "rev-parse", "HEAD")
+	w.git(other, "push", "--quiet", "--force", "origin", "HEAD:refs/heads/production")
+	return sha
+}
+
+// hook installs a pre-receive hook in the remote.
+func (w *world) hook(script string) {
+	w.t.Helper()
+	path := filepath.Join(w.remote, "hooks", "pre-receive")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// fakeFollower records what it was asked to follow.
+type fakeFollower struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+	block bool
+}
+
+func (f *fakeFollower) FollowRun(ctx context.Context, branch, sha string) (gitpushRun, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, branch+"@"+sha)
+	err, block := f.err, f.block
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return gitpushRun{}, ctx.Err()
+	}
+	if err != nil {
+		return gitpushRun{ID: "77", URL: "https://ci.example.test/runs/77", Conclusion: "failure"}, err
+	}
+	return gitpushRun{ID: "42", URL: "https://ci.example.test/runs/42", Conclusion: "success"}, nil
+}
+
+type syncMap struct {
+	mu sync.Mutex
+	m  map[string]*fakeFollower
+}
+
+func (s *syncMap) Store(k string, f *fakeFollower) { s.mu.Lock(); s.m[k] = f; s.mu.Unlock() }
+func (s *syncMap) Load(k string) *fakeFollower     { s.mu.Lock(); defer s.mu.Unlock(); return s.m[k] }

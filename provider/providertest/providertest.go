@@ -1,0 +1,635 @@
+// Package providertest is the conformance kit for deployers: the contract
+// the shipprod Pipeline relies on, as a test suite any Deployer author runs
+// against an implementation, in the spirit of gocloud.dev's drivertest.
+//
+// A deployer's test describes how to set up a fresh platform (a fake API
+// server, a bare git remote, …) and the kit does the rest:
+//
+//	func TestConformance(t *testing.T) {
+//		providertest.Run(t, providertest.Harness{
+//			Name: "deploy-hook", // as registered with provider.Register
+//			Setup: func(t *testing.T, clock shipprod.Clock) *providertest.Platform {
+//				srv := newFakeHookServer(t, clock)
+//				return &providertest.Platform{
+//					Config:   "hook_url: " + srv.URL + "/hook\n",
+//					Releases: [2]shipprod.Release{v1, v2},
+//					Live:     srv.LiveCommit,
+//				}
+//			},
+//		})
+//	}
+//
+// The kit opens the deployer through the registry (so registration and
+// strict configuration decoding are part of the contract) and checks that:
+//
+//   - an unknown configuration key is an error naming the key;
+//   - deploying fills the Deployment (provider name, id, commit, times, and
+//     the previous deployment when the deployer can roll back) and production
+//     then serves the release;
+//   - deploying the same release again succeeds and changes nothing;
+//   - a cancelled context is honoured promptly, before and (with
+//     Platform.Stall) during a deploy, and the error wraps context.Canceled;
+//   - a refused deploy (Platform.Break) is an error that errors.Is/As can
+//     inspect;
+//   - a Rollbacker restores the previous release, twice in a row without
+//     harm, and honours cancellation;
+//   - an ActionPlanner lists the same actions whether or not the release
+//     commit is known yet (Plan runs before the commit exists, Run after) and
+//     changes nothing while planning;
+//   - no goroutine is left running after any of these;
+//   - no secret (Platform.Secrets) appears in errors, deployments or logs.
+//
+// The kit counts goroutines process-wide, so do not call Run from parallel
+// tests.
+package providertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/provider"
+	"github.com/shipprod/shipprod/shipprodtest"
+)
+
+// Harness describes the deployer under test.
+type Harness struct {
+	// Name is the name the deployer is registered under.
+	Name string
+	// Setup prepares a fresh platform for one check and returns it; it runs
+	// once per check. Release resources with t.Cleanup. clock is the clock the
+	// kit gives the deployer: a fake server that computes times (rate-limit
+	// resets) should read the same one.
+	Setup func(t *testing.T, clock shipprod.Clock) *Platform
+}
+
+// Platform is one fresh deployment target: the deployer's configuration,
+// and the hooks through which the kit observes and disturbs the platform.
+type Platform struct {
+	// Config is the deployer's configuration section as YAML: a block
+	// mapping, or empty.
+	Config string
+	// Dir, Facts and Getenv are passed to the deployer in its provider.Env.
+	Dir    string
+	Facts  map[string]string
+	Getenv func(string) string
+	// HTTPClient is passed in the Env; nil means a client of the kit's own.
+	// The kit closes its idle connections before counting goroutines.
+	HTTPClient *http.Client
+
+	// Releases are two releases, deployed in this order. Releases[1] must
+	// name Releases[0] as its previous release (PreviousVersion, PreviousTag,
+	// PreviousCommit) and both must have a Commit.
+	Releases [2]shipprod.Release
+	// Live returns the commit production serves now ("" for none).
+	Live func(ctx context.Context) (string, error)
+
+	// Stall, when set, makes the platform stop making progress: a deploy
+	// started afterwards must keep waiting (on the clock or on the network)
+	// until its context ends. Without it the kit checks cancellation only
+	// before the deploy starts.
+	Stall func()
+	// Break, when set, makes the platform refuse the next deploy. It returns
+	// a function saying whether the deploy's error carries the cause in a
+	// form errors.Is or errors.As finds (e.g. a *shipprod.PushRejectedError).
+	Break func() func(error) bool
+
+	// Secrets are values (tokens, passwords) that must never appear in an
+	// error, a Deployment or a log line.
+	Secrets []string
+}
+
+// Budgets of the kit, in real time.
+const (
+	// PromptReturn is how soon a deployer must return once its context ends.
+	PromptReturn = 2 * time.Second
+)
+
+// promptReturn is PromptReturn (a variable so that the kit's own tests can
+// shorten it).
+var promptReturn = PromptReturn
+
+// settleTime is how long goroutines get to finish before counting as
+// leaked (a variable so that the kit's own tests can shorten it).
+var settleTime = 3 * time.Second
+
+// check is one conformance check. It returns nil when the deployer passes.
+type check struct {
+	name string
+	// applies says whether the check applies to this deployer and platform.
+	applies func(inst *instance) bool
+	run     func(ctx context.Context, inst *instance) error
+}
+
+var checks = []check{
+	{"UnknownConfigKeyIsAnError", nil, checkUnknownKey},
+	{"DeployFillsDeployment", nil, checkDeploy},
+	{"RedeployIsIdempotent", nil, checkRedeploy},
+	{"CanceledBeforeDeploy", nil, checkCanceledBefore},
+	{"CanceledDuringDeploy", func(i *instance) bool { return i.p.Stall != nil }, checkCanceledDuring},
+	{"RefusedDeployIsAWrappedError", func(i *instance) bool { return i.p.Break != nil }, checkBroken},
+	{"RollbackRestoresPrevious", isRollbacker, checkRollback},
+	{"RollbackHonoursCancel", isRollbacker, checkRollbackCanceled},
+	{"PlanAgreesWithRun", isPlanner, checkPlan},
+}
+
+func isRollbacker(i *instance) bool { _, ok := i.d.(shipprod.Rollbacker); return ok }
+func isPlanner(i *instance) bool    { _, ok := i.d.(shipprod.ActionPlanner); return ok }
+
+// Run runs every conformance check that applies to the deployer, each as a
+// subtest on a fresh platform.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.Name == "" || h.Setup == nil {
+		t.Fatal("providertest: Harness needs a Name and a Setup")
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if err := runCheck(t, h, c); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// errSkip marks a check that does not apply.
+var errSkip = errors.New("does not apply")
+
+// runCheck sets up a platform, opens the deployer, runs c, and then checks
+// for leaked goroutines and secrets.
+func runCheck(t *testing.T, h Harness, c check) error {
+	clock := shipprod.Clock(shipprodtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)))
+	if c.name == "CanceledDuringDeploy" {
+		clock = stalledClock{}
+	}
+	inst, err := open(t, h, clock)
+	if err != nil {
+		return fmt.Errorf("opening deployer %q: %w", h.Name, err)
+	}
+	if c.applies != nil && !c.applies(inst) {
+		t.Skipf("%s: %v", c.name, errSkip)
+	}
+	before := goroutineIDs()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.run(ctx, inst); err != nil {
+		return err
+	}
+	if err := inst.noLeaks(before); err != nil {
+		return err
+	}
+	return inst.noSecrets("logs", inst.logs.String())
+}
+
+// instance is a deployer opened on a platform.
+type instance struct {
+	h      Harness
+	p      *Platform
+	d      shipprod.Deployer
+	clock  shipprod.Clock
+	client *http.Client
+	logs   *syncBuffer
+}
+
+// open sets up a platform and opens the deployer on it.
+func open(t *testing.T, h Harness, clock shipprod.Clock) (*instance, error) {
+	p := h.Setup(t, clock)
+	if p == nil {
+		return nil, errors.New("Setup returned no Platform")
+	}
+	if p.Live == nil {
+		return nil, errors.New("Platform.Live is required")
+	}
+	for i, r := range p.Releases {
+		if r.Commit == "" || r.Version == "" {
+			return nil, fmt.Errorf("Platform.Releases[%d] needs a Version and a Commit", i)
+		}
+	}
+	inst := &instance{h: h, p: p, clock: clock, client: p.HTTPClient, logs: &syncBuffer{}}
+	if inst.client == nil {
+		inst.client = &http.Client{Transport: &http.Transport{}}
+	}
+	d, err := inst.openDeployer("")
+	if err != nil {
+		return nil, err
+	}
+	inst.d = d
+	return inst, nil
+}
+
+// openDeployer opens the deployer on the instance's platform, with
+// extraConfig appended to the platform's configuration.
+func (inst *instance) openDeployer(extraConfig string) (shipprod.Deployer, error) {
+	p := inst.p
+	cfg := p.Config
+	if extraConfig != "" {
+		if cfg != "" && !strings.HasSuffix(cfg, "\n") {
+			cfg += "\n"
+		}
+		cfg += extraConfig
+	}
+	section, err := provider.ParseSection(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("Platform.Config is not YAML: %w", err)
+	}
+	env := provider.Env{
+		Config:     section,
+		Dir:        p.Dir,
+		Facts:      p.Facts,
+		Clock:      inst.clock,
+		Logger:     slog.New(slog.NewTextHandler(inst.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTPClient: inst.client,
+		Getenv:     p.Getenv,
+	}
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	return provider.Open(context.Background(), inst.h.Name, env)
+}
+
+func (inst *instance) live(ctx context.Context) (string, error) {
+	c, err := inst.p.Live(ctx)
+	if err != nil {
+		return "", fmt.Errorf("Platform.Live: %w", err)
+	}
+	return c, nil
+}
+
+// wantLive checks that production serves commit.
+func (inst *instance) wantLive(ctx context.Context, commit, after string) error {
+	got, err := inst.live(ctx)
+	if err != nil {
+		return err
+	}
+	if got != commit {
+		return fmt.Errorf("after %s production serves %q, want %q", after, got, commit)
+	}
+	return nil
+}
+
+// deploy runs Deploy and checks the Deployment it returns.
+func (inst *instance) deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
+	dep, err := inst.d.Deploy(ctx, rel)
+	if err != nil {
+		return dep, fmt.Errorf("Deploy(%s): %w", rel.Version, err)
+	}
+	if err := inst.wellFormed("Deploy("+rel.Version+")", dep, rel); err != nil {
+		return dep, err
+	}
+	return dep, inst.wantLive(ctx, rel.Commit, "Deploy("+rel.Version+")")
+}
+
+// wellFormed checks the fields the Pipeline and the ship report rely on.
+func (inst *instance) wellFormed(call string, dep shipprod.Deployment, rel shipprod.Release) error {
+	var problems []string
+	if dep.Provider != inst.h.Name {
+		problems = append(problems, fmt.Sprintf("Provider is %q, want the registered name %q", dep.Provider, inst.h.Name))
+	}
+	if dep.ID == "" {
+		problems = append(problems, "ID is empty")
+	}
+	if dep.Commit != rel.Commit {
+		problems = append(problems, fmt.Sprintf("Commit is %q, want the release commit %q", dep.Commit, rel.Commit))
+	}
+	if dep.StartedAt.IsZero() || dep.FinishedAt.IsZero() || dep.FinishedAt.Before(dep.StartedAt) {
+		problems = append(problems, fmt.Sprintf("StartedAt %v and FinishedAt %v are not an interval", dep.StartedAt, dep.FinishedAt))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s returned a Deployment with: %s", call, strings.Join(problems, "; "))
+	}
+	js, _ := json.Marshal(dep)
+	return inst.noSecrets(call+" Deployment", string(js))
+}
+
+func (inst *instance) noSecrets(where, text string) error {
+	for _, s := range inst.p.Secrets {
+		if s != "" && strings.Contains(text, s) {
+			return fmt.Errorf("a secret appears in %s", where)
+		}
+	}
+	return nil
+}
+
+func (inst *instance) errNoSecrets(call string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return inst.noSecrets(call+" error", err.Error())
+}
+
+func checkUnknownKey(ctx context.Context, inst *instance) error {
+	_, err := inst.openDeployer("providertest_unknown_key: 1\n")
+	if err == nil {
+		return errors.New("an unknown key in the configuration section was accepted; decode it with Env.Decode (strict)")
+	}
+	if !strings.Contains(err.Error(), "providertest_unknown_key") {
+		return fmt.Errorf("the error for an unknown configuration key does not name it: %v", err)
+	}
+	return nil
+}
+
+func checkDeploy(ctx context.Context, inst *instance) error {
+	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
+	if _, err := inst.deploy(ctx, r0); err != nil {
+		return err
+	}
+	dep, err := inst.deploy(ctx, r1)
+	if err != nil {
+		return err
+	}
+	if isRollbacker(inst) && dep.PreviousID == "" {
+		return errors.New("Deploy of the second release left PreviousID empty: a Rollbacker must say what production served before, the target of a rollback")
+	}
+	return nil
+}
+
+func checkRedeploy(ctx context.Context, inst *instance) error {
+	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
+	if _, err := inst.deploy(ctx, r0); err != nil {
+		return err
+	}
+	first, err := inst.deploy(ctx, r1)
+	if err != nil {
+		return err
+	}
+	again, err := inst.d.Deploy(ctx, r1)
+	if err != nil {
+		return fmt.Errorf("deploying %s a second time (a resumed run does this): %w", r1.Version, err)
+	}
+	if err := inst.wellFormed("Deploy("+r1.Version+") again", again, r1); err != nil {
+		return err
+	}
+	if again.Commit != first.Commit {
+		return fmt.Errorf("re-deploy changed the commit from %q to %q", first.Commit, again.Commit)
+	}
+	return inst.wantLive(ctx, r1.Commit, "re-deploying "+r1.Version)
+}
+
+func checkCanceledBefore(ctx context.Context, inst *instance) error {
+	before, err := inst.live(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	start := time.Now()
+	_, err = inst.d.Deploy(cctx, inst.p.Releases[0])
+	if took := time.Since(start); took > promptReturn {
+		return fmt.Errorf("Deploy with a cancelled context took %v, want under %v", took, promptReturn)
+	}
+	if !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("Deploy with a cancelled context returned %v, want an error wrapping context.Canceled", err)
+	}
+	if err := inst.errNoSecrets("Deploy", err); err != nil {
+		return err
+	}
+	return inst.wantLive(ctx, before, "a cancelled Deploy")
+}
+
+func checkCanceledDuring(ctx context.Context, inst *instance) error {
+	inst.p.Stall()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := inst.d.Deploy(cctx, inst.p.Releases[0])
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return fmt.Errorf("Deploy on a stalled platform returned before its context ended (err=%v); it must wait for the platform", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("Deploy cancelled mid-way returned %v, want an error wrapping context.Canceled", err)
+		}
+		return inst.errNoSecrets("Deploy", err)
+	case <-time.After(promptReturn):
+		return fmt.Errorf("Deploy did not return within %v of its context being cancelled", promptReturn)
+	}
+}
+
+func checkBroken(ctx context.Context, inst *instance) error {
+	carries := inst.p.Break()
+	_, err := inst.d.Deploy(ctx, inst.p.Releases[0])
+	if err == nil {
+		return errors.New("Deploy succeeded on a platform that refuses it")
+	}
+	if strings.TrimSpace(err.Error()) == "" {
+		return errors.New("Deploy failed with an empty message")
+	}
+	if carries != nil && !carries(err) {
+		return fmt.Errorf("the refused Deploy's error does not carry its cause for errors.Is/As (wrap with %%w): %v", err)
+	}
+	return inst.errNoSecrets("Deploy", err)
+}
+
+func checkRollback(ctx context.Context, inst *instance) error {
+	rb := inst.d.(shipprod.Rollbacker)
+	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
+	if _, err := inst.deploy(ctx, r0); err != nil {
+		return err
+	}
+	dep, err := inst.deploy(ctx, r1)
+	if err != nil {
+		return err
+	}
+	to := r1.Previous()
+	restored, err := rb.Rollback(ctx, dep, to)
+	if err != nil {
+		return fmt.Errorf("Rollback to %s: %w", to.Version, err)
+	}
+	if err := inst.wellFormed("Rollback", restored, r0); err != nil {
+		return err
+	}
+	if err := inst.wantLive(ctx, r0.Commit, "Rollback"); err != nil {
+		return err
+	}
+	// A resumed run may ask again: it must not fail nor move production.
+	if _, err := rb.Rollback(ctx, dep, to); err != nil {
+		return fmt.Errorf("a second Rollback to %s (a resumed run does this): %w", to.Version, err)
+	}
+	return inst.wantLive(ctx, r0.Commit, "a second Rollback")
+}
+
+func checkRollbackCanceled(ctx context.Context, inst *instance) error {
+	rb := inst.d.(shipprod.Rollbacker)
+	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
+	if _, err := inst.deploy(ctx, r0); err != nil {
+		return err
+	}
+	dep, err := inst.deploy(ctx, r1)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	start := time.Now()
+	_, err = rb.Rollback(cctx, dep, r1.Previous())
+	if took := time.Since(start); took > promptReturn {
+		return fmt.Errorf("Rollback with a cancelled context took %v", took)
+	}
+	if !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("Rollback with a cancelled context returned %v, want an error wrapping context.Canceled", err)
+	}
+	return inst.wantLive(ctx, r1.Commit, "a cancelled Rollback")
+}
+
+// fullSHA matches a full git object name.
+var fullSHA = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
+
+func checkPlan(ctx context.Context, inst *instance) error {
+	ap := inst.d.(shipprod.ActionPlanner)
+	before, err := inst.live(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rel := range inst.p.Releases {
+		// Plan runs before the release commit exists; Run calls PlanActions
+		// again with it. Both must list the same actions.
+		planned := rel
+		planned.Commit, planned.PreviousCommit = "", ""
+		atPlan, err := ap.PlanActions(ctx, planned)
+		if err != nil {
+			return fmt.Errorf("PlanActions(%s) without the commit (as Plan calls it): %w", rel.Version, err)
+		}
+		atRun, err := ap.PlanActions(ctx, rel)
+		if err != nil {
+			return fmt.Errorf("PlanActions(%s): %w", rel.Version, err)
+		}
+		if len(atRun) == 0 {
+			return fmt.Errorf("PlanActions(%s) listed no actions", rel.Version)
+		}
+		if !reflect.DeepEqual(atPlan, atRun) {
+			return fmt.Errorf("PlanActions(%s) differs once the commit is known:\n plan: %v\n run:  %v", rel.Version, atPlan, atRun)
+		}
+		for _, a := range atRun {
+			if a.Kind == "" || a.Description == "" {
+				return fmt.Errorf("PlanActions(%s): action %+v needs a Kind and a Description", rel.Version, a)
+			}
+			if fullSHA.MatchString(a.Description) || fullSHA.MatchString(a.Target) {
+				return fmt.Errorf("PlanActions(%s): action %q names a commit SHA, which Plan cannot know", rel.Version, a.Description)
+			}
+			if err := inst.noSecrets("an action", a.Description+" "+a.Target); err != nil {
+				return err
+			}
+		}
+	}
+	return inst.wantLive(ctx, before, "PlanActions (planning must change nothing)")
+}
+
+// noLeaks waits for the goroutines started since before to end.
+func (inst *instance) noLeaks(before map[int]bool) error {
+	inst.client.CloseIdleConnections()
+	deadline := time.Now().Add(settleTime)
+	for {
+		leaked := newGoroutines(before)
+		if len(leaked) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d goroutine(s) still running %v after the check:\n%s", len(leaked), settleTime, strings.Join(leaked, "\n\n"))
+		}
+		inst.client.CloseIdleConnections()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// goroutineIDs returns the ids of the running goroutines.
+func goroutineIDs() map[int]bool {
+	ids := map[int]bool{}
+	for id := range stacks() {
+		ids[id] = true
+	}
+	return ids
+}
+
+// newGoroutines returns the stacks of goroutines not in before, leaving out
+// the fake servers' own connection handlers, which end when their clients
+// close (the kit closes its client's connections; a Platform's server closes
+// at cleanup).
+func newGoroutines(before map[int]bool) []string {
+	var out []string
+	for id, stack := range stacks() {
+		if before[id] || strings.Contains(stack, "net/http.(*conn).serve") || strings.Contains(stack, "net/http/httptest.(*Server).goServe") {
+			continue
+		}
+		out = append(out, stack)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var goroutineHeader = regexp.MustCompile(`^goroutine (\d+) `)
+
+func stacks() map[int]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	out := map[int]string{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		m := goroutineHeader.FindStringSubmatch(g)
+		if m == nil {
+			continue
+		}
+		var id int
+		fmt.Sscan(m[1], &id)
+		out[id] = g
+	}
+	return out
+}
+
+// stalledClock is a clock on which no time passes: Sleep waits until the
+// context ends. A deployer polling a stalled platform therefore waits until
+// it is cancelled.
+type stalledClock struct{}
+
+func (stalledClock) Now() time.Time { return time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC) }
+
+func (stalledClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
