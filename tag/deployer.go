@@ -45,9 +45,11 @@ const finalStatusTimeout = time.Minute
 // the context, the Release and the Deployment (its URL, its log link), and
 // because the status must be written whether the deploy succeeded or not —
 // an Observer sees neither the values nor a context. The decorator keeps
-// d's optional capabilities: it is a shipprod.Rollbacker or a
-// provider.Canceler exactly when d is, so the pipeline's plan does not
-// change. With neither option set, d is returned as it is.
+// d's optional capabilities: it is a shipprod.Rollbacker, a
+// provider.Promoter or a provider.Canceler exactly when d is (a promotion
+// is recorded like a deploy), so the pipeline's plan does not change, and
+// it is always a shipprod.ActionPlanner listing the record next to d's own
+// actions. With neither option set, d is returned as it is.
 //
 // Recording is best effort: a GitHub failure is logged and noted in the
 // Deployment's Details, but never fails the deploy itself.
@@ -58,14 +60,23 @@ func (t *Tagger) WrapDeployer(d shipprod.Deployer) shipprod.Deployer {
 		return d
 	}
 	w := &wrapped{t: t, inner: d, record: record}
+	_, canPromote := d.(provider.Promoter)
 	_, canCancel := d.(provider.Canceler)
 	switch {
+	case canRollback && canPromote && canCancel:
+		return wRPC{w}
+	case canRollback && canPromote:
+		return wRP{w}
 	case canRollback && canCancel:
-		return &wrappedRollbackCancel{wrappedRollback{w}}
+		return wRC{w}
+	case canPromote && canCancel:
+		return wPC{w}
 	case canRollback:
-		return &wrappedRollback{w}
+		return wR{w}
+	case canPromote:
+		return wP{w}
 	case canCancel:
-		return &wrappedCancel{w}
+		return wC{w}
 	}
 	return w
 }
@@ -76,17 +87,52 @@ type wrapped struct {
 	record bool
 }
 
-type wrappedRollback struct{ *wrapped }
+// The decorator's variants, one per combination of the optional
+// capabilities the wrapped deployer has (R rollback, P promote, C cancel).
+type (
+	wR   struct{ *wrapped }
+	wP   struct{ *wrapped }
+	wC   struct{ *wrapped }
+	wRP  struct{ *wrapped }
+	wRC  struct{ *wrapped }
+	wPC  struct{ *wrapped }
+	wRPC struct{ *wrapped }
+)
 
-type wrappedCancel struct{ *wrapped }
-
-type wrappedRollbackCancel struct{ wrappedRollback }
+func (w wR) Rollback(ctx context.Context, f shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
+	return w.rollback(ctx, f, to)
+}
+func (w wRP) Rollback(ctx context.Context, f shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
+	return w.rollback(ctx, f, to)
+}
+func (w wRC) Rollback(ctx context.Context, f shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
+	return w.rollback(ctx, f, to)
+}
+func (w wRPC) Rollback(ctx context.Context, f shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
+	return w.rollback(ctx, f, to)
+}
+func (w wP) Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return w.promote(ctx, rel, id)
+}
+func (w wRP) Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return w.promote(ctx, rel, id)
+}
+func (w wPC) Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return w.promote(ctx, rel, id)
+}
+func (w wRPC) Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return w.promote(ctx, rel, id)
+}
+func (w wC) Cancel(ctx context.Context, dep shipprod.Deployment) error   { return w.cancel(ctx, dep) }
+func (w wRC) Cancel(ctx context.Context, dep shipprod.Deployment) error  { return w.cancel(ctx, dep) }
+func (w wPC) Cancel(ctx context.Context, dep shipprod.Deployment) error  { return w.cancel(ctx, dep) }
+func (w wRPC) Cancel(ctx context.Context, dep shipprod.Deployment) error { return w.cancel(ctx, dep) }
 
 var (
 	_ shipprod.ActionPlanner = (*wrapped)(nil)
-	_ shipprod.Rollbacker    = (*wrappedRollback)(nil)
-	_ provider.Canceler      = (*wrappedCancel)(nil)
-	_ provider.Canceler      = (*wrappedRollbackCancel)(nil)
+	_ shipprod.Rollbacker    = wRPC{}
+	_ provider.Promoter      = wRPC{}
+	_ provider.Canceler      = wRPC{}
 )
 
 func (w *wrapped) String() string {
@@ -125,8 +171,26 @@ func (w *wrapped) PlanActions(ctx context.Context, rel shipprod.Release) ([]ship
 
 // Deploy records the deploy in GitHub around the wrapped deployer's Deploy.
 func (w *wrapped) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
-	id, note := w.start(ctx, rel, "deploy")
-	dep, err := w.inner.Deploy(ctx, rel)
+	return w.around(ctx, rel, "deploy", func() (shipprod.Deployment, error) { return w.inner.Deploy(ctx, rel) })
+}
+
+// promote records a promotion like a deploy.
+func (w *wrapped) promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return w.around(ctx, rel, "promote", func() (shipprod.Deployment, error) {
+		return w.inner.(provider.Promoter).Promote(ctx, rel, id)
+	})
+}
+
+// cancel passes a cancellation on to the wrapped deployer.
+func (w *wrapped) cancel(ctx context.Context, dep shipprod.Deployment) error {
+	return w.inner.(provider.Canceler).Cancel(ctx, dep)
+}
+
+// around records do's deploy of rel in GitHub: the deployment and its
+// in_progress status before, success or failure after.
+func (w *wrapped) around(ctx context.Context, rel shipprod.Release, task string, do func() (shipprod.Deployment, error)) (shipprod.Deployment, error) {
+	id, note := w.start(ctx, rel, task)
+	dep, err := do()
 	if id != 0 {
 		w.finish(ctx, id, rel, dep, err)
 	}
@@ -191,21 +255,13 @@ func logURL(dep shipprod.Deployment) string {
 	return ""
 }
 
-// Rollback records the rollback as a deployment of the restored release,
+// rollback records the rollback as a deployment of the restored release,
 // marks the failed deployment failed, and deletes the failed release's tag
 // when tag.delete_on_rollback is set.
-func (w *wrappedRollback) Rollback(ctx context.Context, failed shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
-	id, note := w.start(ctx, to, "rollback")
-	restored, err := w.inner.(shipprod.Rollbacker).Rollback(ctx, failed, to)
-	if id != 0 {
-		w.finish(ctx, id, to, restored, err)
-	}
-	restored.Details = withDetails(restored.Details, DetailTag, to.Tag)
-	if id != 0 {
-		restored.Details[DetailGitHubDeploymentID] = strconv.FormatInt(id, 10)
-	} else if note != "" {
-		restored.Details["github_deployment"] = note
-	}
+func (w *wrapped) rollback(ctx context.Context, failed shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
+	restored, err := w.around(ctx, to, "rollback", func() (shipprod.Deployment, error) {
+		return w.inner.(shipprod.Rollbacker).Rollback(ctx, failed, to)
+	})
 	if err != nil {
 		return restored, err
 	}
@@ -233,16 +289,6 @@ func (w *wrappedRollback) Rollback(ctx context.Context, failed shipprod.Deployme
 		}
 	}
 	return restored, nil
-}
-
-// Cancel passes a cancellation on to the wrapped deployer.
-func (w *wrappedCancel) Cancel(ctx context.Context, dep shipprod.Deployment) error {
-	return w.inner.(provider.Canceler).Cancel(ctx, dep)
-}
-
-// Cancel passes a cancellation on to the wrapped deployer.
-func (w *wrappedRollbackCancel) Cancel(ctx context.Context, dep shipprod.Deployment) error {
-	return w.inner.(provider.Canceler).Cancel(ctx, dep)
 }
 
 // Untag deletes tag locally and on the remote, as Spec-Flow's rollback

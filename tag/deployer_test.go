@@ -41,25 +41,39 @@ type cancelStub struct{ stubDeployer }
 
 func (d *cancelStub) Cancel(context.Context, shipprod.Deployment) error { return nil }
 
+type everythingStub struct{ rollbackStub }
+
+func (d *everythingStub) Cancel(context.Context, shipprod.Deployment) error { return nil }
+
+func (d *everythingStub) Promote(_ context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return shipprod.Deployment{Provider: "stub", ID: id, URL: d.url, Commit: rel.Commit}, nil
+}
+
+type promoteStub struct{ stubDeployer }
+
+func (d *promoteStub) Promote(_ context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+	return shipprod.Deployment{Provider: "stub", ID: id, URL: d.url, Commit: rel.Commit}, nil
+}
+
 func TestWrapDeployerKeepsCapabilities(t *testing.T) {
 	w := newWorld(t)
 	w.withGitHub()
 	rec := w.tagger(Config{}, &GitHub{Deployments: DeploymentsConfig{Enabled: true}})
 	plain := w.tagger(Config{}, &GitHub{})
 	for _, tc := range []struct {
-		name             string
-		d                shipprod.Deployer
-		rollback, cancel bool
+		name string
+		d    shipprod.Deployer
+		caps string
 	}{
-		{"plain", &stubDeployer{}, false, false},
-		{"rollback", &rollbackStub{}, true, false},
-		{"cancel", &cancelStub{}, false, true},
+		{"plain", &stubDeployer{}, "plan"},
+		{"rollback", &rollbackStub{}, "rollback,plan"},
+		{"cancel", &cancelStub{}, "cancel,plan"},
+		{"promote", &promoteStub{}, "promote,plan"},
+		{"everything", &everythingStub{}, "rollback,promote,cancel,plan"},
 	} {
 		got := rec.WrapDeployer(tc.d)
-		_, rb := got.(shipprod.Rollbacker)
-		_, cn := got.(provider.Canceler)
-		if rb != tc.rollback || cn != tc.cancel || got == tc.d {
-			t.Errorf("%s: wrapped rollback=%v cancel=%v", tc.name, rb, cn)
+		if caps := strings.Join(provider.Capabilities(got), ","); caps != tc.caps || got == tc.d {
+			t.Errorf("%s: wrapped capabilities %s, want %s", tc.name, caps, tc.caps)
 		}
 		if plain.WrapDeployer(tc.d) != tc.d {
 			t.Errorf("%s: nothing to add, the deployer must be returned as it is", tc.name)
@@ -115,6 +129,21 @@ func TestDeploymentsRecorded(t *testing.T) {
 	}
 	if restored.Details[DetailDeletedTag] != "" || w.remoteRef("refs/tags/v1.1.0") == "" {
 		t.Fatal("tags are kept unless delete_on_rollback is set")
+	}
+}
+
+func TestPromotionRecorded(t *testing.T) {
+	w := newWorld(t)
+	fake := w.withGitHub()
+	tg := w.tagger(Config{}, &GitHub{Deployments: DeploymentsConfig{Enabled: true}})
+	d := tg.WrapDeployer(&promoteStub{stubDeployer{url: "https://web.acme.com"}})
+	dep, err := d.(provider.Promoter).Promote(context.Background(), shipprod.Release{Version: "1.1.0", Tag: "v1.1.0"}, "dpl_staging")
+	if err != nil || dep.ID != "dpl_staging" {
+		t.Fatalf("%+v %v", dep, err)
+	}
+	deps := fake.Deployments(ghRepo)
+	if len(deps) != 1 || deps[0].Statuses[1].State != "success" || deps[0].Statuses[1].EnvironmentURL != "https://web.acme.com" {
+		t.Fatalf("deployments %+v", deps)
 	}
 }
 

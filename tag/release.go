@@ -33,7 +33,7 @@ func (t *Tagger) ensureRelease(ctx context.Context, r resolved, remote remoteTag
 		}
 		existing, found, err := t.gh.FindRelease(ctx, r.tag)
 		if err != nil {
-			if !github.IsTransient(err) {
+			if !github.IsTransient(err) || github.IsRateLimited(err) {
 				return github.Release{}, err
 			}
 			lastErr = err
@@ -49,7 +49,7 @@ func (t *Tagger) ensureRelease(ctx context.Context, r resolved, remote remoteTag
 			}
 			updated, err := t.gh.UpdateRelease(ctx, existing.ID, req)
 			if err != nil {
-				if !github.IsTransient(err) {
+				if !github.IsTransient(err) || github.IsRateLimited(err) {
 					return github.Release{}, err
 				}
 				lastErr = err
@@ -68,7 +68,7 @@ func (t *Tagger) ensureRelease(ctx context.Context, r resolved, remote remoteTag
 			// Someone (or our own retried request) created it meanwhile:
 			// find it and reconcile.
 			lastErr = err
-		case github.IsTransient(err):
+		case github.IsTransient(err) && !github.IsRateLimited(err):
 			lastErr = err
 		default:
 			return github.Release{}, err

@@ -256,6 +256,9 @@ func TestGitHubEnterpriseAndRateLimits(t *testing.T) {
 	if strings.Contains(err.Error(), ghToken) {
 		t.Fatal("token in error")
 	}
+	if n := fake2.RequestCount(); n != 1 {
+		t.Fatalf("a rate limit beyond the allowed wait must not be hammered: %d requests", n)
+	}
 }
 
 func TestWrongTokenNeverLeaks(t *testing.T) {

@@ -396,6 +396,9 @@ func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "GitHub API %s /%s: ", e.Method, e.Path)
 	switch {
+	case e.Status == 0 && e.Message != "":
+		b.WriteString(e.Message)
+		return b.String()
 	case e.Status == 0:
 		fmt.Fprintf(&b, "%v", e.Err)
 		return b.String()
@@ -458,6 +461,13 @@ func StatusOf(err error) int {
 
 // IsNotFound reports whether err is a 404 from GitHub.
 func IsNotFound(err error) bool { return StatusOf(err) == http.StatusNotFound }
+
+// IsRateLimited reports whether err is a rate limit whose wait was longer
+// than allowed: repeating the call before RateLimitReset is pointless.
+func IsRateLimited(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && !ae.RateLimitReset.IsZero()
+}
 
 // IsTransient reports whether err is an *APIError that may go away when the
 // call is repeated.

@@ -564,7 +564,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second {
 		t.Fatalf("config %+v", gd.w.cfg)
 	}
-	if caps := provider.Capabilities(d); strings.Join(caps, ",") != "rollback,cancel" {
+	if caps := provider.Capabilities(d); strings.Join(caps, ",") != "rollback,cancel,plan" {
 		t.Fatalf("capabilities %v", caps)
 	}
 	for _, tc := range []struct{ yaml, want string }{
