@@ -26,7 +26,7 @@ var epoch = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // world is a working clone with a bare remote, plus an optional fake GitHub.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	root   string
 	remote string // bare repository path
 	work   string // the clone shipprod runs in
@@ -55,7 +55,7 @@ func (s *syncBuffer) String() string {
 
 // newWorld makes a bare remote "remote.git" with one commit on main and a
 // clone "work" whose origin is the remote. Git reads no user configuration.
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	root := t.TempDir()
 	w := &world{t: t, root: root, remote: filepath.Join(root, "remote.git"), work: filepath.Join(root, "work"),

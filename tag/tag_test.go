@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -323,5 +324,22 @@ func TestPipelinePlanMatchesRun(t *testing.T) {
 	out, _ := json.Marshal(res)
 	if strings.Contains(string(out), ghToken) {
 		t.Fatal("the token appears in the result")
+	}
+}
+
+// BenchmarkTagAndRelease measures one release: annotated tag, atomic push
+// to a local bare remote, and the GitHub Release against the fake API.
+func BenchmarkTagAndRelease(b *testing.B) {
+	w := newWorld(b)
+	w.withGitHub()
+	tg := w.tagger(Config{}, &GitHub{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		rel := w.bump(fmt.Sprintf("1.0.%d", i+1))
+		b.StartTimer()
+		if _, err := tg.Tag(context.Background(), rel); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
