@@ -19,9 +19,11 @@
 //     found by event push and the release commit.
 //
 // The run is followed with adaptive polling on the injected clock (fast at
-// first, then slower, slower still when the rate limit runs low), within a
-// request budget of well under one request per 5 seconds over a 10-minute
-// run, and a deadline. Each conclusion other than success fails the deploy
+// first, then slower, slower still when the rate limit runs low) until a
+// deadline, within a request budget: at most one request per 5.5 seconds on
+// average after the first six, whatever the configured intervals (with the
+// defaults a 10-minute run costs about 37 requests; a typical 3-minute
+// deploy 15). Each conclusion other than success fails the deploy
 // with its own message and the run's URL; a run stuck queued or waiting
 // hits the deadline with the likely reason.
 //
