@@ -169,15 +169,3 @@ func (c *Client) CancelRun(ctx context.Context, id int64) error {
 	}
 	return nil
 }
-
-// RunsPageURL is the web page listing a workflow's runs, for messages.
-func (c *Client) RunsPageURL(webURL, workflow string) string {
-	return fmt.Sprintf("%s/%s/%s/actions/workflows/%s", trimSlash(webURL), c.owner, c.repo, workflow)
-}
-
-func trimSlash(s string) string {
-	for len(s) > 0 && s[len(s)-1] == '/' {
-		s = s[:len(s)-1]
-	}
-	return s
-}
