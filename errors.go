@@ -111,6 +111,20 @@ func (e *PushRejectedError) Error() string {
 	return msg
 }
 
+// ProductionChangedError is returned by a Deployer whose deploy failed after
+// it had already changed production: say, the push to the production branch
+// landed but the CI run it triggered failed. Deployment describes the
+// change, so the Pipeline records it, writes the report and applies its
+// failure policy (a rollback by default) as it does for failed health checks.
+type ProductionChangedError struct {
+	Deployment Deployment
+	Err        error
+}
+
+func (e *ProductionChangedError) Error() string { return e.Err.Error() }
+
+func (e *ProductionChangedError) Unwrap() error { return e.Err }
+
 // StepError says which pipeline step failed. It wraps the step's error, so
 // errors.As still finds the typed errors above.
 type StepError struct {

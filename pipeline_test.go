@@ -74,17 +74,21 @@ func (f fakeTagger) Tag(ctx context.Context, rel shipprod.Release) (shipprod.Rel
 type fakeDeployer struct {
 	c         *calls
 	err       error
-	rollback  bool
+	changed   bool
 	rbErr     error
 	restoreTo *shipprod.Release
 }
 
 func (f *fakeDeployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
 	f.c.add("deploy " + rel.Tag)
+	dep := shipprod.Deployment{Provider: "fake", ID: "dep-" + rel.Version, PreviousID: "dep-old"}
+	if f.changed {
+		return dep, &shipprod.ProductionChangedError{Deployment: dep, Err: f.err}
+	}
 	if f.err != nil {
 		return shipprod.Deployment{}, f.err
 	}
-	return shipprod.Deployment{Provider: "fake", ID: "dep-" + rel.Version, PreviousID: "dep-old"}, nil
+	return dep, nil
 }
 
 func (f *fakeDeployer) String() string { return "fake" }
@@ -382,7 +386,7 @@ func TestUnhealthyDeployRollsBack(t *testing.T) {
 	require.NotNil(t, res.Rollback.Health)
 	assert.True(t, res.Rollback.Health.OK())
 	m, _ := res.Step(shipprod.StepMonitor)
-	assert.Equal(t, "health checks failed", m.Reason)
+	assert.Equal(t, "production was found unhealthy", m.Reason)
 }
 
 func TestFailurePolicies(t *testing.T) {
@@ -483,4 +487,24 @@ func TestCancelledContextStopsTheMonitor(t *testing.T) {
 	res, err := f.p.Run(ctx)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+}
+
+func TestDeployThatChangedProductionIsRolledBack(t *testing.T) {
+	f := newFixture()
+	cause := errors.New("CI run for production failed")
+	f.dep.err, f.dep.changed = cause, true
+	res, err := f.p.Run(context.Background())
+	require.ErrorIs(t, err, cause)
+	var se *shipprod.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, shipprod.StepDeploy, se.Step)
+	assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+	require.NotNil(t, res.Deployment, "the change is recorded")
+	assert.Equal(t, "dep-1.3.0", res.Deployment.ID)
+	assert.Equal(t, []string{
+		"next", "apply 1.3.0", "tag v1.3.0 at c0ffee", "baseline", "deploy v1.3.0",
+		"rollback dep-1.3.0 to v1.2.0", "health 1.2.0 dep-1.2.0", "report rolled-back",
+	}, f.calls.list())
+	h, _ := res.Step(shipprod.StepHealth)
+	assert.Equal(t, "the deploy failed after changing production", h.Reason)
 }

@@ -52,7 +52,9 @@ type Tagger interface {
 	Tag(ctx context.Context, rel Release) (Release, error)
 }
 
-// Deployer puts a release into production and waits until it is live.
+// Deployer puts a release into production and waits until it is live. A
+// deploy that fails after it changed production returns a
+// *ProductionChangedError, so that the Pipeline can roll it back.
 type Deployer interface {
 	Deploy(ctx context.Context, rel Release) (Deployment, error)
 }
@@ -393,26 +395,36 @@ func (r *run) run(ctx context.Context) error {
 	}
 
 	// Deploy.
+	var verifyErr error
 	if p.Deployer == nil {
 		r.skip(StepDeploy, "no Deployer configured")
 		r.stop("nothing was deployed", StepHealth, StepRollback)
 	} else {
 		if err := r.exec(ctx, StepDeploy, p.Deployer, func(ctx context.Context) (string, error) {
 			dep, err := p.Deployer.Deploy(ctx, r.res.Release)
-			if err != nil {
-				return "", err
+			var changed *ProductionChangedError
+			switch {
+			case errors.As(err, &changed):
+				r.res.Deployment = &changed.Deployment
+			case err == nil:
+				r.res.Deployment = &dep
 			}
-			r.res.Deployment = &dep
-			return "", nil
+			return "", err
 		}); err != nil {
-			r.stop("an earlier step failed", after(StepDeploy)...)
-			return &StepError{Step: StepDeploy, Err: err}
+			if r.res.Deployment == nil {
+				r.stop("an earlier step failed", after(StepDeploy)...)
+				return &StepError{Step: StepDeploy, Err: err}
+			}
+			// Production changed and then the deploy failed: its state is
+			// unknown, so it is treated like a failed health check.
+			verifyErr = &StepError{Step: StepDeploy, Err: err}
+			r.skip(StepHealth, "the deploy failed after changing production")
+			verifyErr = errors.Join(verifyErr, r.recover(ctx, "the deploy failed after changing production: "+err.Error()))
 		}
 	}
 
 	// Health, and a rollback if production is unhealthy.
-	var verifyErr error
-	if r.res.Deployment != nil {
+	if r.res.Deployment != nil && verifyErr == nil {
 		if p.Health == nil {
 			r.skip(StepHealth, "no HealthChecker configured")
 		} else if err := r.exec(ctx, StepHealth, p.Health, func(ctx context.Context) (string, error) {
@@ -463,7 +475,7 @@ func (r *run) run(ctx context.Context) error {
 	case r.res.Deployment == nil:
 		r.skip(StepMonitor, "nothing was deployed")
 	case verifyErr != nil:
-		r.skip(StepMonitor, "health checks failed")
+		r.skip(StepMonitor, "production was found unhealthy")
 	default:
 		err := r.exec(ctx, StepMonitor, p.Monitor, func(ctx context.Context) (string, error) {
 			mr, err := p.Monitor.Watch(ctx, r.res.Release, *r.res.Deployment, baseline)

@@ -23,6 +23,9 @@ const (
 	DefaultMaxRetries  = 3
 	DefaultBaseBackoff = 500 * time.Millisecond
 	DefaultMaxWait     = 5 * time.Minute
+	// DefaultMaxRateLimitWaits bounds how many rate-limit answers in a row
+	// one request waits out.
+	DefaultMaxRateLimitWaits = 10
 	// maxBodyPeek bounds how much of an error body is buffered for RateLimit.
 	maxBodyPeek = 64 << 10
 )
@@ -57,6 +60,7 @@ type Transport struct {
 	MaxRetries         int               // default DefaultMaxRetries; negative means none
 	BaseBackoff        time.Duration     // default DefaultBaseBackoff
 	MaxWait            time.Duration     // default DefaultMaxWait: longest single wait
+	MaxRateLimitWaits  int               // default DefaultMaxRateLimitWaits
 	RetryNonIdempotent bool
 	// OnWait, when set, is told of every wait.
 	OnWait func(Wait)
@@ -91,7 +95,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	retriable := t.RetryNonIdempotent || idempotent(req.Method) || retrySafe(ctx)
 
-	transient := 0
+	maxLimited := t.MaxRateLimitWaits
+	if maxLimited <= 0 {
+		maxLimited = DefaultMaxRateLimitWaits
+	}
+	transient, limitedWaits := 0, 0
 	for attempt := 1; ; attempt++ {
 		r, err := rewind(req, attempt)
 		if err != nil {
@@ -118,7 +126,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			if d, why, limited := rateLimit(resp, body, clock.Now()); limited {
 				wait, reason = d, why
-				if wait > maxWait {
+				limitedWaits++
+				if wait > maxWait || limitedWaits > maxLimited {
 					t.report(Wait{Method: req.Method, URL: req.URL.String(), Status: status, Reason: reason, Wait: wait, Attempt: attempt, Refused: true})
 					return resp, nil
 				}

@@ -166,3 +166,19 @@ func TestContextEndsTheWait(t *testing.T) {
 	_, err := httpretry.Client(&httpretry.Transport{Clock: shipprodtest.NewClock(start)}, 0).Do(req)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+func TestRateLimitWaitsAreBounded(t *testing.T) {
+	var handlers []http.HandlerFunc
+	for i := 0; i <= httpretry.DefaultMaxRateLimitWaits; i++ {
+		handlers = append(handlers, status(429, map[string]string{"Retry-After": "1"}, `{"message":"slow down"}`))
+	}
+	srv, n, _ := scripted(t, handlers...)
+	clock := shipprodtest.NewClock(start)
+	var waits []httpretry.Wait
+	resp, err := client(clock, &waits, 0).Get(srv.URL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 429, resp.StatusCode)
+	assert.EqualValues(t, httpretry.DefaultMaxRateLimitWaits+1, n.Load())
+	assert.True(t, waits[len(waits)-1].Refused)
+}

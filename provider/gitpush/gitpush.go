@@ -235,7 +235,7 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	}
 	if err := d.follow(ctx, &dep, commit); err != nil {
 		dep.FinishedAt = d.clock.Now()
-		return dep, &FollowError{Deployment: dep, Err: err}
+		return dep, &shipprod.ProductionChangedError{Deployment: dep, Err: &FollowError{Deployment: dep, Err: err}}
 	}
 	dep.FinishedAt = d.clock.Now()
 	return dep, nil
@@ -296,7 +296,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	dep.RollbackSteps = []string{d.rollbackCommand(expected, target)}
 	if err := d.follow(ctx, &dep, target); err != nil {
 		dep.FinishedAt = d.clock.Now()
-		return dep, &FollowError{Deployment: dep, Err: err}
+		return dep, &shipprod.ProductionChangedError{Deployment: dep, Err: &FollowError{Deployment: dep, Err: err}}
 	}
 	dep.FinishedAt = d.clock.Now()
 	return dep, nil
