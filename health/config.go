@@ -98,20 +98,21 @@ func (t Timing) withDefaults(def Timing) Timing {
 // CheckConfig is one check. Exactly one of the kind keys — http, version,
 // tcp, dns, sql, redis, command, custom — says what it checks.
 //
-//   - name: api
-//     http: /api/health                # relative to base_url, or absolute
-//     expect_status: 200               # exact; default 200
-//     expect_json: ['.database == "connected"']
-//     max_latency: 800ms
-//   - name: live-version
-//     version: /api/version            # must report the version just shipped
-//     version_field: .build.version    # default .version for JSON bodies
-//   - name: db
-//     sql: {driver: pgx, dsn_env: DATABASE_URL, query: "SELECT 1"}
-//   - name: cache
-//     redis: {addr: "cache:6380", password_env: REDIS_PASSWORD, tls: {enabled: true}}
-//   - name: worker
-//     command: [/usr/local/bin/check-worker, --queue, default]
+//	checks:
+//	  - name: api
+//	    http: /api/health                # relative to base_url, or absolute
+//	    expect_status: 200               # exact; default 200
+//	    expect_json: ['.database == "connected"']
+//	    max_latency: 800ms
+//	  - name: live-version
+//	    version: /api/version            # must report the version just shipped
+//	    version_field: .build.version    # default .version for JSON bodies
+//	  - name: db
+//	    sql: {driver: pgx, dsn_env: DATABASE_URL, query: "SELECT 1"}
+//	  - name: cache
+//	    redis: {addr: "cache:6380", password_env: REDIS_PASSWORD, tls: {enabled: true}}
+//	  - name: worker
+//	    command: [/usr/local/bin/check-worker, --queue, default]
 type CheckConfig struct {
 	Name string `yaml:"name"`
 
