@@ -38,8 +38,10 @@ func (m *masker) add(secrets ...string) {
 	for _, s := range m.secrets {
 		pairs = append(pairs, s, Mask)
 		// A secret may also show up URL-escaped (in a URL a client prints).
-		if esc := url.QueryEscape(s); esc != s {
-			pairs = append(pairs, esc, Mask)
+		for _, esc := range []string{url.QueryEscape(s), url.PathEscape(s)} {
+			if esc != s {
+				pairs = append(pairs, esc, Mask)
+			}
 		}
 	}
 	m.r = strings.NewReplacer(pairs...)
@@ -59,6 +61,15 @@ func dsnPasswords(dsn string) []string {
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok && p != "" {
 			out = append(out, p)
+		}
+	}
+	// The raw user info, also when the URL does not parse.
+	if _, rest, ok := strings.Cut(dsn, "://"); ok {
+		authority, _, _ := strings.Cut(rest, "/")
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(authority[:at], ":"); ok && pw != "" {
+				out = append(out, pw)
+			}
 		}
 	}
 	// key=value form: password=secret or password='se cret'.
