@@ -108,7 +108,7 @@ func (s *fakeDNS) answer(q []byte) []byte {
 		rcode = 3 // NXDOMAIN
 	}
 	resp := make([]byte, 12, 512)
-	copy(resp, q[:2])                // ID
+	copy(resp, q[:2])                 // ID
 	resp[2] = 0x80 | 0x04 | q[2]&0x01 // QR, AA, RD copied
 	resp[3] = 0x80 | rcode            // RA
 	binary.BigEndian.PutUint16(resp[4:], 1)

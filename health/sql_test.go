@@ -44,9 +44,11 @@ func (c *fakeConn) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-func (c *fakeConn) Prepare(query string) (driver.Stmt, error) { return &fakeStmt{c: c, query: query}, nil }
-func (c *fakeConn) Close() error                              { return nil }
-func (c *fakeConn) Begin() (driver.Tx, error)                 { return nil, errors.New("no transactions") }
+func (c *fakeConn) Prepare(query string) (driver.Stmt, error) {
+	return &fakeStmt{c: c, query: query}, nil
+}
+func (c *fakeConn) Close() error              { return nil }
+func (c *fakeConn) Begin() (driver.Tx, error) { return nil, errors.New("no transactions") }
 
 type fakeStmt struct {
 	c     *fakeConn
