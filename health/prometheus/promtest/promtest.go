@@ -147,9 +147,15 @@ type Server struct {
 	scripts  map[string]*script
 	alerts   []prometheus.Alert
 	alertsR  *Response
-	requests []Request
+	requests []Request // the last KeepRequests
+	counts   map[string]int
 	now      func() time.Time
 }
+
+// KeepRequests is how many of the latest requests a Server remembers for
+// Requests; Count counts them all. The bound keeps long simulated windows
+// (a day of queries) from filling the test's memory.
+const KeepRequests = 1000
 
 type script struct {
 	responses []Response
@@ -161,7 +167,7 @@ type script struct {
 // ends. Queries that nothing was scripted for answer an empty vector, as a
 // real server does for series that do not exist.
 func NewServer(tb testing.TB) *Server {
-	s := &Server{scripts: map[string]*script{}, now: time.Now}
+	s := &Server{scripts: map[string]*script{}, counts: map[string]int{}, now: time.Now}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
 	return s
@@ -204,7 +210,7 @@ func (s *Server) SetAlertsResponse(r Response) {
 	s.alertsR = &r
 }
 
-// Requests returns the requests received so far.
+// Requests returns the requests received so far (the last KeepRequests).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -213,13 +219,9 @@ func (s *Server) Requests() []Request {
 
 // Count returns how many times a query was asked.
 func (s *Server) Count(query string) int {
-	n := 0
-	for _, r := range s.Requests() {
-		if r.Path == "/api/v1/query" && r.Query == query {
-			n++
-		}
-	}
-	return n
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[query]
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +237,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := Request{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
 		Query: r.Form.Get("query"), Time: r.Form.Get("time"), Timeout: r.Form.Get("timeout")}
 	s.mu.Lock()
+	if len(s.requests) == KeepRequests {
+		s.requests = append(s.requests[:0], s.requests[1:]...)
+	}
 	s.requests = append(s.requests, req)
+	if r.URL.Path == "/api/v1/query" {
+		s.counts[req.Query]++
+	}
 	now := s.now
 	s.mu.Unlock()
 
