@@ -167,9 +167,15 @@ type script struct {
 // ends. Queries that nothing was scripted for answer an empty vector, as a
 // real server does for series that do not exist.
 func NewServer(tb testing.TB) *Server {
+	s := New()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// New starts a fake Prometheus on loopback; the caller closes it.
+func New() *Server {
 	s := &Server{scripts: map[string]*script{}, counts: map[string]int{}, now: time.Now}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.Close)
 	return s
 }
 
