@@ -144,7 +144,7 @@ _svc_postgres() {
 		-o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir/socket -c fsync=off" start >/dev/null || {
 		_svc_log "postgres did not start:"; cat "$dir/postgres.log" >&2; return 1
 	}
-	_SVC_PG_CTL="$bin/pg_ctl"
+	echo "$bin/pg_ctl" >"$SHIPPROD_SERVICES_DIR/pg_ctl.path"
 	_svc_wait postgres 30 "$bin/pg_isready" -h 127.0.0.1 -p "$port" || return 1
 	export SHIPPROD_TEST_POSTGRES_DSN="postgres://shipprod:$pw@127.0.0.1:$port/postgres?sslmode=disable"
 	_svc_log "postgres on 127.0.0.1:$port"
@@ -268,11 +268,15 @@ services_start() {
 }
 
 # services_stop stops what services_start started and removes its files.
+# Everything it needs is in $SHIPPROD_SERVICES_DIR, so it also works from
+# another shell: SHIPPROD_SERVICES_DIR=/tmp/shipprod-services.XXXXXX services_stop
 services_stop() {
 	local dir=${SHIPPROD_SERVICES_DIR:-}
 	[ -n "$dir" ] && [ -d "$dir" ] || return 0
-	if [ -n "${_SVC_PG_CTL:-}" ] && [ -d "$dir/postgres/data" ]; then
-		_svc_run "$_SVC_PG_CTL" -D "$dir/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+	# A closed output pipe must not stop the cleanup half-way.
+	trap '' PIPE
+	if [ -s "$dir/pg_ctl.path" ] && [ -d "$dir/postgres/data" ]; then
+		_svc_run "$(cat "$dir/pg_ctl.path")" -D "$dir/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
 	fi
 	local pid
 	for pidfile in "$dir/redis/redis.pid" "$dir/prometheus.pid"; do
@@ -287,9 +291,10 @@ services_stop() {
 	done
 	[ -n "${_SVC_PROM_PID:-}" ] && wait "$_SVC_PROM_PID" 2>/dev/null
 	rm -rf "$dir"
-	unset SHIPPROD_SERVICES_DIR _SVC_PG_CTL _SVC_PROM_PID _SVC_TAKEN
+	unset SHIPPROD_SERVICES_DIR _SVC_PROM_PID _SVC_TAKEN
 	unset SHIPPROD_TEST_POSTGRES_DSN SHIPPROD_TEST_REDIS_ADDR SHIPPROD_TEST_REDIS_PASSWORD SHIPPROD_TEST_REDIS_TLS_ADDR \
 		SHIPPROD_TEST_REDIS_TLS_CA SHIPPROD_TEST_PROMETHEUS_URL SHIPPROD_TEST_EXPORTER_ADDR
-	_svc_log "stopped"
+	_svc_log "stopped" || true
+	trap - PIPE
 	return 0
 }
