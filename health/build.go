@@ -1,0 +1,365 @@
+package health
+
+import (
+	"crypto/tls"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// buildEnv is what building a check from its configuration needs.
+type buildEnv struct {
+	getenv   func(string) string
+	client   *http.Client
+	dir      string
+	resolver Resolver
+	kinds    map[string]Kind
+	conc     int
+}
+
+func defaultHTTPClient(concurrency int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", redactURL(raw), err)
+	}
+	if !u.IsAbs() || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q must be an absolute http or https URL", redactURL(raw))
+	}
+	return nil
+}
+
+// kindKeys lists the kind keys set in cc.
+func kindKeys(cc CheckConfig) []string {
+	var keys []string
+	add := func(key string, set bool) {
+		if set {
+			keys = append(keys, key)
+		}
+	}
+	add("http", cc.HTTP != "")
+	add("version", cc.Version != "")
+	add("tcp", cc.TCP != "")
+	add("dns", cc.DNS != "")
+	add("sql", cc.SQL != nil)
+	add("redis", cc.Redis != nil)
+	add("command", len(cc.Command) > 0)
+	add("custom", cc.Custom != "")
+	return keys
+}
+
+// buildCheck turns one configured check into a Check. It returns the secrets
+// the check holds even when it fails, so that they are masked in the error.
+func buildCheck(cc CheckConfig, env buildEnv) (Check, []string, error) {
+	ch := Check{Name: strings.TrimSpace(cc.Name)}
+	var errs *multierror.Error
+	fail := func(format string, args ...any) {
+		errs = multierror.Append(errs, fmt.Errorf(format, args...))
+	}
+	if ch.Name == "" {
+		fail("name is missing; every check needs a name for the report")
+	}
+	keys := kindKeys(cc)
+	switch len(keys) {
+	case 0:
+		fail("no kind: set one of http, version, tcp, dns, sql, redis, command or custom")
+		return ch, nil, joinErrors(errs)
+	case 1:
+	default:
+		fail("sets %s; a check has exactly one kind", strings.Join(keys, " and "))
+		return ch, nil, joinErrors(errs)
+	}
+	ch.Kind = keys[0]
+
+	// Options that belong to other kinds are mistakes worth reporting.
+	notFor := func(key string, set bool, kinds ...string) {
+		if set && !slices.Contains(kinds, ch.Kind) {
+			fail("%s: only for %s checks, not %s", key, strings.Join(kinds, " and "), ch.Kind)
+		}
+	}
+	notFor("http options ("+strings.Join(httpOptionKeys(cc.HTTPOptions), ", ")+")", !cc.HTTPOptions.isZero(), "http", "version")
+	notFor("version_field", cc.VersionField != "", "version")
+	notFor("version_regex", cc.VersionRegex != "", "version")
+	notFor("version_header", cc.VersionHeader != "", "version")
+	notFor("min_addresses", cc.MinAddresses != 0, "dns")
+	notFor("expect_addresses", len(cc.ExpectAddresses) > 0, "dns")
+	notFor("expect_exit", cc.ExpectExit != 0, "command")
+	notFor("dir", cc.Dir != "", "command")
+	notFor("env", len(cc.Env) > 0, "command")
+	notFor("args", len(cc.Args) > 0, "custom")
+
+	var secrets []string
+	var err error
+	switch ch.Kind {
+	case "http", "version":
+		var p *httpProbe
+		p, secrets, err = newHTTPProbe(cc, env)
+		if p != nil {
+			ch.Probe, ch.Target, ch.Description = p, p.rawURL, p.describe("")
+		}
+	case "tcp":
+		ch.Probe, err = newTCPProbe(cc.TCP)
+		ch.Target, ch.Description = cc.TCP, "connect to "+cc.TCP
+	case "dns":
+		ch.Probe, err = newDNSProbe(cc, env.resolver)
+		ch.Target, ch.Description = cc.DNS, "resolve "+cc.DNS
+	case "sql":
+		var p *sqlProbe
+		p, secrets, err = newSQLProbe(*cc.SQL, env.getenv)
+		if p != nil {
+			ch.Probe, ch.Target, ch.Description = p, p.target, p.describe()
+		}
+	case "redis":
+		var p *redisProbe
+		p, secrets, err = newRedisProbe(*cc.Redis, env.getenv)
+		if p != nil {
+			ch.Probe, ch.Target, ch.Description = p, p.addr, p.describe()
+		}
+	case "command":
+		var p *commandProbe
+		p, err = newCommandProbe(cc, env.dir)
+		if p != nil {
+			ch.Probe, ch.Target, ch.Description = p, p.target(), p.describe()
+		}
+	case "custom":
+		kind, ok := env.kinds[cc.Custom]
+		if !ok {
+			known := make([]string, 0, len(env.kinds))
+			for k := range env.kinds {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			err = fmt.Errorf("custom kind %q is not registered (known: %s); register it in health.Options.Kinds", cc.Custom, orNone(known))
+			break
+		}
+		ch.Kind = cc.Custom
+		var p Probe
+		p, err = kind(cc.Args, env.getenv)
+		if err == nil && p == nil {
+			err = fmt.Errorf("custom kind %q returned no Probe", cc.Custom)
+		}
+		if sh, ok := p.(SecretHolder); ok {
+			secrets = sh.Secrets()
+		}
+		ch.Probe, ch.Target = p, cc.Custom
+		if err != nil {
+			err = fmt.Errorf("custom kind %q: %w", cc.Custom, err)
+		}
+	}
+	if err != nil {
+		var merr *multierror.Error
+		if errors.As(err, &merr) {
+			for _, e := range merr.Errors {
+				errs = multierror.Append(errs, e)
+			}
+		} else {
+			errs = multierror.Append(errs, err)
+		}
+	}
+	return ch, secrets, joinErrors(errs)
+}
+
+// joinErrors renders the problems of one check on one line.
+func joinErrors(errs *multierror.Error) error {
+	if errs == nil {
+		return nil
+	}
+	if len(errs.Errors) == 1 {
+		return errs.Errors[0]
+	}
+	msgs := make([]string, len(errs.Errors))
+	for i, e := range errs.Errors {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
+func httpOptionKeys(o HTTPOptions) []string {
+	var keys []string
+	add := func(key string, set bool) {
+		if set {
+			keys = append(keys, key)
+		}
+	}
+	add("method", o.Method != "")
+	add("headers", len(o.Headers) > 0)
+	add("headers_from_env", len(o.HeadersFromEnv) > 0)
+	add("expect_status", o.ExpectStatus != 0)
+	add("follow_redirects", o.FollowRedirects)
+	add("max_redirects", o.MaxRedirects != 0)
+	add("expect_body", o.ExpectBody != "")
+	add("expect_body_regex", o.ExpectBodyRegex != "")
+	add("expect_json", len(o.ExpectJSON) > 0)
+	add("expect_headers", len(o.ExpectHeaders) > 0)
+	add("max_latency", o.MaxLatency != 0)
+	add("health_json", o.HealthJSON)
+	add("insecure_skip_verify", o.InsecureSkipVerify)
+	return keys
+}
+
+// newHTTPProbe builds an http or version probe.
+func newHTTPProbe(cc CheckConfig, env buildEnv) (*httpProbe, []string, error) {
+	o := cc.HTTPOptions
+	p := &httpProbe{rawURL: strings.TrimSpace(cc.HTTP), opts: o, header: http.Header{}}
+	if cc.Version != "" {
+		p.rawURL = strings.TrimSpace(cc.Version)
+		p.version = &versionSpec{header: cc.VersionHeader}
+	}
+	var errs *multierror.Error
+	fail := func(format string, args ...any) { errs = multierror.Append(errs, fmt.Errorf(format, args...)) }
+	var secrets []string
+
+	if u, err := url.Parse(p.rawURL); err != nil {
+		fail("%q is not a URL: %v", redactURL(p.rawURL), err)
+	} else {
+		if u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
+			fail("%q: only http and https URLs can be checked", redactURL(p.rawURL))
+		}
+		if u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				secrets = append(secrets, pw)
+			}
+		}
+	}
+	if p.opts.Method == "" {
+		p.opts.Method = http.MethodGet
+	}
+	p.opts.Method = strings.ToUpper(p.opts.Method)
+	if p.opts.ExpectStatus == 0 {
+		p.opts.ExpectStatus = http.StatusOK
+	}
+	if p.opts.ExpectStatus < 100 || p.opts.ExpectStatus > 599 {
+		fail("expect_status %d is not an HTTP status (100-599)", p.opts.ExpectStatus)
+	}
+	if p.opts.MaxRedirects < 0 {
+		fail("max_redirects must not be negative")
+	}
+	if p.opts.MaxRedirects > 0 && !p.opts.FollowRedirects {
+		fail("max_redirects needs follow_redirects: true")
+	}
+	if p.opts.MaxRedirects == 0 {
+		p.opts.MaxRedirects = DefaultMaxRedirects
+	}
+	if p.opts.MaxLatency < 0 {
+		fail("max_latency must not be negative")
+	}
+	for k, v := range o.Headers {
+		p.header.Set(k, v)
+	}
+	for k, name := range o.HeadersFromEnv {
+		v := env.getenv(name)
+		if v == "" {
+			fail("headers_from_env: %s: environment variable %s is empty or unset", k, name)
+			continue
+		}
+		secrets = append(secrets, v)
+		p.header.Set(k, v)
+	}
+	if o.ExpectBodyRegex != "" {
+		re, err := regexp.Compile(o.ExpectBodyRegex)
+		if err != nil {
+			fail("expect_body_regex: %v", err)
+		}
+		p.bodyRe = re
+	}
+	for _, src := range o.ExpectJSON {
+		e, err := ParseExpr(src)
+		if err != nil {
+			fail("expect_json: %v", err)
+			continue
+		}
+		p.exprs = append(p.exprs, e)
+	}
+	if p.version != nil {
+		if cc.VersionField != "" {
+			path, rest, err := parsePath(strings.TrimSpace(cc.VersionField))
+			if err != nil || strings.TrimSpace(rest) != "" {
+				fail("version_field %q is not a JSON path such as .version or .build.version", cc.VersionField)
+			}
+			p.version.field, p.version.fieldText = path, cc.VersionField
+		}
+		if cc.VersionRegex != "" {
+			re, err := regexp.Compile(cc.VersionRegex)
+			if err != nil {
+				fail("version_regex: %v", err)
+			}
+			p.version.re = re
+		}
+		set := 0
+		for _, s := range []string{cc.VersionField, cc.VersionRegex, cc.VersionHeader} {
+			if s != "" {
+				set++
+			}
+		}
+		if set > 1 {
+			fail("set one of version_field, version_regex and version_header")
+		}
+	}
+
+	// The client: a copy of the caller's with this check's redirect policy.
+	client := *env.client
+	if o.InsecureSkipVerify {
+		tr, ok := client.Transport.(*http.Transport)
+		if client.Transport == nil {
+			tr, ok = http.DefaultTransport.(*http.Transport)
+		}
+		if !ok {
+			fail("insecure_skip_verify needs the HTTP client's Transport to be an *http.Transport")
+		} else {
+			tr = tr.Clone()
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{}
+			}
+			tr.TLSClientConfig.InsecureSkipVerify = true
+			client.Transport = tr
+		}
+	}
+	follow, maxRedirects := p.opts.FollowRedirects, p.opts.MaxRedirects
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !follow {
+			return http.ErrUseLastResponse
+		}
+		if len(via) > maxRedirects {
+			return fmt.Errorf("stopped after %d redirects (max_redirects)", maxRedirects)
+		}
+		return nil
+	}
+	p.client = &client
+	if errs != nil {
+		return p, secrets, errs
+	}
+	return p, secrets, nil
+}
+
+// sqlDriverRegistered reports whether database/sql knows the driver.
+func sqlDriverRegistered(name string) bool {
+	return slices.Contains(sql.Drivers(), name)
+}

@@ -1,0 +1,193 @@
+package monitor
+
+import (
+	"time"
+
+	"github.com/shipprod/shipprod"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultWindow                = 15 * time.Minute
+	DefaultInterval              = time.Minute
+	DefaultKeepMeasurements      = 10
+	DefaultConsecutiveErrorLimit = 4
+	DefaultPrometheusTimeout     = 10 * time.Second
+)
+
+// Config is the monitor section of shipprod.yaml:
+//
+//	monitor:
+//	  window: 15m
+//	  interval: 1m
+//	  initial_delay: 2m
+//	  on_failure: rollback            # rollback | freeze | notify (for the Pipeline)
+//	  prometheus: {url: "http://prometheus:9090"}
+//	  gates:
+//	    - name: error-rate
+//	      query: sum(rate(http_requests_total{job="web",code=~"5.."}[5m])) / sum(rate(http_requests_total{job="web"}[5m]))
+//	      compare: increase           # value - baseline <= max_increase
+//	      max_increase: 0.01          # at most +1 percentage point
+//	      unit: ratio
+//	      critical: true
+//	    - name: p95-latency
+//	      query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[5m])))
+//	      compare: ratio              # value <= baseline × max_ratio
+//	      max_ratio: 1.10             # at most 10% worse
+//	      min_delta: 0.005            # ignore changes under 5 ms
+//	      unit: seconds
+//	    - name: critical-alerts
+//	      alerts: {labels: {severity: critical}}
+//	      critical: true
+//	    - name: smoke
+//	      health: {checks: [home, api]}
+//
+// Every field's zero value means its default.
+type Config struct {
+	// Window is how long production is watched after the deploy (default
+	// 15m), counted from the start of Watch and including InitialDelay.
+	Window time.Duration `yaml:"window"`
+	// Interval is the time between measurements (default 1m).
+	Interval time.Duration `yaml:"interval"`
+	// InitialDelay is waited before the first measurement (default 0).
+	InitialDelay time.Duration `yaml:"initial_delay"`
+	// OnFailure is the policy the Pipeline applies when the window fails:
+	// rollback (default), freeze or notify. The Monitor only reports; set
+	// shipprod.Pipeline.OnFailure from Monitor.Policy.
+	OnFailure shipprod.FailurePolicy `yaml:"on_failure"`
+	// DryRun makes every gate a dry-run gate: measured and reported ("would
+	// have rolled back"), never failing the window.
+	DryRun bool `yaml:"dry_run"`
+	// KeepMeasurements is how many of each gate's latest measurements the
+	// report keeps (default 10); older ones are only counted, so memory
+	// stays flat however long the window.
+	KeepMeasurements int `yaml:"keep_measurements"`
+
+	Prometheus PrometheusConfig `yaml:"prometheus"`
+	Gates      []GateConfig     `yaml:"gates"`
+}
+
+// PrometheusConfig says where the query and alerts gates read metrics.
+type PrometheusConfig struct {
+	// URL is the server's base URL, e.g. http://prometheus:9090.
+	URL string `yaml:"url"`
+	// Timeout bounds each request (default 10s) and is sent to the server
+	// as the query timeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// BearerTokenEnv names the environment variable holding a bearer token.
+	BearerTokenEnv string `yaml:"bearer_token_env"`
+	// Username and PasswordEnv set basic authentication.
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
+	// Headers are added to every request.
+	Headers map[string]string `yaml:"headers"`
+}
+
+// Comparison says how a query gate judges its value.
+type Comparison string
+
+// Comparisons.
+const (
+	// CompareThreshold compares the value with fixed bounds: max and/or min.
+	CompareThreshold Comparison = "threshold"
+	// CompareIncrease allows the value to exceed the baseline by at most
+	// max_increase, in the value's own unit: for an error ratio, 0.01 is one
+	// percentage point.
+	CompareIncrease Comparison = "increase"
+	// CompareRatio allows the value to be at most max_ratio times the
+	// baseline (1.10: 10% worse), ignoring changes of min_delta or less.
+	CompareRatio Comparison = "ratio"
+)
+
+// NoDataPolicy says what a measurement without data (an empty result, NaN,
+// or traffic under min_traffic) counts as.
+type NoDataPolicy string
+
+// No-data policies.
+const (
+	NoDataInconclusive NoDataPolicy = "inconclusive" // the default
+	NoDataPass         NoDataPolicy = "pass"
+	NoDataFail         NoDataPolicy = "fail"
+	NoDataError        NoDataPolicy = "error"
+)
+
+// GateConfig is one gate. Exactly one of health, query and alerts says what
+// it measures.
+type GateConfig struct {
+	Name string `yaml:"name"`
+
+	// Health repeats health checks every interval; the measurement is the
+	// share of checks failing.
+	Health *HealthGate `yaml:"health"`
+	// Query is a PromQL instant query returning one value (a one-series
+	// vector or a scalar).
+	Query string `yaml:"query"`
+	// Alerts counts the firing alerts matching labels.
+	Alerts *AlertsGate `yaml:"alerts"`
+
+	// Compare is required for query gates: threshold, increase or ratio.
+	Compare Comparison `yaml:"compare"`
+	// Max and Min are the bounds of a threshold comparison.
+	Max *float64 `yaml:"max"`
+	Min *float64 `yaml:"min"`
+	// MaxIncrease is the allowed rise over the baseline (compare: increase).
+	MaxIncrease *float64 `yaml:"max_increase"`
+	// MaxRatio is the allowed factor over the baseline (compare: ratio).
+	MaxRatio *float64 `yaml:"max_ratio"`
+	// MinDelta is the smallest change a ratio comparison fails on, so that
+	// a baseline near zero does not fail on noise.
+	MinDelta float64 `yaml:"min_delta"`
+	// Worse says which direction is bad for increase and ratio comparisons:
+	// higher (default; error rates, latency) or lower (throughput, success
+	// rate).
+	Worse string `yaml:"worse"`
+	// BaselineQuery measures the baseline instead of Query (e.g. with an
+	// offset); default Query itself, run before the deploy.
+	BaselineQuery string `yaml:"baseline_query"`
+	// TrafficQuery and MinTraffic guard against judging a service with no
+	// traffic: when the traffic query returns less than MinTraffic (or no
+	// data), the measurement counts as no data.
+	TrafficQuery string  `yaml:"traffic_query"`
+	MinTraffic   float64 `yaml:"min_traffic"`
+	// NoData is what a measurement without data counts as (default
+	// inconclusive).
+	NoData NoDataPolicy `yaml:"no_data"`
+	// Unit formats values in messages: ratio (0-1, shown as %), percent,
+	// seconds, ms, or empty for plain numbers.
+	Unit string `yaml:"unit"`
+
+	// Critical gates end the window at once when they fail.
+	Critical bool `yaml:"critical"`
+	// DryRun gates are measured and reported ("would have failed") but
+	// never fail the window.
+	DryRun bool `yaml:"dry_run"`
+	// FailureLimit is how many failed measurements the gate tolerates: it
+	// fails when there are more (default 0: the first failure fails it).
+	FailureLimit int `yaml:"failure_limit"`
+	// InconclusiveLimit is how many inconclusive measurements the gate
+	// tolerates before it is inconclusive (default 0).
+	InconclusiveLimit int `yaml:"inconclusive_limit"`
+	// ConsecutiveErrorLimit is how many errors in a row (the metrics source
+	// failing) the gate tolerates before its verdict is error (default 4).
+	// Errors never count as failures.
+	ConsecutiveErrorLimit *int `yaml:"consecutive_error_limit"`
+}
+
+// HealthGate repeats health checks.
+type HealthGate struct {
+	// Checks names the health checks to repeat; empty means all of them.
+	Checks []string `yaml:"checks"`
+	// MaxFailureRate is the share of checks (0-1) that may fail in one
+	// measurement (default 0).
+	MaxFailureRate float64 `yaml:"max_failure_rate"`
+}
+
+// AlertsGate counts firing alerts.
+type AlertsGate struct {
+	// Labels the alerts must all have (default severity: critical).
+	Labels map[string]string `yaml:"labels"`
+	// IncludePending counts pending alerts too.
+	IncludePending bool `yaml:"include_pending"`
+	// Max is how many matching alerts may fire (default 0).
+	Max int `yaml:"max"`
+}

@@ -1,0 +1,588 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/health"
+	"github.com/shipprod/shipprod/health/prometheus"
+)
+
+// Measurement is one measurement of one gate.
+type Measurement struct {
+	Gate string    `json:"gate"`
+	At   time.Time `json:"at"`
+	// Phase is passed, failed, inconclusive or error.
+	Phase shipprod.Verdict `json:"phase"`
+	// Value, Threshold and Baseline are set when they exist and are finite.
+	Value     *float64 `json:"value,omitempty"`
+	Threshold *float64 `json:"threshold,omitempty"`
+	Baseline  *float64 `json:"baseline,omitempty"`
+	// Message says what was measured, e.g.
+	// "value 3.2% vs threshold 1.5% (baseline 0.5%)".
+	Message string `json:"message"`
+}
+
+// gate is a validated GateConfig.
+type gate struct {
+	name     string
+	kind     string // "health", "query" or "alerts"
+	cfg      GateConfig
+	critical bool
+	dryRun   bool
+	errLimit int
+	checker  *health.Checker
+	labels   map[string]string
+}
+
+func newGate(gc GateConfig, allDryRun bool, checker *health.Checker, haveMetrics bool) (*gate, error) {
+	g := &gate{name: strings.TrimSpace(gc.Name), cfg: gc, critical: gc.Critical, dryRun: gc.DryRun || allDryRun, errLimit: DefaultConsecutiveErrorLimit}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if g.name == "" {
+		bad("name is missing; every gate needs a name for the report")
+	}
+	var kinds []string
+	if gc.Health != nil {
+		kinds = append(kinds, "health")
+	}
+	if strings.TrimSpace(gc.Query) != "" {
+		kinds = append(kinds, "query")
+	}
+	if gc.Alerts != nil {
+		kinds = append(kinds, "alerts")
+	}
+	switch len(kinds) {
+	case 0:
+		return nil, errors.New(strings.Join(append(problems, "no kind: set one of health, query or alerts"), "; "))
+	case 1:
+		g.kind = kinds[0]
+	default:
+		return nil, errors.New(strings.Join(append(problems, "sets "+strings.Join(kinds, " and ")+"; a gate measures one thing"), "; "))
+	}
+	if gc.FailureLimit < 0 || gc.InconclusiveLimit < 0 || gc.ConsecutiveErrorLimit != nil && *gc.ConsecutiveErrorLimit < 0 {
+		bad("failure_limit, inconclusive_limit and consecutive_error_limit must not be negative")
+	}
+	if gc.ConsecutiveErrorLimit != nil {
+		g.errLimit = *gc.ConsecutiveErrorLimit
+	}
+	queryOnly := map[string]bool{
+		"compare": gc.Compare != "", "max": gc.Max != nil, "min": gc.Min != nil, "max_increase": gc.MaxIncrease != nil,
+		"max_ratio": gc.MaxRatio != nil, "min_delta": gc.MinDelta != 0, "worse": gc.Worse != "", "baseline_query": gc.BaselineQuery != "",
+		"traffic_query": gc.TrafficQuery != "", "min_traffic": gc.MinTraffic != 0, "no_data": gc.NoData != "", "unit": gc.Unit != "",
+	}
+	if g.kind != "query" {
+		var set []string
+		for k, v := range queryOnly {
+			if v {
+				set = append(set, k)
+			}
+		}
+		sort.Strings(set)
+		if len(set) > 0 {
+			bad("%s: only for query gates, not %s", strings.Join(set, ", "), g.kind)
+		}
+	}
+	switch g.kind {
+	case "health":
+		switch {
+		case checker == nil:
+			bad("a health gate needs the health checks (monitor.Options.Health)")
+		case len(gc.Health.Checks) > 0:
+			sub, err := checker.Subset(gc.Health.Checks...)
+			if err != nil {
+				bad("health.checks: %v", err)
+			}
+			g.checker = sub
+		default:
+			g.checker = checker
+		}
+		if g.checker != nil && len(g.checker.Checks()) == 0 {
+			bad("there are no health checks to repeat")
+		}
+		if r := gc.Health.MaxFailureRate; r < 0 || r > 1 {
+			bad("health.max_failure_rate %v is not a share between 0 and 1", r)
+		}
+	case "alerts":
+		if !haveMetrics {
+			bad("an alerts gate needs monitor.prometheus.url")
+		}
+		if gc.Alerts.Max < 0 {
+			bad("alerts.max must not be negative")
+		}
+		g.labels = gc.Alerts.Labels
+		if len(g.labels) == 0 {
+			g.labels = map[string]string{"severity": "critical"}
+		}
+	case "query":
+		if !haveMetrics {
+			bad("a query gate needs monitor.prometheus.url")
+		}
+		problems = append(problems, validateComparison(gc)...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	return g, nil
+}
+
+func validateComparison(gc GateConfig) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	forbid := func(key string, set bool) {
+		if set {
+			bad("%s does not apply to compare: %s", key, gc.Compare)
+		}
+	}
+	switch gc.Compare {
+	case CompareThreshold:
+		if gc.Max == nil && gc.Min == nil {
+			bad("compare: threshold needs max and/or min")
+		}
+		forbid("max_increase", gc.MaxIncrease != nil)
+		forbid("max_ratio", gc.MaxRatio != nil)
+		forbid("min_delta", gc.MinDelta != 0)
+		forbid("baseline_query", gc.BaselineQuery != "")
+		forbid("worse", gc.Worse != "")
+	case CompareIncrease:
+		if gc.MaxIncrease == nil || *gc.MaxIncrease < 0 {
+			bad("compare: increase needs max_increase >= 0 (e.g. 0.01 for one percentage point of a ratio)")
+		}
+		forbid("max", gc.Max != nil)
+		forbid("min", gc.Min != nil)
+		forbid("max_ratio", gc.MaxRatio != nil)
+		forbid("min_delta", gc.MinDelta != 0)
+	case CompareRatio:
+		if gc.MaxRatio == nil || *gc.MaxRatio < 1 {
+			bad("compare: ratio needs max_ratio >= 1 (e.g. 1.10 for at most 10%% worse)")
+		}
+		if gc.MinDelta < 0 {
+			bad("min_delta must not be negative")
+		}
+		forbid("max", gc.Max != nil)
+		forbid("min", gc.Min != nil)
+		forbid("max_increase", gc.MaxIncrease != nil)
+	case "":
+		bad("compare is required for a query gate: threshold (max/min), increase (max_increase over the baseline) or ratio (max_ratio over the baseline)")
+	default:
+		bad("compare %q is not threshold, increase or ratio", gc.Compare)
+	}
+	switch gc.Worse {
+	case "", "higher", "lower":
+	default:
+		bad("worse %q is not higher or lower", gc.Worse)
+	}
+	switch gc.NoData {
+	case "", NoDataInconclusive, NoDataPass, NoDataFail, NoDataError:
+	default:
+		bad("no_data %q is not inconclusive, pass, fail or error", gc.NoData)
+	}
+	switch gc.Unit {
+	case "", "ratio", "percent", "seconds", "ms":
+	default:
+		bad("unit %q is not ratio, percent, seconds or ms", gc.Unit)
+	}
+	if gc.MinTraffic != 0 && gc.TrafficQuery == "" {
+		bad("min_traffic needs traffic_query")
+	}
+	if gc.MinTraffic < 0 {
+		bad("min_traffic must not be negative")
+	}
+	return problems
+}
+
+func (g *gate) needsBaseline() bool {
+	return g.kind == "query" && (g.cfg.Compare == CompareIncrease || g.cfg.Compare == CompareRatio)
+}
+
+func (g *gate) lowerIsWorse() bool { return g.cfg.Worse == "lower" }
+
+// describe says what the gate checks, for the plan.
+func (g *gate) describe() string {
+	var d string
+	switch g.kind {
+	case "health":
+		var names []string
+		for _, c := range g.checker.Checks() {
+			names = append(names, c.Name)
+		}
+		d = fmt.Sprintf("%s (health checks %s failing at most %s)", g.name, strings.Join(names, ", "), formatValue(g.cfg.Health.MaxFailureRate, "ratio"))
+	case "alerts":
+		d = fmt.Sprintf("%s (at most %d firing alerts %s)", g.name, g.cfg.Alerts.Max, labelText(g.labels))
+	case "query":
+		unit, sign := g.cfg.Unit, "+"
+		if g.lowerIsWorse() {
+			sign = "-"
+		}
+		switch g.cfg.Compare {
+		case CompareThreshold:
+			var bounds []string
+			if g.cfg.Max != nil {
+				bounds = append(bounds, "≤ "+formatValue(*g.cfg.Max, unit))
+			}
+			if g.cfg.Min != nil {
+				bounds = append(bounds, "≥ "+formatValue(*g.cfg.Min, unit))
+			}
+			d = fmt.Sprintf("%s (%s)", g.name, strings.Join(bounds, " and "))
+		case CompareIncrease:
+			d = fmt.Sprintf("%s (at most %s%s vs baseline)", g.name, sign, formatDelta(*g.cfg.MaxIncrease, unit))
+		case CompareRatio:
+			d = fmt.Sprintf("%s (at most ×%g vs baseline)", g.name, *g.cfg.MaxRatio)
+			if g.lowerIsWorse() {
+				d = fmt.Sprintf("%s (at least ÷%g of baseline)", g.name, *g.cfg.MaxRatio)
+			}
+		}
+	}
+	var tags []string
+	if g.critical {
+		tags = append(tags, "critical")
+	}
+	if g.dryRun {
+		tags = append(tags, "dry run")
+	}
+	if len(tags) > 0 {
+		d += " [" + strings.Join(tags, ", ") + "]"
+	}
+	return d
+}
+
+func labelText(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, labels[k])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// measure takes one measurement of a gate.
+func (m *Monitor) measure(ctx context.Context, g *gate, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) Measurement {
+	switch g.kind {
+	case "health":
+		return m.measureHealth(ctx, g, rel, dep)
+	case "alerts":
+		return m.measureAlerts(ctx, g)
+	default:
+		return m.measureQuery(ctx, g, base)
+	}
+}
+
+func (m *Monitor) measureHealth(ctx context.Context, g *gate, rel shipprod.Release, dep shipprod.Deployment) Measurement {
+	rep, err := g.checker.RunOnce(ctx, rel, dep)
+	if err != nil {
+		return Measurement{Phase: shipprod.VerdictError, Message: "error: health checks could not run: " + err.Error()}
+	}
+	failed := rep.Failed()
+	rate := float64(len(failed)) / float64(len(rep.Checks))
+	limit := g.cfg.Health.MaxFailureRate
+	meas := Measurement{Phase: shipprod.VerdictPassed, Value: finite(rate), Threshold: finite(limit)}
+	detail := fmt.Sprintf("%d of %d checks failed", len(failed), len(rep.Checks))
+	if len(failed) > 0 {
+		var parts []string
+		for _, c := range failed {
+			parts = append(parts, c.Name+": "+c.Error)
+		}
+		detail += ": " + strings.Join(parts, "; ")
+	}
+	if rate > limit {
+		meas.Phase = shipprod.VerdictFailed
+	}
+	meas.Message = fmt.Sprintf("value %s vs threshold %s (%s)", formatValue(rate, "ratio"), formatValue(limit, "ratio"), detail)
+	return meas
+}
+
+func (m *Monitor) measureAlerts(ctx context.Context, g *gate) Measurement {
+	actx, cancel := m.requestContext(ctx)
+	defer cancel()
+	alerts, err := m.metrics.Alerts(actx)
+	if err != nil {
+		return Measurement{Phase: shipprod.VerdictError, Message: "error: " + m.mask(err.Error())}
+	}
+	var firing []string
+	for _, a := range alerts {
+		if a.State != "firing" && !(g.cfg.Alerts.IncludePending && a.State == "pending") {
+			continue
+		}
+		if matches(a.Labels, g.labels) {
+			firing = append(firing, fmt.Sprintf("%s%s (%s)", a.Name(), labelText(a.Labels), a.State))
+		}
+	}
+	n, limit := float64(len(firing)), float64(g.cfg.Alerts.Max)
+	meas := Measurement{Phase: shipprod.VerdictPassed, Value: finite(n), Threshold: finite(limit)}
+	if n > limit {
+		meas.Phase = shipprod.VerdictFailed
+	}
+	detail := "no matching alert " + labelText(g.labels)
+	if len(firing) > 0 {
+		detail = "firing: " + strings.Join(firing, ", ")
+	}
+	meas.Message = fmt.Sprintf("value %d vs threshold %d (%s)", len(firing), g.cfg.Alerts.Max, detail)
+	return meas
+}
+
+func matches(labels, want map[string]string) bool {
+	for k, v := range want {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Monitor) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := m.cfg.Prometheus.Timeout
+	if timeout <= 0 {
+		timeout = DefaultPrometheusTimeout
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// queryValue runs an instant query that should give one value. ok is false
+// when there is no data (an empty vector or NaN), with detail saying which;
+// err means the source failed or the query does not give one value.
+func (m *Monitor) queryValue(ctx context.Context, q string) (v float64, ok bool, detail string, err error) {
+	qctx, cancel := m.requestContext(ctx)
+	defer cancel()
+	res, err := m.metrics.Query(qctx, q, time.Time{})
+	if err != nil {
+		return 0, false, "", errors.New(m.mask(err.Error()))
+	}
+	switch res.Type {
+	case prometheus.ValueVector:
+		switch len(res.Samples) {
+		case 0:
+			return 0, false, "the query returned an empty vector", nil
+		case 1:
+			v = res.Samples[0].Value
+		default:
+			return 0, false, "", fmt.Errorf("the query returned %d series; aggregate them into one (sum, max, …)", len(res.Samples))
+		}
+	case prometheus.ValueScalar:
+		v = res.Samples[0].Value
+	default:
+		return 0, false, "", fmt.Errorf("the query returned a %s; a gate needs an instant vector of one series or a scalar", res.Type)
+	}
+	if math.IsNaN(v) {
+		return 0, false, "the query returned NaN (0/0: no traffic?)", nil
+	}
+	return v, true, "", nil
+}
+
+func (m *Monitor) measureQuery(ctx context.Context, g *gate, base shipprod.MonitorBaseline) Measurement {
+	noData := func(detail string) Measurement {
+		phase := map[NoDataPolicy]shipprod.Verdict{
+			"": shipprod.VerdictInconclusive, NoDataInconclusive: shipprod.VerdictInconclusive,
+			NoDataPass: shipprod.VerdictPassed, NoDataFail: shipprod.VerdictFailed, NoDataError: shipprod.VerdictError,
+		}[g.cfg.NoData]
+		policy := g.cfg.NoData
+		if policy == "" {
+			policy = NoDataInconclusive
+		}
+		return Measurement{Phase: phase, Message: fmt.Sprintf("%s (no_data: %s)", detail, policy)}
+	}
+	if g.cfg.TrafficQuery != "" {
+		traffic, ok, detail, err := m.queryValue(ctx, g.cfg.TrafficQuery)
+		switch {
+		case err != nil:
+			return Measurement{Phase: shipprod.VerdictError, Message: "error: traffic_query: " + err.Error()}
+		case !ok:
+			return noData("no traffic: traffic_query: " + detail)
+		case traffic < g.cfg.MinTraffic:
+			return noData(fmt.Sprintf("no traffic: traffic_query returned %s, under min_traffic %s", formatValue(traffic, ""), formatValue(g.cfg.MinTraffic, "")))
+		}
+	}
+	v, ok, detail, err := m.queryValue(ctx, g.cfg.Query)
+	switch {
+	case err != nil:
+		return Measurement{Phase: shipprod.VerdictError, Message: "error: " + err.Error()}
+	case !ok:
+		return noData("no data: " + detail)
+	}
+	unit := g.cfg.Unit
+	meas := Measurement{Phase: shipprod.VerdictPassed, Value: finite(v)}
+	var threshold float64
+	var bad bool
+	var note string
+	switch g.cfg.Compare {
+	case CompareThreshold:
+		switch {
+		case g.cfg.Max != nil && (v > *g.cfg.Max || math.IsNaN(v)):
+			threshold, bad = *g.cfg.Max, true
+		case g.cfg.Min != nil && v < *g.cfg.Min:
+			threshold, bad, note = *g.cfg.Min, true, " (minimum)"
+		case g.cfg.Max != nil:
+			threshold = *g.cfg.Max
+		default:
+			threshold, note = *g.cfg.Min, " (minimum)"
+		}
+	default:
+		b, has := base.Values[g.name]
+		if !has {
+			reason := base.Errors[g.name]
+			if reason == "" {
+				reason = "not captured before the deploy"
+			}
+			if strings.HasPrefix(reason, noDataPrefix) {
+				return noData("no baseline: " + reason)
+			}
+			return Measurement{Phase: shipprod.VerdictError, Value: finite(v), Message: "error: no baseline: " + reason}
+		}
+		meas.Baseline = finite(b)
+		lower := g.lowerIsWorse()
+		if g.cfg.Compare == CompareIncrease {
+			threshold = b + *g.cfg.MaxIncrease
+			if lower {
+				threshold = b - *g.cfg.MaxIncrease
+			}
+		} else {
+			threshold = math.Max(b**g.cfg.MaxRatio, b+g.cfg.MinDelta)
+			if lower {
+				threshold = math.Min(b / *g.cfg.MaxRatio, b-g.cfg.MinDelta)
+			}
+		}
+		bad = v > threshold
+		if lower {
+			bad = v < threshold
+		}
+		note = fmt.Sprintf(" (baseline %s)", formatValue(b, unit))
+	}
+	meas.Threshold = finite(threshold)
+	if bad {
+		meas.Phase = shipprod.VerdictFailed
+	}
+	meas.Message = fmt.Sprintf("value %s vs threshold %s%s", formatValue(v, unit), formatValue(threshold, unit), note)
+	return meas
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// gateState follows one gate through a window. Only counters and the last
+// few measurements are kept, so its size does not grow with the window.
+type gateState struct {
+	g                                              *gate
+	would                                          string
+	passed, failed, inconclusive, errs, consecErrs int
+	verdict                                        shipprod.Verdict
+	message                                        string
+	ring                                           []Measurement
+	recorded                                       int
+}
+
+func newGateState(g *gate, keep int, policy shipprod.FailurePolicy) *gateState {
+	would := map[shipprod.FailurePolicy]string{
+		shipprod.PolicyRollback: "would have rolled back", shipprod.PolicyFreeze: "would have frozen the release", shipprod.PolicyNotify: "would have notified",
+	}[policy]
+	return &gateState{g: g, ring: make([]Measurement, 0, keep), would: would}
+}
+
+func (st *gateState) record(m Measurement) {
+	if len(st.ring) < cap(st.ring) {
+		st.ring = append(st.ring, m)
+	} else {
+		st.ring[st.recorded%cap(st.ring)] = m
+	}
+	st.recorded++
+	switch m.Phase {
+	case shipprod.VerdictPassed:
+		st.passed++
+		st.consecErrs = 0
+	case shipprod.VerdictFailed:
+		st.failed++
+		st.consecErrs = 0
+	case shipprod.VerdictInconclusive:
+		st.inconclusive++
+		st.consecErrs = 0
+	case shipprod.VerdictError:
+		st.errs++
+		st.consecErrs++
+	}
+	cfg := st.g.cfg
+	switch {
+	case st.failed > cfg.FailureLimit:
+		msg := m.Message
+		if cfg.FailureLimit > 0 {
+			msg += fmt.Sprintf(" — %d failed measurements, more than failure_limit %d", st.failed, cfg.FailureLimit)
+		}
+		st.decide(shipprod.VerdictFailed, msg)
+	case st.inconclusive > cfg.InconclusiveLimit:
+		st.decide(shipprod.VerdictInconclusive, fmt.Sprintf("%s — %d inconclusive measurements, more than inconclusive_limit %d", m.Message, st.inconclusive, cfg.InconclusiveLimit))
+	case st.consecErrs > st.g.errLimit:
+		st.decide(shipprod.VerdictError, fmt.Sprintf("%d errors in a row, more than consecutive_error_limit %d; last: %s", st.consecErrs, st.g.errLimit, strings.TrimPrefix(m.Message, "error: ")))
+	}
+}
+
+// finish decides a gate still running when the window ends.
+func (st *gateState) finish() {
+	switch {
+	case st.passed+st.failed+st.inconclusive > 0:
+		last := ""
+		if len(st.ring) > 0 {
+			last = "; last: " + st.last().Message
+		}
+		st.decide(shipprod.VerdictPassed, fmt.Sprintf("%d measurements: %d passed, %d failed, %d inconclusive, %d errors%s",
+			st.recorded, st.passed, st.failed, st.inconclusive, st.errs, last))
+	case st.errs > 0:
+		st.decide(shipprod.VerdictError, fmt.Sprintf("no measurement succeeded in the window (%d errors); last: %s", st.errs, strings.TrimPrefix(st.last().Message, "error: ")))
+	default:
+		st.decide(shipprod.VerdictInconclusive, "no measurement was taken in the window")
+	}
+}
+
+func (st *gateState) decide(v shipprod.Verdict, msg string) {
+	st.verdict = v
+	st.message = fmt.Sprintf("gate %s %s: %s", st.g.name, v, msg)
+	if st.g.dryRun && v != shipprod.VerdictPassed {
+		st.message = "dry run: " + st.message
+		if v == shipprod.VerdictFailed && st.would != "" {
+			st.message += " (" + st.would + ")"
+		}
+	}
+}
+
+func (st *gateState) last() Measurement {
+	if len(st.ring) == 0 {
+		return Measurement{}
+	}
+	if len(st.ring) < cap(st.ring) {
+		return st.ring[len(st.ring)-1]
+	}
+	return st.ring[(st.recorded-1)%cap(st.ring)]
+}
+
+// kept returns the measurements kept, oldest first.
+func (st *gateState) kept() []Measurement {
+	if len(st.ring) < cap(st.ring) {
+		return append([]Measurement(nil), st.ring...)
+	}
+	start := st.recorded % cap(st.ring)
+	return append(append([]Measurement(nil), st.ring[start:]...), st.ring[:start]...)
+}
+
+func (st *gateState) result() shipprod.MonitorGateResult {
+	return shipprod.MonitorGateResult{
+		Name:         st.g.name,
+		Verdict:      st.verdict,
+		Measurements: st.recorded,
+		Failures:     st.failed,
+		Errors:       st.errs,
+		Inconclusive: st.inconclusive,
+		Critical:     st.g.critical,
+		DryRun:       st.g.dryRun,
+		Message:      st.message,
+	}
+}

@@ -1,0 +1,474 @@
+// Package monitor watches production for a window after a deploy and says
+// whether it degraded. It implements shipprod.Monitor: Baseline measures the
+// gates before the deploy, Watch measures them every interval after it.
+//
+// A gate measures one thing: health checks repeated (the share failing),
+// a Prometheus instant query compared with a fixed threshold or with the
+// baseline (an absolute increase, e.g. at most +1 percentage point of error
+// rate, or a ratio, e.g. p95 latency at most 10% worse), or the firing
+// alerts matching some labels. Every measurement is Passed, Failed,
+// Inconclusive (no data or no traffic, per the gate's policy) or Error (the
+// metrics source itself failed — never counted as a production failure), in
+// the style of Argo Rollouts' analysis. Per gate, a failure limit, an
+// inconclusive limit and a consecutive-error limit decide its verdict; a
+// critical gate that fails ends the window at once; a dry-run gate is
+// measured and reported ("would have rolled back") but never fails the
+// window. The window's verdict is the worst of its gates' (Failed > Error >
+// Inconclusive > Passed), and every verdict explains itself:
+//
+//	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)
+//
+// A failed window is a shipprod.MonitorReport with VerdictFailed; the
+// Pipeline then applies its failure policy (rollback, freeze or notify),
+// which Config.OnFailure carries. Time is read from the injected
+// shipprod.Clock, so tests run a 24-hour window in moments, and only the
+// last KeepMeasurements measurements of each gate are kept, so memory stays
+// flat however long the window.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/health"
+	"github.com/shipprod/shipprod/health/prometheus"
+)
+
+// Metrics is where query and alerts gates read: *prometheus.Client, or an
+// importer's adapter to another metrics system.
+type Metrics interface {
+	Query(ctx context.Context, query string, at time.Time) (prometheus.Result, error)
+	Alerts(ctx context.Context) ([]prometheus.Alert, error)
+}
+
+// Options are the run-time things a Monitor needs. Every field is optional.
+type Options struct {
+	// Clock times the window (default the system clock).
+	Clock shipprod.Clock
+	// Logger receives diagnostics (default: discard).
+	Logger *slog.Logger
+	// HTTPClient is used for Prometheus (default http.DefaultClient).
+	HTTPClient *http.Client
+	// Getenv reads the secrets named in the configuration (default os.Getenv).
+	Getenv func(string) string
+	// Health holds the checks that health gates repeat.
+	Health *health.Checker
+	// Metrics replaces the Prometheus client built from Config.Prometheus.
+	Metrics Metrics
+	// OnMeasurement, when set, is called with every measurement as it is
+	// taken (synchronously: it must not block for long).
+	OnMeasurement func(Measurement)
+}
+
+// Monitor watches production after a deploy. It implements shipprod.Monitor
+// and shipprod.ActionPlanner and is safe for concurrent use: each Watch has
+// its own state.
+type Monitor struct {
+	cfg     Config
+	gates   []*gate
+	metrics Metrics
+	promURL string
+	clock   shipprod.Clock
+	log     *slog.Logger
+	onMeas  func(Measurement)
+	secrets *strings.Replacer
+}
+
+var (
+	_ shipprod.Monitor       = (*Monitor)(nil)
+	_ shipprod.ActionPlanner = (*Monitor)(nil)
+)
+
+// New builds a Monitor. It validates the whole configuration and reports
+// every problem at once, each naming the gate and the key.
+func New(cfg Config, opts Options) (*Monitor, error) {
+	m := &Monitor{cfg: cfg, clock: opts.Clock, log: opts.Logger, onMeas: opts.OnMeasurement, metrics: opts.Metrics}
+	if m.clock == nil {
+		m.clock = shipprod.SystemClock()
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var errs *multierror.Error
+	fail := func(format string, args ...any) { errs = multierror.Append(errs, fmt.Errorf(format, args...)) }
+
+	if m.cfg.Window < 0 || m.cfg.Interval < 0 || m.cfg.InitialDelay < 0 || m.cfg.KeepMeasurements < 0 {
+		fail("monitor.window, interval, initial_delay and keep_measurements must not be negative")
+	}
+	if m.cfg.Window == 0 {
+		m.cfg.Window = DefaultWindow
+	}
+	if m.cfg.Interval == 0 {
+		m.cfg.Interval = DefaultInterval
+	}
+	if m.cfg.KeepMeasurements == 0 {
+		m.cfg.KeepMeasurements = DefaultKeepMeasurements
+	}
+	if m.cfg.InitialDelay >= m.cfg.Window {
+		fail("monitor.initial_delay %s leaves nothing of the %s window to measure", m.cfg.InitialDelay, m.cfg.Window)
+	}
+	switch m.cfg.OnFailure {
+	case "", shipprod.PolicyRollback, shipprod.PolicyFreeze, shipprod.PolicyNotify:
+	default:
+		fail("monitor.on_failure %q is not rollback, freeze or notify", m.cfg.OnFailure)
+	}
+	if len(cfg.Gates) == 0 {
+		fail("monitor.gates is empty: give at least one gate (health, query or alerts)")
+	}
+
+	// The Prometheus client, when the configuration needs one.
+	var secrets []string
+	if m.metrics == nil && cfg.Prometheus.URL != "" {
+		client, s, err := newPrometheusClient(cfg.Prometheus, opts.HTTPClient, getenv)
+		secrets = s
+		if err != nil {
+			fail("monitor.prometheus: %v", err)
+		} else {
+			m.metrics = client
+		}
+	}
+	m.promURL = cfg.Prometheus.URL
+	var pairs []string
+	for _, s := range secrets {
+		if s != "" {
+			pairs = append(pairs, s, health.Mask)
+		}
+	}
+	m.secrets = strings.NewReplacer(pairs...)
+
+	seen := map[string]bool{}
+	for i, gc := range cfg.Gates {
+		where := fmt.Sprintf("monitor.gates[%d]", i)
+		if gc.Name != "" {
+			where += " (" + gc.Name + ")"
+		}
+		name := strings.TrimSpace(gc.Name)
+		if name != "" && seen[name] {
+			fail("%s: name %q is used by another gate; names must be unique", where, name)
+		}
+		seen[name] = true
+		g, err := newGate(gc, m.cfg.DryRun, opts.Health, m.metrics != nil)
+		if err != nil {
+			fail("%s: %v", where, err)
+			continue
+		}
+		m.gates = append(m.gates, g)
+	}
+	if errs != nil {
+		if len(errs.Errors) == 1 {
+			return nil, errs.Errors[0]
+		}
+		lines := []string{fmt.Sprintf("%d problems in the monitor configuration:", len(errs.Errors))}
+		for _, e := range errs.Errors {
+			lines = append(lines, "  - "+e.Error())
+		}
+		return nil, errors.New(strings.Join(lines, "\n"))
+	}
+	return m, nil
+}
+
+func newPrometheusClient(c PrometheusConfig, hc *http.Client, getenv func(string) string) (*prometheus.Client, []string, error) {
+	client := &prometheus.Client{URL: strings.TrimRight(c.URL, "/"), HTTPClient: hc, Header: http.Header{}, Timeout: c.Timeout}
+	if client.Timeout == 0 {
+		client.Timeout = DefaultPrometheusTimeout
+	}
+	if client.Timeout < 0 {
+		return nil, nil, errors.New("timeout must not be negative")
+	}
+	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		return nil, nil, fmt.Errorf("url %q must be an http or https URL", c.URL)
+	}
+	for k, v := range c.Headers {
+		client.Header.Set(k, v)
+	}
+	var secrets []string
+	if c.BearerTokenEnv != "" {
+		tok := getenv(c.BearerTokenEnv)
+		if tok == "" {
+			return nil, nil, fmt.Errorf("bearer_token_env: environment variable %s is empty or unset", c.BearerTokenEnv)
+		}
+		secrets = append(secrets, tok)
+		client.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if c.PasswordEnv != "" || c.Username != "" {
+		pw := getenv(c.PasswordEnv)
+		if c.Username == "" || pw == "" {
+			return nil, secrets, fmt.Errorf("basic auth needs username and password_env (a set environment variable)")
+		}
+		secrets = append(secrets, pw)
+		req, _ := http.NewRequest(http.MethodGet, "http://x", nil)
+		req.SetBasicAuth(c.Username, pw)
+		client.Header.Set("Authorization", req.Header.Get("Authorization"))
+		secrets = append(secrets, strings.TrimPrefix(req.Header.Get("Authorization"), "Basic "))
+	}
+	return client, secrets, nil
+}
+
+// Policy is the failure policy the configuration asks the Pipeline to apply
+// (rollback when unset): assign it to shipprod.Pipeline.OnFailure.
+func (m *Monitor) Policy() shipprod.FailurePolicy {
+	if m.cfg.OnFailure == "" {
+		return shipprod.PolicyRollback
+	}
+	return m.cfg.OnFailure
+}
+
+// String describes the Monitor in plans and messages.
+func (m *Monitor) String() string {
+	return fmt.Sprintf("monitor (%d gates over %s)", len(m.gates), m.cfg.Window)
+}
+
+// PlanActions lists the watch the Monitor will make: read-only.
+func (m *Monitor) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
+	var gates []string
+	for _, g := range m.gates {
+		gates = append(gates, g.describe())
+	}
+	every := fmt.Sprintf("every %s", m.cfg.Interval)
+	if m.cfg.InitialDelay > 0 {
+		every += fmt.Sprintf(" after %s", m.cfg.InitialDelay)
+	}
+	target := "production"
+	if m.promURL != "" {
+		target = m.promURL
+	}
+	return []shipprod.Action{{
+		Kind:   shipprod.ActionWatch,
+		Target: target,
+		Description: fmt.Sprintf("watch production for %s (%s) with gates: %s; on failure: %s",
+			m.cfg.Window, every, strings.Join(gates, "; "), m.Policy()),
+	}}, nil
+}
+
+// noDataPrefix marks a baseline error that is "no data" rather than a
+// failure of the metrics source.
+const noDataPrefix = "no data: "
+
+// Baseline measures, before the deploy, every gate that compares with a
+// baseline. A gate whose baseline cannot be measured is listed in Errors
+// (its measurements will then be errors, or no data per its policy) and the
+// returned error says why; the Pipeline ships anyway, with a warning.
+func (m *Monitor) Baseline(ctx context.Context, rel shipprod.Release) (shipprod.MonitorBaseline, error) {
+	base := shipprod.MonitorBaseline{CapturedAt: m.clock.Now()}
+	var errs *multierror.Error
+	for _, g := range m.gates {
+		if !g.needsBaseline() {
+			continue
+		}
+		q := g.cfg.BaselineQuery
+		if q == "" {
+			q = g.cfg.Query
+		}
+		v, ok, detail, err := m.queryValue(ctx, q)
+		switch {
+		case err != nil:
+			if base.Errors == nil {
+				base.Errors = map[string]string{}
+			}
+			base.Errors[g.name] = m.mask(err.Error())
+			errs = multierror.Append(errs, fmt.Errorf("gate %s: %s", g.name, base.Errors[g.name]))
+		case !ok:
+			if base.Errors == nil {
+				base.Errors = map[string]string{}
+			}
+			base.Errors[g.name] = noDataPrefix + detail
+			errs = multierror.Append(errs, fmt.Errorf("gate %s: %s", g.name, base.Errors[g.name]))
+		default:
+			if base.Values == nil {
+				base.Values = map[string]float64{}
+			}
+			base.Values[g.name] = v
+		}
+		m.log.Info("monitor baseline", "gate", g.name, "value", v, "ok", ok, "detail", detail, "error", base.Errors[g.name])
+	}
+	if errs == nil {
+		return base, nil
+	}
+	msgs := make([]string, len(errs.Errors))
+	for i, e := range errs.Errors {
+		msgs[i] = e.Error()
+	}
+	return base, errors.New(strings.Join(msgs, "; "))
+}
+
+func (m *Monitor) mask(s string) string { return m.secrets.Replace(s) }
+
+// Report is a MonitorReport with the detail behind it.
+type Report struct {
+	shipprod.MonitorReport
+	Baseline shipprod.MonitorBaseline `json:"baseline"`
+	// Measurements holds the last KeepMeasurements measurements of each
+	// gate, oldest first.
+	Measurements map[string][]Measurement `json:"measurements"`
+}
+
+// Watch watches production for the window and returns the verdict. A failed
+// window is a report with VerdictFailed, not an error; the error is non-nil
+// only when ctx ends before the window does (the report then holds what was
+// measured so far).
+func (m *Monitor) Watch(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) (shipprod.MonitorReport, error) {
+	r, err := m.WatchReport(ctx, rel, dep, base)
+	return r.MonitorReport, err
+}
+
+// WatchReport is Watch returning the measurements too.
+func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) (Report, error) {
+	start := m.clock.Now()
+	end := start.Add(m.cfg.Window)
+	states := make([]*gateState, len(m.gates))
+	for i, g := range m.gates {
+		states[i] = newGateState(g, m.cfg.KeepMeasurements, m.Policy())
+	}
+	m.log.Info("monitor window started", "window", m.cfg.Window, "interval", m.cfg.Interval, "gates", len(m.gates))
+
+	var (
+		interrupted error
+		endedEarly  string
+	)
+	next := start.Add(m.cfg.InitialDelay)
+	results := make([]Measurement, len(states))
+	for !next.After(end) {
+		if d := next.Sub(m.clock.Now()); d > 0 {
+			if err := m.clock.Sleep(ctx, d); err != nil {
+				interrupted = err
+				break
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			interrupted = err
+			break
+		}
+		// Measure every gate still running, concurrently: a slow metrics
+		// source does not delay the health checks.
+		var wg sync.WaitGroup
+		for i, st := range states {
+			if st.verdict != "" {
+				continue
+			}
+			wg.Go(func() { results[i] = m.measure(ctx, st.g, rel, dep, base) })
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			interrupted = err
+			break
+		}
+		running := 0
+		for i, st := range states {
+			if st.verdict != "" {
+				continue
+			}
+			meas := results[i]
+			meas.Gate, meas.At = st.g.name, m.clock.Now()
+			st.record(meas)
+			m.log.Debug("monitor measurement", "gate", meas.Gate, "phase", meas.Phase, "message", meas.Message)
+			if m.onMeas != nil {
+				m.onMeas(meas)
+			}
+			if st.verdict != "" {
+				m.logVerdict(st)
+				if st.verdict == shipprod.VerdictFailed && st.g.critical && !st.g.dryRun && endedEarly == "" {
+					endedEarly = st.g.name
+				}
+			} else {
+				running++
+			}
+		}
+		if endedEarly != "" || running == 0 {
+			break
+		}
+		next = next.Add(m.cfg.Interval)
+	}
+	for _, st := range states {
+		if st.verdict == "" {
+			st.finish()
+			m.logVerdict(st)
+		}
+	}
+
+	rep := Report{Baseline: base, Measurements: map[string][]Measurement{}}
+	rep.StartedAt, rep.FinishedAt, rep.Window = start, m.clock.Now(), m.cfg.Window
+	for _, st := range states {
+		rep.Gates = append(rep.Gates, st.result())
+		rep.Measurements[st.g.name] = st.kept()
+	}
+	rep.Verdict, rep.Reason = m.verdict(states, endedEarly, rep.FinishedAt.Sub(start), interrupted)
+	m.log.Info("monitor window ended", "verdict", rep.Verdict, "reason", rep.Reason)
+	if interrupted != nil {
+		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), m.cfg.Window, interrupted)
+	}
+	return rep, nil
+}
+
+func (m *Monitor) logVerdict(st *gateState) {
+	level := slog.LevelInfo
+	if st.verdict != shipprod.VerdictPassed {
+		level = slog.LevelWarn
+	}
+	m.log.Log(context.Background(), level, "monitor gate decided", "gate", st.g.name, "verdict", st.verdict, "dry_run", st.g.dryRun, "message", st.message)
+}
+
+// verdict is the worst verdict of the gates that count, and why.
+func (m *Monitor) verdict(states []*gateState, endedEarly string, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
+	rank := map[shipprod.Verdict]int{shipprod.VerdictPassed: 0, shipprod.VerdictInconclusive: 1, shipprod.VerdictError: 2, shipprod.VerdictFailed: 3}
+	verdict := shipprod.VerdictPassed
+	for _, st := range states {
+		if !st.g.dryRun && rank[st.verdict] > rank[verdict] {
+			verdict = st.verdict
+		}
+	}
+	var reasons []string
+	// Critical failures first, then the others in configuration order.
+	ordered := slices.Clone(states)
+	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].g.critical && !ordered[j].g.critical })
+	for _, st := range ordered {
+		if !st.g.dryRun && st.verdict == verdict && verdict != shipprod.VerdictPassed {
+			reasons = append(reasons, st.message)
+		}
+	}
+	switch {
+	case interrupted != nil:
+		reasons = append([]string{fmt.Sprintf("interrupted after %s of %s (%v)", elapsed, m.cfg.Window, interrupted)}, reasons...)
+		if verdict == shipprod.VerdictPassed {
+			verdict = shipprod.VerdictInconclusive
+		}
+	case endedEarly != "":
+		reasons = append(reasons, fmt.Sprintf("critical gate %s ended the window after %s of %s", endedEarly, elapsed, m.cfg.Window))
+	case verdict == shipprod.VerdictPassed:
+		counted := 0
+		for _, st := range states {
+			if !st.g.dryRun {
+				counted++
+			}
+		}
+		if counted == 0 {
+			reasons = append(reasons, "every gate is dry-run: nothing can fail the window")
+		} else {
+			reasons = append(reasons, fmt.Sprintf("all %d gates passed over %s", counted, elapsed))
+		}
+	}
+	if verdict == shipprod.VerdictError {
+		reasons = append(reasons, "the metrics source failed; production was not judged unhealthy")
+	}
+	for _, st := range states {
+		if st.g.dryRun && st.verdict != shipprod.VerdictPassed {
+			reasons = append(reasons, st.message)
+		}
+	}
+	return verdict, strings.Join(reasons, "; ")
+}
