@@ -64,12 +64,13 @@ func main() {
 
 // options are the flags shared by the commands.
 type options struct {
-	config  string
-	dir     string
-	yes     bool
-	json    bool
-	keep    bool
-	verbose bool
+	config    string
+	configSet bool
+	dir       string
+	yes       bool
+	json      bool
+	keep      bool
+	verbose   bool
 }
 
 // usageError is a mistake in the command line or the configuration.
@@ -111,6 +112,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitUsage
 	}
+	fs.Visit(func(f *flag.Flag) { o.configSet = o.configSet || f.Name == "config" })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "shipprod %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return exitUsage

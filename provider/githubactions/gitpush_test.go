@@ -19,24 +19,16 @@ import (
 	"github.com/shipprod/shipprod/shipprodtest"
 )
 
-// ciFollower adapts a Watcher to gitpush.RunFollower: this is the wiring the
-// reference CLI uses to follow the CI run a production push triggers.
+// ciFollower is PushFollower plus a stand-in for GitHub reacting to the push
+// (a webhook starting the workflow), which a real deployment does not need.
 type ciFollower struct {
-	w        *githubactions.Watcher
-	workflow string
-	// github stands in for GitHub reacting to the push (a webhook starting
-	// the workflow); a real deployment has no such hook.
+	githubactions.PushFollower
 	github func(branch, sha string)
 }
 
 func (f ciFollower) FollowRun(ctx context.Context, branch, sha string) (gitpush.FollowedRun, error) {
 	f.github(branch, sha)
-	run, err := f.w.WaitForPush(ctx, githubactions.PushRun{Workflow: f.workflow, Ref: branch, SHA: sha})
-	out := gitpush.FollowedRun{URL: run.URL, Conclusion: run.Conclusion}
-	if run.ID != 0 {
-		out.ID = strconv.FormatInt(run.ID, 10)
-	}
-	return out, err
+	return f.PushFollower.FollowRun(ctx, branch, sha)
 }
 
 func TestGitPushFollowsItsCIRun(t *testing.T) {
@@ -75,7 +67,7 @@ func TestGitPushFollowsItsCIRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			follower := ciFollower{w: w, workflow: "ci.yml", github: func(branch, sha string) { fake.TriggerPush("acme/web", "ci.yml", branch, sha) }}
+			follower := ciFollower{PushFollower: githubactions.PushFollower{Watcher: w, Workflow: "ci.yml"}, github: func(branch, sha string) { fake.TriggerPush("acme/web", "ci.yml", branch, sha) }}
 			d, err := gitpush.New(context.Background(), gitpush.Config{Branch: "production-" + conclusion}, gitpush.Options{Dir: work, Clock: clock, GitEnv: env, Follower: follower})
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/version"
+)
+
+// configPath returns the configuration file's path.
+func (o options) configPath() string {
+	if filepath.IsAbs(o.config) {
+		return o.config
+	}
+	return filepath.Join(o.dir, o.config)
+}
+
+// open loads the configuration, which must exist, and builds the pipeline.
+func open(ctx context.Context, o options, logger *slog.Logger) (*setup, error) {
+	path := o.configPath()
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, usageErrorf("no %s found: write one (see the README) or name it with --config", path)
+	}
+	return build(ctx, o.dir, path, cfg, logger)
+}
+
+// ship runs the whole pipeline.
+func ship(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+	s, err := open(ctx, o, logger)
+	if err != nil {
+		return err
+	}
+	return runPipeline(ctx, s.pipeline, o, stdin, stdout)
+}
+
+// runPipeline confirms (unless --yes), runs p and prints the outcome.
+func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.Reader, stdout io.Writer) error {
+	if !o.yes {
+		if o.json {
+			return usageErrorf("--json needs --yes: there is no one to ask for confirmation")
+		}
+		plan, err := p.Plan(ctx)
+		if plan != nil {
+			printPlan(stdout, plan)
+		}
+		if err != nil {
+			return err
+		}
+		if plan.Release.Bump == shipprod.BumpNone {
+			return nil
+		}
+		fmt.Fprintln(stdout)
+		if !confirm(stdin, stdout, fmt.Sprintf("Ship %s to production?", plan.Release.Tag)) {
+			return usageErrorf("not confirmed, nothing was changed (pass --yes to ship without asking)")
+		}
+		fmt.Fprintln(stdout)
+	}
+	var jsonOut *jsonObserver
+	if o.json {
+		jsonOut = newJSONObserver(stdout)
+		p.Observer = jsonOut
+	} else {
+		p.Observer = &humanObserver{w: stdout}
+	}
+	res, err := p.Run(ctx)
+	if o.json {
+		jsonOut.result("result", res)
+		return err
+	}
+	printOutcome(stdout, res)
+	return err
+}
+
+// printOutcome is the last lines of a run.
+func printOutcome(w io.Writer, res *shipprod.Result) {
+	fmt.Fprintln(w)
+	rel := res.Release
+	switch res.Outcome {
+	case shipprod.OutcomeShipped:
+		via := ""
+		if d := res.Deployment; d != nil {
+			via = fmt.Sprintf(" with %s (deployment %s)", d.Provider, d.ID)
+		}
+		fmt.Fprintf(w, "✅ Shipped %s to production%s\n", rel.Tag, via)
+	case shipprod.OutcomeNothingToRelease:
+		fmt.Fprintln(w, "➖ Nothing to release")
+	case shipprod.OutcomeRolledBack:
+		fmt.Fprintf(w, "↩️  %s was unhealthy in production and was rolled back to %s\n", rel.Tag, rel.PreviousTag)
+	case shipprod.OutcomeUnhealthy:
+		fmt.Fprintf(w, "❌ %s is in production and unhealthy; it was left as it is\n", rel.Tag)
+	case shipprod.OutcomeBlocked:
+		fmt.Fprintln(w, "⛔ Blocked by the release gates; nothing was changed")
+	default:
+		fmt.Fprintf(w, "❌ Failed: %s\n", oneLine(res.Error))
+	}
+	for _, warn := range res.Warnings {
+		fmt.Fprintf(w, "⚠️  %s\n", warn)
+	}
+	for _, r := range res.Reports {
+		fmt.Fprintf(w, "   Report: %s\n", r)
+	}
+}
+
+// plan prints what ship would do.
+func plan(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
+	s, err := open(ctx, o, logger)
+	if err != nil {
+		return err
+	}
+	pl, err := s.pipeline.Plan(ctx)
+	if o.json {
+		out := map[string]any{"plan": pl}
+		if err != nil {
+			out["error"] = err.Error()
+		}
+		if encErr := json.NewEncoder(stdout).Encode(out); encErr != nil {
+			return encErr
+		}
+		return err
+	}
+	if pl != nil {
+		printPlan(stdout, pl)
+	}
+	return err
+}
+
+// versionCmd prints the current and next version and why.
+func versionCmd(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
+	path := o.configPath()
+	cfg, err := loadConfig(path)
+	switch {
+	case err != nil:
+		return err
+	case cfg == nil && o.configSet:
+		return usageErrorf("%s does not exist", path)
+	case cfg == nil:
+		cfg = &Config{} // no configuration: the defaults
+	}
+	v, err := version.New(cfg.Version, version.Options{Dir: o.dir, Branch: cfg.Git.Branch, Remote: cfg.Git.Remote, Logger: logger})
+	if err != nil {
+		return &usageError{fmt.Errorf("%s: version: %w", path, err)}
+	}
+	d, err := v.Decide(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return json.NewEncoder(stdout).Encode(d)
+	}
+	return d.WriteText(stdout)
+}

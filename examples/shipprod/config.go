@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/gate"
+	"github.com/shipprod/shipprod/health"
+	"github.com/shipprod/shipprod/health/monitor"
+	"github.com/shipprod/shipprod/internal/yamlstrict"
+	"github.com/shipprod/shipprod/provider"
+	"github.com/shipprod/shipprod/provider/githubactions"
+	"github.com/shipprod/shipprod/provider/gitpush"
+	"github.com/shipprod/shipprod/report"
+	"github.com/shipprod/shipprod/tag"
+	"github.com/shipprod/shipprod/version"
+
+	// The deployers the CLI can build, by name: blank imports register them.
+	_ "github.com/shipprod/shipprod/examples/customdeployer"
+	_ "github.com/shipprod/shipprod/provider/githubactions"
+	_ "github.com/shipprod/shipprod/provider/gitpush"
+	_ "github.com/shipprod/shipprod/provider/vercel"
+
+	// The SQL health check's driver for PostgreSQL ("driver: pgx").
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// Config is shipprod.yaml. Each section is the configuration type of the
+// package that implements the step, so the CLI adds nothing of its own but
+// the deploy section's shape.
+type Config struct {
+	// State is the Spec-Flow state file; empty means the newest
+	// specs/NNN-*/state.yaml (or epics/NNN-*/state.yaml).
+	State   string          `yaml:"state"`
+	Gates   GatesConfig     `yaml:"gates"`
+	Version version.Config  `yaml:"version"`
+	Git     tag.Git         `yaml:"git"`
+	Tag     tag.Config      `yaml:"tag"`
+	GitHub  *tag.GitHub     `yaml:"github"`
+	Deploy  DeployConfig    `yaml:"deploy"`
+	Health  health.Config   `yaml:"health"`
+	Monitor *monitor.Config `yaml:"monitor"`
+	Report  report.Config   `yaml:"report"`
+}
+
+// GatesConfig tunes the Spec-Flow gates.
+type GatesConfig struct {
+	// Skip ships without checking any gate (the skip is reported).
+	Skip bool `yaml:"skip"`
+	// AllowAutoSkipped accepts a staging gate Spec-Flow's auto mode skipped.
+	AllowAutoSkipped bool `yaml:"allow_auto_skipped"`
+	// SkipRollbackGate does not require the staging rollback drill.
+	SkipRollbackGate bool `yaml:"skip_rollback_gate"`
+}
+
+// DeployConfig names the deployer and holds each deployer's own section
+// under its name, e.g. deploy.git-push.
+type DeployConfig struct {
+	Provider string `yaml:"provider"`
+	// FollowCI makes the git-push deployer follow the GitHub Actions run its
+	// push triggers, and fail when that run fails.
+	FollowCI *FollowCIConfig `yaml:"follow_ci"`
+	// Sections holds every other key: the deployers' sections.
+	Sections map[string]yaml.Node `yaml:",inline"`
+}
+
+// FollowCIConfig is deploy.follow_ci.
+type FollowCIConfig struct {
+	// Workflow is the workflow file the push triggers ("" for any).
+	Workflow                  string `yaml:"workflow"`
+	githubactions.WatchConfig `yaml:",inline"`
+}
+
+// loadConfig reads the configuration file; a file that does not exist gives
+// a nil Config and no error.
+func loadConfig(path string) (*Config, error) {
+	var cfg Config
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, usageErrorf("reading the configuration: %w", err)
+	}
+	if err := yamlstrict.Unmarshal(path, data, &cfg); err != nil {
+		return nil, &usageError{err}
+	}
+	known := map[string]bool{}
+	for _, n := range provider.Names() {
+		known[n] = true
+	}
+	for name, node := range cfg.Deploy.Sections {
+		if !known[name] {
+			return nil, usageErrorf("%s:%d: unknown key \"deploy.%s\": no deployer is registered under that name (known: %s)", path, node.Line, name, strings.Join(provider.Names(), ", "))
+		}
+	}
+	return &cfg, nil
+}
+
+// setup is a pipeline built from the configuration, with the pieces the
+// commands need besides it.
+type setup struct {
+	pipeline  *shipprod.Pipeline
+	versioner *version.Versioner
+}
+
+// build turns the configuration into a Pipeline. Mistakes in the
+// configuration are usage errors (exit code 2).
+func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slog.Logger) (*setup, error) {
+	wrap := func(section string, err error) error {
+		return &usageError{fmt.Errorf("%s: %s: %w", configPath, section, err)}
+	}
+	p := &shipprod.Pipeline{Logger: logger}
+	facts := map[string]string{}
+	feature := ""
+	reportCfg := cfg.Report
+
+	if cfg.Gates.Skip {
+		logger.Warn("release gates are disabled in the configuration")
+	} else {
+		sf := &gate.SpecFlow{Dir: dir, AllowAutoSkipped: cfg.Gates.AllowAutoSkipped, SkipRollbackGate: cfg.Gates.SkipRollbackGate}
+		if cfg.State != "" {
+			sf.Path = filepath.Join(dir, cfg.State)
+		}
+		p.Gates = sf
+		// Facts for the deployers (Vercel promotes the deployment staging
+		// validated) and the report's title and default place: next to
+		// state.yaml, where Spec-Flow keeps a feature's reports.
+		if path, _, err := sf.Locate(); err == nil {
+			if st, err := gate.Load(path); err == nil {
+				facts = st.Facts()
+				feature = facts["feature.slug"]
+			}
+			if reportCfg.Path == "" {
+				if rel, err := filepath.Rel(dir, filepath.Dir(path)); err == nil && !strings.HasPrefix(rel, "..") {
+					reportCfg.Path = filepath.ToSlash(filepath.Join(rel, report.DefaultPath))
+				}
+			}
+		}
+	}
+
+	v, err := version.New(cfg.Version, version.Options{Dir: dir, Branch: cfg.Git.Branch, Remote: cfg.Git.Remote, Logger: logger})
+	if err != nil {
+		return nil, wrap("version", err)
+	}
+	p.Versioner = v
+
+	tagger, err := tag.New(ctx, cfg.Tag, tag.Env{Dir: dir, Git: cfg.Git, GitHub: cfg.GitHub, Logger: logger})
+	if err != nil {
+		return nil, wrap("tag", err)
+	}
+	p.Tagger = tagger
+	if cfg.GitHub != nil {
+		for k, v := range cfg.GitHub.Facts() {
+			facts[k] = v
+		}
+	}
+	if cfg.Git.Remote != "" {
+		facts["git.remote"] = cfg.Git.Remote
+	}
+
+	if name := cfg.Deploy.Provider; name != "" {
+		env := provider.Env{Dir: dir, Facts: facts, Logger: logger}
+		if node, ok := cfg.Deploy.Sections[name]; ok {
+			env.Config = provider.YAMLSection{File: configPath, Path: "deploy." + name, Node: &node}
+		}
+		dep, err := provider.Open(ctx, name, env)
+		if err != nil {
+			var unknown *provider.UnknownError
+			if errors.As(err, &unknown) {
+				return nil, wrap("deploy.provider", err)
+			}
+			return nil, wrap("deploy."+name, err)
+		}
+		if f := cfg.Deploy.FollowCI; f != nil {
+			gp, ok := dep.(*gitpush.Deployer)
+			if !ok {
+				return nil, wrap("deploy.follow_ci", fmt.Errorf("only the git-push deployer follows a CI run; %s does so itself", name))
+			}
+			w, err := githubactions.NewWatcher(ctx, f.WatchConfig, env)
+			if err != nil {
+				return nil, wrap("deploy.follow_ci", err)
+			}
+			dep = gp.WithFollower(githubactions.PushFollower{Watcher: w, Workflow: f.Workflow})
+		}
+		if cfg.GitHub != nil && cfg.GitHub.Deployments.Enabled {
+			dep = tagger.WrapDeployer(dep)
+		}
+		p.Deployer = dep
+	} else if len(cfg.Deploy.Sections) > 0 || cfg.Deploy.FollowCI != nil {
+		return nil, wrap("deploy", errors.New("deploy.provider is not set: name the deployer to use"))
+	}
+
+	var checker *health.Checker
+	if len(cfg.Health.Checks) > 0 {
+		checker, err = health.New(cfg.Health, health.Options{Dir: dir, Logger: logger})
+		if err != nil {
+			return nil, wrap("health", err)
+		}
+		p.Health = checker
+	}
+	if cfg.Monitor != nil {
+		mon, err := monitor.New(*cfg.Monitor, monitor.Options{Logger: logger, Health: checker})
+		if err != nil {
+			return nil, wrap("monitor", err)
+		}
+		p.Monitor = mon
+		p.OnFailure = mon.Policy()
+	}
+
+	p.Reporter = report.New(dir, reportCfg, feature)
+	return &setup{pipeline: p, versioner: v}, nil
+}
