@@ -15,6 +15,7 @@ import (
 // TestConventionalBumps runs every Conventional Commits rule that decides a
 // bump against a real repository tagged v1.4.0.
 func TestConventionalBumps(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		commits []string
@@ -63,6 +64,7 @@ func TestConventionalBumps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRepo(t)
 			r.write("CHANGELOG.md", "# Changelog\n\n## [Unreleased]\n\n## [1.4.0] - 2024-01-01\n\n- First.\n")
 			released := r.commit("feat: initial", "CHANGELOG.md")
@@ -107,6 +109,7 @@ func TestConventionalBumps(t *testing.T) {
 }
 
 func TestMergeCommits(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("chore: init")
 	r.tag("v1.0.0")
@@ -135,6 +138,7 @@ func TestMergeCommits(t *testing.T) {
 }
 
 func TestZeroMajorPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		commits []string
@@ -152,6 +156,7 @@ func TestZeroMajorPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRepo(t)
 			r.commit("feat: init")
 			r.tag("v0.3.0")
@@ -175,7 +180,9 @@ func TestZeroMajorPolicy(t *testing.T) {
 }
 
 func TestCurrentVersionFromTags(t *testing.T) {
+	t.Parallel()
 	t.Run("highest reachable SemVer tag, compared as SemVer", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.10.0")
@@ -196,6 +203,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("tags on other branches are ignored", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.0.0")
@@ -211,6 +219,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("tag prefix for a monorepo package", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v5.0.0")
@@ -222,6 +231,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("empty prefix", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("1.2.0")
@@ -233,6 +243,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("a higher tag behind a newer lower one", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v3.0.0")
@@ -245,6 +256,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("a merged maintenance branch brings its fix", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.0.0")
@@ -263,14 +275,17 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("release branch far behind the newest tags", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.0.0")
 		r.git("branch", "release-1.x")
-		for i := 0; i < 40; i++ { // more than the tags the first walk excludes
-			r.commit("feat: main line")
-			r.tag("v2." + itoa(i) + ".0")
+		r.commit("feat: main line")
+		var refs strings.Builder // more tags than the first walk excludes
+		for i := 0; i < 40; i++ {
+			refs.WriteString("create refs/tags/v2." + strconv.Itoa(i) + ".0 HEAD\n")
 		}
+		r.gitInput(refs.String(), "update-ref", "--stdin")
 		r.git("switch", "--quiet", "release-1.x")
 		r.commit("fix: one")
 		r.tag("v1.0.1")
@@ -281,6 +296,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		}
 	})
 	t.Run("HEAD is the tagged commit", func(t *testing.T) {
+		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.4.0")
@@ -295,9 +311,8 @@ func TestCurrentVersionFromTags(t *testing.T) {
 	})
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
-
 func TestCurrentVersionFallbacks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		files   map[string]string
@@ -320,6 +335,7 @@ func TestCurrentVersionFallbacks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRepo(t)
 			var names []string
 			for name, content := range tt.files {
@@ -345,6 +361,7 @@ func TestCurrentVersionFallbacks(t *testing.T) {
 }
 
 func TestSourcesDisagree(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) *repo {
 		r := newRepo(t)
 		r.write("package.json", "{\n  \"version\": \"2.6.0\"\n}\n")
@@ -354,6 +371,7 @@ func TestSourcesDisagree(t *testing.T) {
 		return r
 	}
 	t.Run("refused, naming both", func(t *testing.T) {
+		t.Parallel()
 		r := setup(t)
 		_, err := r.versioner(version.Config{}).Decide(context.Background())
 		var me *version.MismatchError
@@ -366,12 +384,14 @@ func TestSourcesDisagree(t *testing.T) {
 		}
 	})
 	t.Run("trust the tag", func(t *testing.T) {
+		t.Parallel()
 		d := setup(t).decide(version.Config{Trust: "tag"})
 		if d.Current != "2.5.0" || d.Next != "2.5.1" || len(d.Warnings) != 1 {
 			t.Fatalf("current %s next %s warnings %q", d.Current, d.Next, d.Warnings)
 		}
 	})
 	t.Run("trust package.json", func(t *testing.T) {
+		t.Parallel()
 		d := setup(t).decide(version.Config{Trust: "package.json"})
 		if d.Current != "2.6.0" || d.Next != "2.6.1" || d.CurrentSource != "package.json:2" {
 			t.Fatalf("current %s (%s) next %s", d.Current, d.CurrentSource, d.Next)
@@ -380,6 +400,7 @@ func TestSourcesDisagree(t *testing.T) {
 }
 
 func TestPrereleases(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v2.6.3")
@@ -428,6 +449,7 @@ func TestPrereleases(t *testing.T) {
 }
 
 func TestPrereleaseCounterSeesEveryTag(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v1.0.0")
@@ -443,6 +465,7 @@ func TestPrereleaseCounterSeesEveryTag(t *testing.T) {
 }
 
 func TestTagAlreadyExists(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v1.0.0")
@@ -458,6 +481,7 @@ func TestTagAlreadyExists(t *testing.T) {
 }
 
 func TestShallowClone(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v1.0.0")
@@ -476,6 +500,7 @@ func TestShallowClone(t *testing.T) {
 }
 
 func TestDetachedHeadAndBranch(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v1.0.0")
@@ -497,6 +522,7 @@ func TestDetachedHeadAndBranch(t *testing.T) {
 }
 
 func TestEmptyRepository(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	_, err := r.versioner(version.Config{}).Decide(context.Background())
 	if !errors.Is(err, version.ErrNoCommits) {
@@ -505,6 +531,7 @@ func TestEmptyRepository(t *testing.T) {
 }
 
 func TestChangelogBump(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		unrel  string
@@ -521,6 +548,7 @@ func TestChangelogBump(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRepo(t)
 			r.write("CHANGELOG.md", "# Changelog\n\n## [Unreleased]\n\n## [1.4.0] - 2024-01-01\n")
 			r.commit("chore: init", "CHANGELOG.md")

@@ -56,6 +56,18 @@ func (r *repo) git(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+func (r *repo) gitInput(stdin string, args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func (r *repo) write(path, content string) {
 	r.t.Helper()
 	full := filepath.Join(r.dir, path)

@@ -74,6 +74,9 @@ func New(cfg Config, opts Options) (*Versioner, error) {
 		v.log = slog.New(slog.DiscardHandler)
 	}
 	if opts.Branch != "" {
+		if strings.HasPrefix(opts.Branch, "-") {
+			return nil, fmt.Errorf("git.branch: %w: %q", git.ErrInvalidRefName, opts.Branch)
+		}
 		if err := git.CheckBranchName(context.Background(), opts.Branch); err != nil {
 			return nil, fmt.Errorf("git.branch: %w", err)
 		}
