@@ -1,0 +1,55 @@
+// Package version decides the next semantic version of a git repository,
+// explains why, and writes it everywhere it lives. Its Versioner is the
+// shipprod.Versioner (and shipprod.ActionPlanner) of the pipeline, and its
+// Decide call is what `shipprod version` prints.
+//
+// # Deciding
+//
+// The current version is the highest SemVer tag with the configured prefix
+// ("v" by default) that is reachable from HEAD. Tags on other branches, with
+// other prefixes ("app/v1.2.3") or that are not SemVer ("latest", "v1.2")
+// are ignored. Without such a tag the version comes from package.json,
+// VERSION or the CHANGELOG's latest "## [x.y.z]" (Config.CurrentFrom sets
+// the order), and without any of those the first release is Config.Initial
+// (0.1.0). When the tag and a version file (or the CHANGELOG) disagree,
+// Decide stops with a *MismatchError naming both, unless Config.Trust names
+// the one to believe.
+//
+// The bump is explicit (Config.Bump: major, minor, patch or an exact
+// version) or automatic, from Conventional Commits 1.0.0 since the tag
+// (package conventional: "!" and BREAKING CHANGE footers → major, feat →
+// minor, fix and perf → patch, other types as Config.Types says, reverted
+// commits cancelled, merge commits ignored) and from the CHANGELOG's
+// Unreleased section (Keep a Changelog: Removed or a breaking marker →
+// major; Added, Changed, Deprecated → minor; Fixed, Security → patch). The
+// highest bump wins. While the major version is 0 a breaking change bumps
+// the minor version: 1.0.0 is always an explicit decision (bump: major, or
+// a "Release-As: 1.0.0" footer). Config.Prerelease makes pre-releases
+// (2.7.0-rc.1, then rc.2); releasing without it promotes 2.7.0-rc.2 to
+// 2.7.0. Every decision carries its reasons: the commits, CHANGELOG lines
+// and settings that drove it.
+//
+// Nothing releasable is not an error for Decide (Decision.NothingToRelease)
+// and an error wrapping shipprod.ErrNothingToRelease for NextVersion, which
+// the Pipeline treats as a clean stop. A shallow clone is refused with
+// ErrShallowClone and the way to fetch the whole history.
+//
+// # Writing
+//
+// ApplyVersion writes the version into the configured files —
+// package.json (with package-lock.json beside it) keeping key order,
+// indentation and the final newline; VERSION; Go constants; any file with a
+// regular expression whose named group "version" is replaced — and releases
+// the CHANGELOG (Unreleased becomes "## [X.Y.Z] - YYYY-MM-DD" under a fresh
+// Unreleased section, compare links updated). All files are written or none
+// (atomic writes, the earlier ones restored if a later one fails), then
+// exactly those files are committed ("chore(release): vX.Y.Z" by default).
+// A dirty working tree is refused before anything is written.
+//
+// # Speed
+//
+// The tags are listed once and the commits since the tag are streamed from
+// one `git log` and analysed as they arrive, without holding the messages:
+// on 100,000 commits since the last of 5,000 tags, deciding takes about as
+// long as `git log --format=%B <tag>..HEAD` itself (see bench/).
+package version

@@ -1,0 +1,444 @@
+package version
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/shipprod/shipprod/internal/git"
+)
+
+// tag is a release tag: a tag whose name is the prefix and a SemVer version.
+type tag struct {
+	name    string
+	version *semver.Version
+	commit  string // peeled; "" until resolved
+}
+
+func (t *tag) String() string { return t.name }
+
+// topTags is how many of the highest stable tags the first walk excludes.
+// The highest reachable tag is nearly always among them; when it is not
+// (a release branch far behind main), a second walk excludes them all.
+const topTags = 32
+
+// listTags returns the release tags (valid SemVer after the prefix), the
+// highest version first. Tags with another prefix, or whose rest is not
+// SemVer ("latest", "v1.2"), are not release tags.
+func listTags(ctx context.Context, repo *git.Repo, prefix string) ([]*tag, error) {
+	pattern := "refs/tags"
+	if prefix != "" {
+		pattern = "refs/tags/" + prefix + "*"
+	}
+	out, err := repo.RunRaw(ctx, "for-each-ref", "--format=%(refname)", pattern)
+	if err != nil {
+		return nil, fmt.Errorf("listing tags: %w", err)
+	}
+	var tags []*tag
+	for _, line := range strings.Split(string(out), "\n") {
+		name, ok := strings.CutPrefix(line, "refs/tags/")
+		if !ok || !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		v, err := semver.StrictNewVersion(name[len(prefix):])
+		if err != nil {
+			continue
+		}
+		tags = append(tags, &tag{name: name, version: v})
+	}
+	sort.SliceStable(tags, func(i, j int) bool {
+		if c := tags[i].version.Compare(tags[j].version); c != 0 {
+			return c > 0
+		}
+		return tags[i].name < tags[j].name
+	})
+	return tags, nil
+}
+
+// peel resolves the commits of tags that do not know theirs yet.
+func peel(ctx context.Context, repo *git.Repo, tags []*tag) error {
+	var refs []string
+	byRef := map[string]*tag{}
+	for _, t := range tags {
+		if t.commit == "" {
+			ref := "refs/tags/" + t.name
+			refs = append(refs, ref)
+			byRef[ref] = t
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	args := append([]string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(*objecttype)"}, refs...)
+	out, err := repo.RunRaw(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("resolving tags: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) != 4 {
+			continue
+		}
+		t := byRef[f[0]]
+		if t == nil {
+			continue
+		}
+		switch {
+		case f[2] == "":
+			t.commit = f[1] // lightweight
+		case f[3] == "commit":
+			t.commit = f[2]
+		default: // a tag of a tag: ask git to peel it all the way
+			sha, ok, err := repo.ResolveCommit(ctx, f[0])
+			if err != nil {
+				return err
+			}
+			if ok {
+				t.commit = sha
+			}
+		}
+	}
+	return nil
+}
+
+// commitFunc receives one commit of a walk. msg is only valid during the call.
+type commitFunc func(sha string, parents int, msg []byte)
+
+// walk streams `git log` over revs (commit SHAs, "^sha" to exclude) into fn,
+// newest first, and returns the boundary: the excluded commits that are
+// parents of listed ones. Messages are never held: each is handed to fn and
+// dropped, so memory stays flat however long the range is.
+func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (boundary []string, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := repo.Command(ctx, "-c", "log.showSignature=false", "log", "--no-color", "--no-decorate",
+		"--boundary", "--format=%m%H %P%n%B", "-z", "--stdin")
+	cmd.Stdin = strings.NewReader(strings.Join(revs, "\n") + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("git log: %w", err)
+	}
+	readErr := scanCommits(stdout, func(marker byte, sha string, parents int, msg []byte) {
+		if marker == '-' {
+			boundary = append(boundary, sha)
+			return
+		}
+		fn(sha, parents, msg)
+	})
+	if readErr != nil {
+		cancel()
+		io.Copy(io.Discard, stdout)
+	}
+	waitErr := cmd.Wait()
+	if readErr != nil {
+		return nil, readErr
+	}
+	if waitErr != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &git.Error{Args: []string{"log", "--stdin"}, Stderr: git.MaskURL(stderr.String()), Err: waitErr}
+	}
+	return boundary, nil
+}
+
+// maxMessage bounds a single commit message read from git log.
+const maxMessage = 64 << 20
+
+// scanCommits parses `git log --format=%m%H %P%n%B -z` output.
+func scanCommits(r io.Reader, fn func(marker byte, sha string, parents int, msg []byte)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 256<<10), maxMessage)
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		if i := bytes.IndexByte(data, 0); i >= 0 {
+			return i + 1, data[:i], nil
+		}
+		if atEOF && len(data) > 0 {
+			return len(data), data, nil
+		}
+		return 0, nil, nil
+	})
+	for sc.Scan() {
+		rec := sc.Bytes()
+		if len(rec) == 0 {
+			continue
+		}
+		nl := bytes.IndexByte(rec, '\n')
+		if nl < 0 {
+			nl = len(rec)
+		}
+		head := rec[1:nl]
+		var msg []byte
+		if nl < len(rec) {
+			msg = rec[nl+1:]
+		}
+		sha, parentList, _ := bytes.Cut(head, []byte{' '})
+		parents := 0
+		if len(bytes.TrimSpace(parentList)) > 0 {
+			parents = bytes.Count(bytes.TrimSpace(parentList), []byte{' '}) + 1
+		}
+		fn(rec[0], string(sha), parents, msg)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("git log: a commit message is longer than %d MB", maxMessage>>20)
+		}
+		return fmt.Errorf("git log: %w", err)
+	}
+	return nil
+}
+
+// isAncestor reports whether commit a is an ancestor of (or is) commit b.
+func isAncestor(ctx context.Context, repo *git.Repo, a, b string) (bool, error) {
+	_, err := repo.Run(ctx, "merge-base", "--is-ancestor", a, b)
+	if err == nil {
+		return true, nil
+	}
+	var ge *git.Error
+	if errors.As(err, &ge) && ge.ExitCode == 1 {
+		return false, nil
+	}
+	return false, err
+}
+
+// mergedTags returns the names of the release tags reachable from any of
+// commits.
+func mergedTags(ctx context.Context, repo *git.Repo, prefix string, commits []string) (map[string]bool, error) {
+	pattern := "refs/tags"
+	if prefix != "" {
+		pattern = "refs/tags/" + prefix + "*"
+	}
+	args := []string{"for-each-ref", "--format=%(refname:lstrip=2)"}
+	for _, c := range commits {
+		args = append(args, "--merged="+c)
+	}
+	args = append(args, pattern)
+	out, err := repo.Run(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("finding reachable tags: %w", err)
+	}
+	set := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" {
+			set[l] = true
+		}
+	}
+	return set, nil
+}
+
+// history is what the tags and commits say about HEAD.
+type history struct {
+	all []*tag // every release tag, highest first
+	// stable is the highest stable release tag reachable from HEAD; pre the
+	// highest pre-release tag above it that is reachable.
+	stable, pre *tag
+	// sinceStable analyses the commits since stable (all of HEAD's history
+	// when there is none); sincePre those since pre.
+	sinceStable, sincePre *analysis
+}
+
+// current is the tag of the current version: pre, else stable.
+func (h *history) current() *tag {
+	if h.pre != nil {
+		return h.pre
+	}
+	return h.stable
+}
+
+// readHistory finds the highest release tag reachable from head and
+// analyses the commits since, in one streamed `git log` in the common case.
+//
+// The walk lists head's history minus the history of the highest stable
+// tags (N) with --boundary. Every reachable commit is then either listed
+// (R) or an ancestor of a boundary commit (B), so the highest reachable tag
+// S of N is a tag on B, or a higher tag of N that is an ancestor of B
+// (checked with merge-base, cheap because such tags sit near B). The range
+// S..HEAD is R plus the history of the other boundary commits that S does
+// not contain, which a second, small walk adds. When no tag of N is
+// reachable (a release branch far behind the newest tags), the walk is
+// repeated excluding every stable tag, and the tags behind B are listed
+// with for-each-ref --merged. This keeps the cost at one walk of the range,
+// where `git tag --merged HEAD` alone would walk the whole history.
+func readHistory(ctx context.Context, repo *git.Repo, s *settings, head string, collect bool) (*history, error) {
+	all, err := listTags(ctx, repo, s.prefix)
+	if err != nil {
+		return nil, err
+	}
+	var stable, pres []*tag
+	for _, t := range all {
+		if t.version.Prerelease() == "" {
+			stable = append(stable, t)
+		} else {
+			pres = append(pres, t)
+		}
+	}
+	n := stable
+	if len(n) > topTags {
+		n = n[:topTags]
+	}
+	h, again, err := walkSince(ctx, repo, s, head, collect, stable, pres, n)
+	if err != nil {
+		return nil, err
+	}
+	if again {
+		if h, _, err = walkSince(ctx, repo, s, head, collect, stable, pres, stable); err != nil {
+			return nil, err
+		}
+	}
+	h.all = all
+
+	// The commits since a pre-release being continued or promoted.
+	if h.pre != nil {
+		h.sincePre = newAnalysis(s, false)
+		revs := []string{head, "^" + h.pre.commit}
+		if _, err := walk(ctx, repo, revs, func(sha string, parents int, msg []byte) {
+			h.sincePre.add(sha, parents, string(msg))
+		}); err != nil {
+			return nil, err
+		}
+		h.sincePre.finish()
+	}
+	return h, nil
+}
+
+// walkSince walks head excluding the tags n (a prefix of stable). It returns
+// again=true when n does not settle the answer and every stable tag must be
+// excluded.
+func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, collect bool, stable, pres, n []*tag) (*history, bool, error) {
+	everything := len(n) == len(stable)
+	// Pre-release tags that could be above the answer, to spot in the walk.
+	var watch []*tag
+	for _, p := range pres {
+		if everything || p.version.GreaterThan(n[len(n)-1].version) {
+			watch = append(watch, p)
+		}
+	}
+	if err := peel(ctx, repo, append(append([]*tag(nil), n...), watch...)); err != nil {
+		return nil, false, err
+	}
+	an := newAnalysis(s, collect)
+	an.watch = map[string][]*tag{}
+	for _, p := range watch {
+		an.watch[p.commit] = append(an.watch[p.commit], p)
+	}
+	add := func(sha string, parents int, msg []byte) { an.add(sha, parents, string(msg)) }
+
+	revs := []string{head}
+	atCommit := map[string][]*tag{}
+	for _, t := range n {
+		if t.commit == "" {
+			continue
+		}
+		if _, dup := atCommit[t.commit]; !dup {
+			revs = append(revs, "^"+t.commit)
+		}
+		atCommit[t.commit] = append(atCommit[t.commit], t)
+	}
+	boundary, err := walk(ctx, repo, revs, add)
+	if err != nil {
+		return nil, false, err
+	}
+	if an.commits == 0 && len(boundary) == 0 && len(atCommit) > 0 {
+		boundary = []string{head} // head itself is behind a tag of n
+	}
+
+	// The highest reachable tag of n.
+	var best *tag
+	for _, b := range boundary {
+		for _, t := range atCommit[b] {
+			if best == nil || t.version.GreaterThan(best.version) {
+				best = t
+			}
+		}
+	}
+	general := best == nil
+	if best != nil {
+		var higher []*tag
+		for _, t := range n {
+			if t.version.GreaterThan(best.version) && !containsString(boundary, t.commit) {
+				higher = append(higher, t)
+			}
+		}
+		if len(higher) > 8 {
+			general = true
+		} else {
+		search:
+			for _, t := range higher { // highest first
+				for _, b := range boundary {
+					ok, err := isAncestor(ctx, repo, t.commit, b)
+					if err != nil {
+						return nil, false, err
+					}
+					if ok {
+						best = t
+						break search
+					}
+				}
+			}
+		}
+	}
+	if general {
+		if !everything {
+			return nil, true, nil
+		}
+		best = nil
+		if len(boundary) > 0 {
+			merged, err := mergedTags(ctx, repo, s.prefix, boundary)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, t := range stable { // highest first
+				if merged[t.name] {
+					best = t
+					break
+				}
+			}
+			if best != nil {
+				if err := peel(ctx, repo, []*tag{best}); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+	}
+
+	// The rest of best..head: what the other boundary commits bring.
+	var extra []string
+	for _, b := range boundary {
+		if best == nil || b != best.commit {
+			extra = append(extra, b)
+		}
+	}
+	if len(extra) > 0 && !(len(extra) == 1 && extra[0] == head && an.commits == 0 && best != nil && best.commit == head) {
+		revs := extra
+		if best != nil {
+			revs = append(revs, "^"+best.commit)
+		}
+		if _, err := walk(ctx, repo, revs, add); err != nil {
+			return nil, false, err
+		}
+	}
+	an.finish()
+
+	h := &history{stable: best, sinceStable: an}
+	for _, p := range an.found {
+		if best != nil && !p.version.GreaterThan(best.version) {
+			continue
+		}
+		if h.pre == nil || p.version.GreaterThan(h.pre.version) {
+			h.pre = p
+		}
+	}
+	return h, false, nil
+}

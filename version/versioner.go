@@ -1,0 +1,879 @@
+package version
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/atomicfile"
+	"github.com/shipprod/shipprod/internal/git"
+	"github.com/shipprod/shipprod/version/changelog"
+)
+
+// Options are the run-time things a Versioner needs besides its Config.
+type Options struct {
+	// Dir is the repository's working tree; "" means the current directory.
+	// Version file paths are relative to it.
+	Dir string
+	// Branch is the branch releases are made from (shipprod.yaml git.branch);
+	// "" accepts whatever branch HEAD is on.
+	Branch string
+	// Remote is the git remote releases are pushed to (git.remote); it is
+	// recorded in Release.Remote.
+	Remote string
+	// Clock dates the CHANGELOG section; nil means the system clock.
+	Clock shipprod.Clock
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Versioner decides the next version from the repository and writes it. It
+// implements shipprod.Versioner and shipprod.ActionPlanner. It holds no
+// state between calls and is safe for concurrent use.
+type Versioner struct {
+	s      *settings
+	repo   *git.Repo
+	dir    string
+	branch string
+	remote string
+	clock  shipprod.Clock
+	log    *slog.Logger
+}
+
+var (
+	_ shipprod.Versioner     = (*Versioner)(nil)
+	_ shipprod.ActionPlanner = (*Versioner)(nil)
+)
+
+// New returns a Versioner for cfg. It checks the configuration (each error
+// names its key) but does not touch the repository.
+func New(cfg Config, opts Options) (*Versioner, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	v := &Versioner{s: s, repo: git.Open(dir), dir: dir, branch: opts.Branch, remote: opts.Remote, clock: opts.Clock, log: opts.Logger}
+	if v.clock == nil {
+		v.clock = shipprod.SystemClock()
+	}
+	if v.log == nil {
+		v.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Branch != "" {
+		if strings.HasPrefix(opts.Branch, "-") {
+			return nil, fmt.Errorf("git.branch: %w: %q", git.ErrInvalidRefName, opts.Branch)
+		}
+		if err := git.CheckBranchName(context.Background(), opts.Branch); err != nil {
+			return nil, fmt.Errorf("git.branch: %w", err)
+		}
+	}
+	return v, nil
+}
+
+// String names the Versioner in plans.
+func (v *Versioner) String() string { return "version" }
+
+// repoState is what Decide learns about HEAD.
+type repoState struct {
+	head   string
+	branch string // "" when detached
+}
+
+func (v *Versioner) state(ctx context.Context) (repoState, error) {
+	if shallow, err := v.repo.IsShallow(ctx); err != nil {
+		return repoState{}, fmt.Errorf("%s is not a git repository: %w", v.dir, err)
+	} else if shallow {
+		return repoState{}, fmt.Errorf("%w: %s", ErrShallowClone, shallowHint)
+	}
+	head, ok, err := v.repo.ResolveCommit(ctx, "HEAD")
+	if err != nil {
+		return repoState{}, err
+	}
+	if !ok {
+		return repoState{}, ErrNoCommits
+	}
+	branch, err := v.repo.CurrentBranch(ctx)
+	if errors.Is(err, git.ErrDetachedHead) {
+		branch, err = "", nil
+	}
+	return repoState{head: head, branch: branch}, err
+}
+
+// checkBranch refuses a detached HEAD and a branch other than the release
+// branch.
+func (v *Versioner) checkBranch(st repoState) error {
+	if st.branch == "" {
+		want := v.branch
+		if want == "" {
+			want = "<branch>"
+		}
+		return fmt.Errorf("%w at %s: the version bump must be committed to a branch; check out the release branch first (git switch %s)", ErrDetachedHead, short(st.head), want)
+	}
+	if v.branch != "" && st.branch != v.branch {
+		return fmt.Errorf("HEAD is on branch %q, but releases are made from %q (git.branch); check it out first (git switch %s)", st.branch, v.branch, v.branch)
+	}
+	return nil
+}
+
+// NextVersion decides the next release without changing anything. When
+// nothing is releasable it returns the release with the previous version
+// and an error wrapping shipprod.ErrNothingToRelease that says why.
+func (v *Versioner) NextVersion(ctx context.Context) (shipprod.Release, error) {
+	d, err := v.Decide(ctx)
+	if err != nil {
+		return shipprod.Release{}, err
+	}
+	rel := d.Release()
+	if d.NothingToRelease {
+		return rel, fmt.Errorf("%w%s", shipprod.ErrNothingToRelease, strings.TrimPrefix(d.Why, "nothing to release"))
+	}
+	if err := v.checkBranch(repoState{head: d.Head, branch: d.Branch}); err != nil {
+		return shipprod.Release{}, err
+	}
+	return rel, nil
+}
+
+// Decide works out the current version, the next one and why, without
+// changing anything. "Nothing to release" is a Decision (NothingToRelease
+// set, Why saying why), not an error; errors are problems to fix: a shallow
+// clone, a version file that cannot be read, sources that disagree, a
+// CHANGELOG without an Unreleased section, a tag that already exists.
+func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
+	start := time.Now()
+	s := v.s
+	st, err := v.state(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &Decision{Head: st.head, Branch: st.branch, Bump: shipprod.BumpNone}
+
+	// The CHANGELOG, read first: whether its Unreleased section is empty
+	// decides whether the walk keeps entries to generate notes from.
+	cl, clErr := v.readChangelog()
+	if clErr != nil {
+		return nil, clErr
+	}
+	collect := cl == nil || cl.Unreleased == nil || cl.Unreleased.AllEntries() == nil
+
+	h, err := readHistory(ctx, v.repo, s, st.head, collect)
+	if err != nil {
+		return nil, err
+	}
+	v.log.Debug("version history read", "stable", h.stable, "prerelease", h.pre, "commits", h.sinceStable.commits, "elapsed", time.Since(start))
+
+	files, err := v.readFiles()
+	if err != nil {
+		return nil, err
+	}
+
+	cur, err := v.current(d, h, files, cl)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.next(d, h, cur, cl); err != nil {
+		return nil, err
+	}
+	d.Warnings = append(d.Warnings, h.sinceStable.warnings...)
+	if d.NothingToRelease {
+		return d, nil
+	}
+
+	// Notes: the Unreleased section, else entries generated from the commits.
+	if cl != nil && cl.Unreleased != nil {
+		d.Notes = cl.UnreleasedText()
+	}
+	if d.Notes == "" {
+		d.Notes = changelog.Generate(h.sinceStable.entries)
+	}
+
+	next := semver.MustParse(d.Next)
+	edits, _, err := v.edits(next, d.Tag, d.Notes, files, cl)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range edits {
+		d.Files = append(d.Files, e.path)
+	}
+	if cl == nil && s.clExplicit {
+		d.Warnings = append(d.Warnings, s.changelog+" not found: no CHANGELOG is updated")
+	}
+	v.log.Debug("version decided", "next", d.Next, "bump", d.Bump, "elapsed", time.Since(start))
+	return d, nil
+}
+
+// readChangelog parses the CHANGELOG; nil when there is none.
+func (v *Versioner) readChangelog() (*changelogFile, error) {
+	if v.s.changelog == "" {
+		return nil, nil
+	}
+	full := filepath.Join(v.dir, filepath.FromSlash(v.s.changelog))
+	data, err := os.ReadFile(full)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &FileError{Path: v.s.changelog, Msg: err.Error(), Err: err}
+	}
+	info, err := os.Stat(full)
+	if err != nil {
+		return nil, &FileError{Path: v.s.changelog, Msg: err.Error(), Err: err}
+	}
+	c, err := changelog.Parse(data)
+	if err != nil {
+		var ce *changelog.Error
+		if errors.As(err, &ce) {
+			return nil, &FileError{Path: v.s.changelog, Line: ce.Line, Msg: ce.Msg, Err: err}
+		}
+		return nil, &FileError{Path: v.s.changelog, Msg: err.Error(), Err: err}
+	}
+	return &changelogFile{Changelog: c, path: v.s.changelog, content: data, perm: info.Mode().Perm()}, nil
+}
+
+// changelogFile is a parsed CHANGELOG and where it came from.
+type changelogFile struct {
+	*changelog.Changelog
+	path    string
+	content []byte
+	perm    fs.FileMode
+}
+
+// latest returns the CHANGELOG's latest released version, or nil.
+func (c *changelogFile) latest() (*semver.Version, *changelog.Section, error) {
+	sec := c.Latest()
+	if sec == nil {
+		return nil, nil, nil
+	}
+	v, err := semver.StrictNewVersion(sec.Version)
+	if err != nil {
+		return nil, nil, &FileError{Path: c.path, Line: sec.Line, Value: sec.Version,
+			Msg: fmt.Sprintf("version %q in heading %q is not a valid semantic version (want MAJOR.MINOR.PATCH, e.g. 1.2.0)", sec.Version, "## "+sec.Heading), Err: err}
+	}
+	return v, sec, nil
+}
+
+// readFiles reads the configured version files (and the npm lock files
+// beside package.json). Without configured files, package.json and VERSION
+// are used when they exist.
+func (v *Versioner) readFiles() ([]*found, error) {
+	list := v.s.files
+	if v.s.autoFiles {
+		list = nil
+		for _, name := range []string{"package.json", "VERSION"} {
+			if _, err := os.Stat(filepath.Join(v.dir, name)); err == nil {
+				vf, _ := newVersionFile(File{Path: name})
+				list = append(list, vf)
+			}
+		}
+	}
+	var out []*found
+	for _, f := range list {
+		fd, err := f.read(v.dir)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fd)
+		for _, lock := range f.lockFiles(v.dir) {
+			if containsFile(list, lock.path) {
+				continue
+			}
+			lfd, err := lock.read(v.dir)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, lfd)
+		}
+	}
+	return out, nil
+}
+
+func containsFile(list []versionFile, p string) bool {
+	for _, f := range list {
+		if f.path == p {
+			return true
+		}
+	}
+	return false
+}
+
+// current resolves the current version and checks that the sources agree.
+func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changelogFile) (*semver.Version, error) {
+	s := v.s
+	var sources []Source
+	versions := map[string]*semver.Version{}
+	addSource := func(src Source, ver *semver.Version) {
+		sources = append(sources, src)
+		versions[src.Key] = ver
+	}
+	if t := h.current(); t != nil {
+		addSource(Source{Name: "tag " + t.name, Key: SourceTag, Version: t.version.String()}, t.version)
+	}
+	for _, fd := range files {
+		addSource(Source{Name: fmt.Sprintf("%s:%d", fd.file.path, fd.spans[0].line), Key: fd.file.path, Version: fd.version.String()}, fd.version)
+	}
+	if cl != nil {
+		lv, sec, err := cl.latest()
+		if err != nil {
+			return nil, err
+		}
+		if lv != nil {
+			addSource(Source{Name: fmt.Sprintf("%s:%d", cl.path, sec.Line), Key: FromChangelog, Version: lv.String()}, lv)
+		}
+	}
+
+	// The first source in current_from order that names a version.
+	var chosen *Source
+	for _, key := range s.currentFrom {
+		if _, ok := versions[key]; ok {
+			for i := range sources {
+				if sources[i].Key == key {
+					chosen = &sources[i]
+					break
+				}
+			}
+			break
+		}
+		if key == SourceTag || key == FromChangelog || containsFound(files, key) {
+			continue
+		}
+		// A fallback file that is not a configured version file.
+		vf, err := newVersionFile(File{Path: key})
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(v.dir, filepath.FromSlash(key))); err != nil {
+			continue
+		}
+		fd, err := vf.read(v.dir)
+		if err != nil {
+			return nil, err
+		}
+		src := Source{Name: fmt.Sprintf("%s:%d", key, fd.spans[0].line), Key: key, Version: fd.version.String()}
+		addSource(src, fd.version)
+		chosen = &sources[len(sources)-1]
+		break
+	}
+	if chosen == nil {
+		d.CurrentSource = "none"
+		return nil, nil
+	}
+	cur := versions[chosen.Key]
+
+	// Every other source must agree, unless version.trust picks one.
+	for _, src := range sources {
+		if src.Key == chosen.Key {
+			continue
+		}
+		other := versions[src.Key]
+		if src.Key == FromChangelog && cur.Prerelease() != "" {
+			continue // pre-releases are not written into the CHANGELOG
+		}
+		if other.Equal(cur) {
+			continue
+		}
+		if s.trust == "" {
+			return nil, &MismatchError{Want: *chosen, Got: src}
+		}
+		d.Warnings = append(d.Warnings, fmt.Sprintf("%s says %s but %s says %s; trusting %s (version.trust)", chosen.Name, chosen.Version, src.Name, src.Version, s.trust))
+	}
+	if s.trust != "" && s.trust != chosen.Key {
+		tv, ok := versions[s.trust]
+		if !ok {
+			if len(d.Warnings) > 0 {
+				return nil, fmt.Errorf("version.trust: %q names no version (sources: %s)", s.trust, sourceNames(sources))
+			}
+		} else {
+			cur = tv
+			for i := range sources {
+				if sources[i].Key == s.trust {
+					chosen = &sources[i]
+				}
+			}
+		}
+	}
+	d.Current = cur.String()
+	d.CurrentSource = chosen.Name
+	return cur, nil
+}
+
+func containsFound(files []*found, p string) bool {
+	for _, f := range files {
+		if f.file.path == p {
+			return true
+		}
+	}
+	return false
+}
+
+func sourceNames(sources []Source) string {
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+var breakingEntryRe = regexp.MustCompile(`(?i)^\W*breaking\b`)
+
+// changelogRank reads the bump the Unreleased entries ask for (Keep a
+// Changelog 1.1.0): Removed or a breaking marker → major; Added, Changed,
+// Deprecated → minor; Fixed, Security and anything else → patch.
+func changelogRank(cl *changelogFile) (rank, []candidateEntry) {
+	var out []candidateEntry
+	top := rankNone
+	for _, e := range cl.Unreleased.AllEntries() {
+		g := strings.ToLower(e.Group)
+		r := rankPatch
+		switch {
+		case g == "removed" || strings.Contains(g, "breaking"):
+			r = rankMajor
+		case g == "added" || g == "changed" || g == "deprecated":
+			r = rankMinor
+		}
+		if breakingEntryRe.MatchString(e.Text) {
+			r = rankMajor
+		}
+		top = max(top, r)
+		text := firstLine(e.Text)
+		if e.Group != "" {
+			text = e.Group + ": " + text
+		}
+		out = append(out, candidateEntry{source: fmt.Sprintf("%s:%d", cl.path, e.Line), text: text, rank: r})
+	}
+	return top, out
+}
+
+type candidateEntry struct {
+	source, text string
+	rank         rank
+}
+
+// next decides the next version from the current one.
+func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *changelogFile) error {
+	s := v.s
+	an := h.sinceStable
+	if s.strict && an.firstNonConv != nil {
+		nc := an.firstNonConv
+		return fmt.Errorf("commit %s is not a Conventional Commit (version.require_conventional): %v; subject %q", short(nc.sha), nc.err, nc.subject)
+	}
+
+	// base is the stable version a bump applies to; pre the pre-release
+	// being continued or promoted.
+	var base, pre *semver.Version
+	if cur != nil {
+		if cur.Prerelease() == "" {
+			base = cur
+		} else {
+			pre = cur
+			if h.stable != nil {
+				base = h.stable.version
+			}
+		}
+	}
+	sinceCur := an
+	if h.pre != nil && pre != nil && h.current() == h.pre {
+		sinceCur = h.sincePre
+	}
+	d.Commits = sinceCur.commits
+	if t := h.current(); t != nil {
+		d.CurrentTag, d.CurrentCommit = t.name, t.commit
+	}
+	if h.stable != nil {
+		d.Stable = h.stable.version.String()
+	}
+	since := d.CurrentTag
+	if since == "" && cur != nil {
+		since = cur.String() + " (" + d.CurrentSource + ")"
+	}
+
+	zeroX := base != nil && base.Major() == 0 || base == nil && pre != nil && pre.Major() == 0
+	effective := func(r rank) shipprod.Bump {
+		if zeroX {
+			switch r {
+			case rankMajor:
+				return s.breakingIn0x
+			case rankMinor:
+				return s.featureIn0x
+			}
+		}
+		return r.bump()
+	}
+
+	// A Release-As footer above the current version is an explicit request.
+	releaseAs := an.releaseAs
+	if releaseAs != nil && (s.exact != nil || cur != nil && !releaseAs.GreaterThan(cur)) {
+		d.Warnings = append(d.Warnings, fmt.Sprintf("commit %s: Release-As %s is not above the current version; ignored", short(an.releaseAsFrom), releaseAs))
+		releaseAs = nil
+	}
+	explicit := s.bump != "" || s.exact != nil || releaseAs != nil
+	level := rankNone
+	var reasons []shipprod.Reason
+	switch {
+	case s.exact != nil:
+		reasons = append(reasons, shipprod.Reason{Source: "config version.bump", Text: "release " + s.exact.String() + " as configured", Bump: shipprod.BumpExact})
+	case s.bump != "":
+		level = rankOf(s.bump)
+		reasons = append(reasons, shipprod.Reason{Source: "config version.bump", Text: "bump " + string(s.bump) + " as configured", Bump: s.bump})
+	default:
+		if s.fromCommits {
+			level = an.rank()
+			reasons = append(reasons, an.reasons(s.maxReasons, effective)...)
+		}
+		if s.fromLog && cl != nil && cl.Unreleased != nil {
+			r, entries := changelogRank(cl)
+			level = max(level, r)
+			for _, e := range entries {
+				if len(reasons) >= s.maxReasons {
+					break
+				}
+				reasons = append(reasons, shipprod.Reason{Source: e.source, Text: e.text, Bump: effective(e.rank)})
+			}
+		}
+		if zeroX && level == rankMajor && s.breakingIn0x != shipprod.BumpMajor {
+			reasons = append(reasons, shipprod.Reason{Source: "config version.breaking_in_0x", Text: "0.x: a breaking change bumps the minor version; release 1.0.0 explicitly (bump: major, or a Release-As: 1.0.0 footer)", Bump: s.breakingIn0x})
+		}
+		if zeroX && level == rankMinor && s.featureIn0x == shipprod.BumpPatch {
+			reasons = append(reasons, shipprod.Reason{Source: "config version.feature_in_0x", Text: "0.x: a feature bumps the patch version", Bump: shipprod.BumpPatch})
+		}
+		if zeroX {
+			level = rankOf(effective(level))
+		}
+	}
+
+	// Nothing to release?
+	why := ""
+	promoting := pre != nil && s.prerelease == "" && !explicit
+	switch {
+	case cur == nil:
+		// A first release: there is at least HEAD.
+	case sinceCur.commits == 0 && !promoting:
+		why = "no commits since the tag"
+		if d.CurrentTag == "" {
+			why = "no commits"
+		}
+	case explicit || promoting:
+	case pre != nil && s.prerelease != "" && s.fromCommits:
+		if h.sincePre == nil || h.sincePre.rank() == rankNone {
+			why = h.sincePre.summary()
+		}
+	case level == rankNone:
+		why = an.summary()
+		if s.fromLog && cl != nil && cl.Unreleased != nil {
+			why += "; " + cl.path + "'s Unreleased section has no entries"
+		}
+	}
+	if why != "" {
+		d.NothingToRelease = true
+		d.Why = "nothing to release since " + since + ": " + why
+		d.Reasons = nil
+		return nil
+	}
+
+	// The target version.
+	var target *semver.Version
+	bump := shipprod.BumpNone
+	switch {
+	case s.exact != nil:
+		target, bump = s.exact, shipprod.BumpExact
+	case cur == nil && !explicit:
+		target, bump = s.initial, shipprod.BumpExact
+		reasons = append([]shipprod.Reason{{Source: "config version.initial", Text: fmt.Sprintf("first release: no release tag %s*, version file or CHANGELOG release found", s.prefix), Bump: shipprod.BumpExact}}, reasons...)
+	default:
+		from := base
+		if from == nil && pre == nil {
+			from = semver.New(0, 0, 0, "", "")
+		}
+		if from != nil && level > rankNone {
+			target = inc(from, level)
+		}
+		if pre != nil {
+			core := semver.New(pre.Major(), pre.Minor(), pre.Patch(), "", "")
+			if target == nil || target.LessThan(core) {
+				target = core
+			}
+			if promoting {
+				reasons = append([]shipprod.Reason{{Source: "tag " + d.CurrentTag, Text: fmt.Sprintf("promote pre-release %s to %s", pre, target), Bump: diff(base, target)}}, reasons...)
+			}
+		}
+		if target != nil {
+			bump = diff(base, target)
+		}
+	}
+	if ra := releaseAs; ra != nil && (target == nil || ra.GreaterThan(target)) {
+		target, bump = ra, shipprod.BumpExact
+		reasons = append([]shipprod.Reason{{Source: "commit " + short(an.releaseAsFrom), Text: "Release-As: " + ra.String(), Bump: shipprod.BumpExact}}, reasons...)
+	}
+
+	if target == nil {
+		return fmt.Errorf("no version could be decided from %s", d.CurrentSource)
+	}
+	next := target
+	if s.prerelease != "" && target.Prerelease() == "" {
+		n := 0
+		for _, t := range h.all {
+			tv := t.version
+			if tv.Major() == target.Major() && tv.Minor() == target.Minor() && tv.Patch() == target.Patch() {
+				if rest, ok := strings.CutPrefix(tv.Prerelease(), s.prerelease+"."); ok && isNumeric(rest) {
+					var k int
+					fmt.Sscan(rest, &k)
+					n = max(n, k)
+				}
+			}
+		}
+		next, _ = semver.StrictNewVersion(fmt.Sprintf("%s-%s.%d", target, s.prerelease, n+1))
+		reasons = append(reasons, shipprod.Reason{Source: "config version.prerelease", Text: fmt.Sprintf("pre-release %s.%d of %s", s.prerelease, n+1, target), Bump: shipprod.BumpPrerelease})
+		bump = shipprod.BumpPrerelease
+	}
+	if cur != nil && !next.GreaterThan(cur) {
+		return fmt.Errorf("the next version %s would not be above the current version %s (%s); SemVer orders pre-releases by their identifiers, so pick a higher version or identifier", next, cur, d.CurrentSource)
+	}
+	tagName := s.prefix + next.String()
+	for _, t := range h.all {
+		if t.name == tagName {
+			return fmt.Errorf("%w: %s (at commit %s); the next version %s was released already, so check which tag the history is missing or set version.bump", ErrTagExists, tagName, short(t.commit), next)
+		}
+	}
+	d.Next, d.Tag, d.Bump, d.Reasons = next.String(), tagName, bump, reasons
+	return nil
+}
+
+// inc bumps v by r.
+func inc(v *semver.Version, r rank) *semver.Version {
+	var n semver.Version
+	switch r {
+	case rankMajor:
+		n = v.IncMajor()
+	case rankMinor:
+		n = v.IncMinor()
+	default:
+		n = v.IncPatch()
+	}
+	return &n
+}
+
+// diff is the bump from a to b (a may be nil: a first release).
+func diff(a, b *semver.Version) shipprod.Bump {
+	switch {
+	case a == nil:
+		return shipprod.BumpExact
+	case a.Major() != b.Major():
+		return shipprod.BumpMajor
+	case a.Minor() != b.Minor():
+		return shipprod.BumpMinor
+	case a.Patch() != b.Patch():
+		return shipprod.BumpPatch
+	}
+	return shipprod.BumpNone
+}
+
+// edit is one file the release rewrites.
+type edit struct {
+	path     string
+	old, new []byte
+	perm     fs.FileMode
+	// what describes the change for a plan.
+	what string
+}
+
+// edits computes the new content of every file that changes for next.
+// notes is written into the CHANGELOG when Unreleased is empty and
+// generate_changelog is on. It returns the CHANGELOG section's text too.
+func (v *Versioner) edits(next *semver.Version, tagName, notes string, files []*found, cl *changelogFile) ([]edit, string, error) {
+	var out []edit
+	for _, fd := range files {
+		nb := fd.with(next)
+		if string(nb) == string(fd.content) {
+			continue
+		}
+		out = append(out, edit{path: fd.file.path, old: fd.content, new: nb, perm: fd.perm,
+			what: fmt.Sprintf("set version %s in %s (was %s)", next, fd.file.path, fd.first())})
+	}
+	section := ""
+	if cl != nil && next.Prerelease() == "" {
+		opt := changelog.ReleaseOptions{Version: next.String(), Date: v.clock.Now().Format("2006-01-02"), Tag: tagName}
+		if v.s.generate {
+			opt.Generated = notes
+		}
+		nb, text, err := cl.Release(opt)
+		if err != nil {
+			var ce *changelog.Error
+			if errors.As(err, &ce) {
+				return nil, "", &FileError{Path: cl.path, Line: ce.Line, Msg: ce.Msg, Err: err}
+			}
+			return nil, "", &FileError{Path: cl.path, Msg: err.Error(), Err: err}
+		}
+		what := fmt.Sprintf("release %s's Unreleased section as %s", cl.path, next)
+		if l := cl.Link("Unreleased"); l != nil && strings.Contains(string(nb), "["+next.String()+"]: ") {
+			what += " and update its compare links"
+		}
+		out = append(out, edit{path: cl.path, old: cl.content, new: nb, perm: cl.perm, what: what})
+		section = text
+	}
+	return out, section, nil
+}
+
+// message is the bump commit's message for rel.
+func (v *Versioner) message(rel shipprod.Release) string {
+	return strings.NewReplacer("{version}", rel.Version, "{tag}", rel.Tag,
+		"{previous_version}", rel.PreviousVersion, "{previous_tag}", rel.PreviousTag).Replace(v.s.message)
+}
+
+// prepare reads the files and computes the edits for rel.
+func (v *Versioner) prepare(rel shipprod.Release) ([]edit, string, error) {
+	next, err := semver.StrictNewVersion(rel.Version)
+	if err != nil {
+		return nil, "", fmt.Errorf("release version %q is not a valid semantic version: %w", rel.Version, err)
+	}
+	cl, err := v.readChangelog()
+	if err != nil {
+		return nil, "", err
+	}
+	files, err := v.readFiles()
+	if err != nil {
+		return nil, "", err
+	}
+	tagName := rel.Tag
+	if tagName == "" {
+		tagName = v.s.prefix + rel.Version
+	}
+	return v.edits(next, tagName, rel.Notes, files, cl)
+}
+
+// PlanActions lists the side effects ApplyVersion makes for rel: one
+// write-file action per file, in the order they are written, then the
+// commit. It reads the files but changes nothing.
+func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
+	if rel.Version == "" {
+		return nil, nil
+	}
+	edits, _, err := v.prepare(rel)
+	if err != nil {
+		return nil, err
+	}
+	var acts []shipprod.Action
+	var paths []string
+	for _, e := range edits {
+		acts = append(acts, shipprod.Action{Step: shipprod.StepVersion, Kind: shipprod.ActionWriteFile, Target: e.path, Description: e.what})
+		paths = append(paths, e.path)
+	}
+	if len(paths) > 0 {
+		branch := rel.Branch
+		if branch == "" {
+			branch = "HEAD"
+		}
+		acts = append(acts, shipprod.Action{Step: shipprod.StepVersion, Kind: shipprod.ActionCommit, Target: branch,
+			Description: fmt.Sprintf("commit %s on %s: %q", strings.Join(paths, ", "), branch, v.message(rel))})
+	}
+	return acts, nil
+}
+
+// ApplyVersion writes rel.Version into the version files and releases the
+// CHANGELOG, all or nothing, then commits exactly those files. It refuses a
+// dirty working tree (naming the paths) before writing anything. If the
+// commit fails, the files are restored. When HEAD already is this release's
+// bump commit (a resumed run) it changes nothing and returns rel with
+// Commit set.
+func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shipprod.Release, error) {
+	if rel.Version == "" {
+		return rel, errors.New("version: the release has no version to apply")
+	}
+	st, err := v.state(ctx)
+	if err != nil {
+		return rel, err
+	}
+	if err := v.checkBranch(st); err != nil {
+		return rel, err
+	}
+	rel.Branch = st.branch
+	if rel.Remote == "" {
+		rel.Remote = v.remote
+	}
+	if rel.Tag == "" {
+		rel.Tag = v.s.prefix + rel.Version
+	}
+	msg := v.message(rel)
+
+	dirty, err := v.repo.DirtyPaths(ctx)
+	if err != nil {
+		return rel, err
+	}
+	if len(dirty) > 0 {
+		return rel, &DirtyTreeError{Paths: dirty}
+	}
+	edits, section, prepErr := v.prepare(rel)
+
+	// A resumed run: HEAD is this release's bump commit already.
+	if subject, err := v.repo.Run(ctx, "log", "-1", "--format=%B", st.head); err == nil && strings.TrimSpace(subject) == strings.TrimSpace(msg) && v.holds(rel.Version) {
+		rel.Commit = st.head
+		return rel, nil
+	}
+	if prepErr != nil {
+		return rel, prepErr
+	}
+	if t, ok, err := v.repo.LookupTag(ctx, rel.Tag); err != nil {
+		return rel, err
+	} else if ok {
+		return rel, fmt.Errorf("%w: %s (at commit %s)", ErrTagExists, rel.Tag, short(t.Commit))
+	}
+	if len(edits) == 0 {
+		rel.Commit = st.head
+		return rel, nil
+	}
+
+	var batch atomicfile.Batch
+	var paths []string
+	for _, e := range edits {
+		batch.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.new, e.perm)
+		paths = append(paths, e.path)
+	}
+	if err := batch.Commit(); err != nil {
+		return rel, fmt.Errorf("writing version %s (no file was changed): %w", rel.Version, err)
+	}
+	sha, err := v.repo.CommitPaths(ctx, msg, paths...)
+	if err != nil {
+		var restore atomicfile.Batch
+		for _, e := range edits {
+			restore.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.old, e.perm)
+		}
+		if rerr := restore.Commit(); rerr != nil {
+			return rel, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
+		}
+		// Unstage what the failed commit staged.
+		v.repo.Run(ctx, append([]string{"reset", "--quiet", "--"}, paths...)...)
+		return rel, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
+	}
+	rel.Commit = sha
+	rel.Files = paths
+	if section != "" {
+		rel.Notes = section
+	}
+	v.log.Info("version applied", "version", rel.Version, "commit", sha, "files", paths)
+	return rel, nil
+}
+
+// holds reports whether every version file already holds version.
+func (v *Versioner) holds(version string) bool {
+	files, err := v.readFiles()
+	if err != nil {
+		return false
+	}
+	for _, fd := range files {
+		if fd.version.String() != version {
+			return false
+		}
+	}
+	return true
+}
