@@ -90,7 +90,7 @@ type State struct {
 // Locate returns the state file s uses and a note saying how it was chosen.
 func (s *SpecFlow) Locate() (path, note string, err error) {
 	if s.Path != "" {
-		return s.Path, "state file " + s.Path + " (configured)", nil
+		return s.Path, "state file " + s.display(s.Path) + " (configured)", nil
 	}
 	dir := s.Dir
 	if dir == "" {
@@ -279,11 +279,12 @@ func (s *SpecFlow) CheckGates(ctx context.Context) (shipprod.GateReport, error) 
 	if err != nil {
 		return shipprod.GateReport{}, err
 	}
-	report := shipprod.GateReport{Source: path, Notes: []string{note}}
+	report := shipprod.GateReport{Source: s.display(path), Notes: []string{note}}
 	st, err := Load(path)
 	if err != nil {
 		return report, err
 	}
+	st.Path = s.display(path)
 	report.Gates = append(report.Gates, s.staging(st))
 	if s.SkipRollbackGate {
 		report.Notes = append(report.Notes, "rollback gate not required (configured)")
@@ -291,6 +292,21 @@ func (s *SpecFlow) CheckGates(ctx context.Context) (shipprod.GateReport, error) 
 		report.Gates = append(report.Gates, rollback(st))
 	}
 	return report, nil
+}
+
+// display is path as reports show it: relative to Dir when it is inside it.
+func (s *SpecFlow) display(path string) string {
+	if s.Dir == "" || !filepath.IsAbs(path) {
+		return path
+	}
+	dir, err := filepath.Abs(s.Dir)
+	if err != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return path
 }
 
 // find returns the first present key and its value.

@@ -255,7 +255,7 @@ func TestSpecFlowLocate(t *testing.T) {
 		assert.Contains(t, note, "3")
 		report, err := sf.CheckGates(context.Background())
 		require.NoError(t, err)
-		assert.Equal(t, path, report.Source)
+		assert.Equal(t, "specs/010-billing/state.yaml", report.Source, "shown relative to the project")
 		assert.Contains(t, report.Notes, note, "the report says which file was chosen")
 	})
 	t.Run("epics when no specs", func(t *testing.T) {

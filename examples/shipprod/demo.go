@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/shipprod/shipprod/internal/git"
 )
@@ -70,6 +71,8 @@ type production struct {
 	URL    string
 	remote *git.Repo
 	srv    *http.Server
+	// broken is a version whose health endpoint fails (for tests).
+	broken atomic.Value
 }
 
 func startProduction(remote string) (*production, error) {
@@ -82,6 +85,9 @@ func startProduction(remote string) (*production, error) {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		v, err := p.servedVersion()
 		w.Header().Set("Content-Type", "application/health+json")
+		if err == nil && p.broken.Load() == v {
+			err = fmt.Errorf("version %s cannot reach its database", v)
+		}
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			json.NewEncoder(w).Encode(map[string]any{"status": "fail", "output": err.Error()})
@@ -189,7 +195,7 @@ func makeDemoProject(ctx context.Context, work, remote, prodURL string) error {
 		return err
 	}
 	return commit("chore: configure shipprod", map[string]string{
-		"shipprod.yaml": strings.ReplaceAll(demoConfig, "PROD_URL", prodURL),
+		"shipprod.yaml":                        strings.ReplaceAll(demoConfig, "PROD_URL", prodURL),
 		"specs/" + demoFeature + "/state.yaml": demoState,
 	})
 }

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/git"
+	"github.com/shipprod/shipprod/internal/gittest"
+	"github.com/shipprod/shipprod/report"
+)
+
+// project is the demo project in a temp dir, with its production server.
+type project struct {
+	t      *testing.T
+	work   string
+	remote *git.Repo
+	local  *git.Repo
+	prod   *production
+}
+
+func newProject(t *testing.T) *project {
+	t.Helper()
+	gittest.Isolate(t)
+	root := t.TempDir()
+	p := &project{t: t, work: filepath.Join(root, "demo-app"), remote: git.Open(filepath.Join(root, "origin.git"))}
+	p.local = git.Open(p.work)
+	prod, err := startProduction(p.remote.Dir)
+	require.NoError(t, err)
+	t.Cleanup(prod.Close)
+	p.prod = prod
+	require.NoError(t, makeDemoProject(context.Background(), p.work, p.remote.Dir, prod.URL))
+	// A shorter monitor window than the demo's keeps the tests fast.
+	p.edit("shipprod.yaml", func(s string) string {
+		return strings.Replace(s, "window: 3s\n  interval: 1s", "window: 300ms\n  interval: 100ms", 1)
+	})
+	return p
+}
+
+func (p *project) git(r *git.Repo, args ...string) string {
+	p.t.Helper()
+	out, err := r.Run(context.Background(), args...)
+	require.NoError(p.t, err)
+	return out
+}
+
+// edit changes a file and commits it.
+func (p *project) edit(name string, change func(string) string) {
+	p.t.Helper()
+	path := filepath.Join(p.work, name)
+	data, err := os.ReadFile(path)
+	require.NoError(p.t, err)
+	changed := change(string(data))
+	require.NotEqual(p.t, string(data), changed, "the edit of %s changed nothing", name)
+	require.NoError(p.t, os.WriteFile(path, []byte(changed), 0o644))
+	p.git(p.local, "commit", "--quiet", "--all", "-m", "chore: edit "+name)
+}
+
+// run runs the CLI in the project.
+func (p *project) run(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	cmd := append([]string{args[0], "--dir", p.work}, args[1:]...)
+	code = run(context.Background(), cmd, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// snapshot is everything a run could change: the working tree's files,
+// the local refs and the remote's refs.
+func (p *project) snapshot() string {
+	p.t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(p.work, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "%s %x\n", path, sha256.Sum256(data))
+		}
+		return nil
+	})
+	require.NoError(p.t, err)
+	b.WriteString(p.git(p.local, "for-each-ref", "--format=%(refname) %(objectname)"))
+	b.WriteString("\n" + p.git(p.remote, "for-each-ref", "--format=%(refname) %(objectname)"))
+	return b.String()
+}
+
+func TestShipPromotesTheProject(t *testing.T) {
+	p := newProject(t)
+	previous := p.git(p.local, "rev-parse", "v1.2.0^{commit}")
+	code, out, errOut := p.run("ship", "--yes")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	for _, line := range []string{
+		"Verifying release gates... ✅", "Bumping version 1.2.0 → 1.3.0... ✅", "Creating git tag v1.3.0... ✅",
+		"Deploying v1.3.0 to production... ✅", "Running health checks... ✅", "Writing ship report... ✅",
+		"Monitoring production... ✅", "✅ Shipped v1.3.0 to production with git-push",
+	} {
+		assert.Contains(t, out, line)
+	}
+
+	// The bump commit holds exactly the version files.
+	head := p.git(p.local, "rev-parse", "HEAD")
+	assert.Equal(t, "chore(release): v1.3.0", p.git(p.local, "log", "-1", "--format=%s"))
+	assert.ElementsMatch(t, []string{"CHANGELOG.md", "VERSION", "package.json"}, strings.Fields(p.git(p.local, "show", "--name-only", "--format=", "HEAD")))
+	assert.Equal(t, "1.3.0", p.git(p.local, "show", "HEAD:VERSION"))
+	// The tag is annotated, on the bump commit, and carries the CHANGELOG section.
+	assert.Equal(t, "tag", p.git(p.local, "cat-file", "-t", "v1.3.0"))
+	msg := p.git(p.local, "for-each-ref", "--format=%(contents)", "refs/tags/v1.3.0")
+	assert.True(t, strings.HasPrefix(msg, "Release v1.3.0\n"), msg)
+	assert.Contains(t, msg, "### Added\n\n- Pay with passkeys at checkout.")
+	// The remote has the commit, the tag and production at the tagged commit.
+	assert.Equal(t, head, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"))
+	assert.Equal(t, head, p.git(p.remote, "rev-parse", "refs/heads/main"))
+	assert.Equal(t, head, p.git(p.remote, "rev-parse", "refs/heads/production"))
+	served, err := p.prod.servedVersion()
+	require.NoError(t, err)
+	assert.Equal(t, "1.3.0", served)
+
+	// The report and its twin state the same facts as the remote.
+	dir := filepath.Join(p.work, "specs", demoFeature)
+	md, err := os.ReadFile(filepath.Join(dir, "production-ship-report.md"))
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join(dir, "production-ship-report.json"))
+	require.NoError(t, err)
+	var doc report.Document
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	assert.Equal(t, "shipped", doc.Outcome)
+	assert.Equal(t, "1.3.0", doc.Version)
+	assert.Equal(t, "v1.3.0", doc.Tag)
+	assert.Equal(t, head, doc.Commit)
+	require.NotNil(t, doc.Deployment)
+	assert.Equal(t, "git-push", doc.Deployment.Provider)
+	assert.Equal(t, head, doc.Deployment.ID)
+	assert.Equal(t, previous, doc.Deployment.PreviousID)
+	assert.Equal(t, p.prod.URL, doc.ProductionURL)
+	require.NotNil(t, doc.Health)
+	assert.True(t, doc.Health.Passed)
+	require.NotNil(t, doc.Monitor, "the report was updated with the monitor's verdict")
+	assert.Equal(t, "passed", doc.Monitor.Verdict)
+	assert.Contains(t, string(md), "- **Commit SHA**: "+head)
+	assert.Contains(t, string(md), "origin "+previous+":refs/heads/production", "the rollback command names the previous release")
+}
+
+func TestBlockedGateChangesNothing(t *testing.T) {
+	p := newProject(t)
+	p.edit("specs/"+demoFeature+"/state.yaml", func(s string) string {
+		return strings.Replace(s, "status: approved", "status: pending", 1)
+	})
+	before := p.snapshot()
+	code, out, errOut := p.run("ship", "--yes")
+	assert.Equal(t, exitBlocked, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, errOut, `specs/001-checkout-passkeys/state.yaml:11: workflow.manual_gates.staging_validation.status is "pending", want "approved"`)
+	assert.Contains(t, errOut, "run /validate-staging")
+	assert.Contains(t, out, "Verifying release gates... ❌")
+	assert.Equal(t, before, p.snapshot(), "no commit, tag, push or file was made")
+}
+
+// jsonLines decodes the CLI's JSON Lines output.
+func jsonLines(t *testing.T, out string) []map[string]json.RawMessage {
+	t.Helper()
+	var lines []map[string]json.RawMessage
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
+	p := newProject(t)
+	before := p.snapshot()
+
+	code, out, errOut := p.run("plan")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "Plan: ship v1.3.0 (minor bump from v1.2.0)")
+	assert.Contains(t, out, "because commit")
+	assert.Contains(t, out, "nothing has been changed")
+
+	code, out, errOut = p.run("plan", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, before, p.snapshot(), "plan changed nothing")
+	var planned struct {
+		Plan shipprod.Plan `json:"plan"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &planned))
+	want := planned.Plan.Actions()
+	require.NotEmpty(t, want)
+	var kinds []string
+	for _, a := range want {
+		kinds = append(kinds, string(a.Kind)+" "+a.Target)
+	}
+	assert.Subset(t, kinds, []string{"write-file package.json", "write-file VERSION", "write-file CHANGELOG.md", "tag refs/tags/v1.3.0", "push origin refs/heads/production",
+		"write-file specs/001-checkout-passkeys/production-ship-report.md"})
+
+	code, out, errOut = p.run("ship", "--yes", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	var done []shipprod.Action
+	var result shipprod.Result
+	for _, line := range jsonLines(t, out) {
+		if raw, ok := line["result"]; ok {
+			require.NoError(t, json.Unmarshal(raw, &result))
+			continue
+		}
+		var e shipprod.Event
+		require.NoError(t, json.Unmarshal(mustJSON(t, line), &e))
+		if e.Kind == shipprod.EventStarted {
+			done = append(done, e.Actions...)
+		}
+	}
+	assert.Equal(t, want, done, "ship did exactly what plan listed")
+	assert.Equal(t, shipprod.OutcomeShipped, result.Outcome)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return data
+}
+
+func TestUnhealthyReleaseIsRolledBack(t *testing.T) {
+	p := newProject(t)
+	previous := p.git(p.local, "rev-parse", "v1.2.0^{commit}")
+	p.edit("shipprod.yaml", func(s string) string {
+		return strings.Replace(s, "      expect_status: 200\n", "      expect_status: 200\n      failure_threshold: 1\n", 1)
+	})
+	p.prod.broken.Store("1.3.0")
+	code, out, errOut := p.run("ship", "--yes")
+	require.Equal(t, exitUnverified, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "Running health checks... ❌")
+	assert.Contains(t, out, "Rolling back to v1.2.0... ✅")
+	assert.Contains(t, out, "v1.3.0 was unhealthy in production and was rolled back to v1.2.0")
+	assert.Contains(t, errOut, "cannot reach its database")
+	assert.Equal(t, previous, p.git(p.remote, "rev-parse", "refs/heads/production"), "production runs v1.2.0 again")
+	served, err := p.prod.servedVersion()
+	require.NoError(t, err)
+	assert.Equal(t, "1.2.0", served)
+	raw, err := os.ReadFile(filepath.Join(p.work, "specs", demoFeature, "production-ship-report.json"))
+	require.NoError(t, err)
+	var doc report.Document
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	assert.Equal(t, "rolled-back", doc.Outcome)
+	require.NotNil(t, doc.Rollback)
+	require.NotNil(t, doc.Rollback.Health)
+	assert.True(t, doc.Rollback.Health.Passed, "the restored version was checked and is healthy")
+}
+
+func TestUsageAndConfigErrors(t *testing.T) {
+	p := newProject(t)
+	tests := []struct {
+		name   string
+		args   []string
+		config string
+		want   string
+	}{
+		{name: "unknown command", args: []string{"shipit"}, want: `unknown command "shipit"`},
+		{name: "unknown flag", args: []string{"ship", "--force"}, want: "flag provided but not defined: -force"},
+		{name: "stray argument", args: []string{"plan", "now"}, want: `unexpected argument "now"`},
+		{name: "missing config", args: []string{"plan", "--config", "nope.yaml"}, want: "no "},
+		{name: "unknown key", args: []string{"plan"}, config: "version:\n  bump: auto\n  tag_prefx: v\n",
+			want: `shipprod.yaml:3: unknown key "version.tag_prefx"`},
+		{name: "unknown deployer", args: []string{"plan"}, config: "deploy:\n  provider: heroku\n",
+			want: `unknown deployer "heroku" (forgotten import?); known deployers: deploy-hook, git-push, github-actions, vercel`},
+		{name: "unknown deployer section", args: []string{"plan"}, config: "deploy:\n  provider: git-push\n  gitpush: {branch: prod}\n",
+			want: `shipprod.yaml:3: unknown key "deploy.gitpush"`},
+		{name: "unknown key in a deployer section", args: []string{"plan"}, config: "deploy:\n  provider: git-push\n  git-push:\n    brnach: prod\n",
+			want: `unknown key "deploy.git-push.brnach"`},
+		{name: "ship needs confirmation", args: []string{"ship"}, want: "not confirmed, nothing was changed (pass --yes to ship without asking)"},
+		{name: "json needs yes", args: []string{"ship", "--json"}, want: "--json needs --yes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.config != "" {
+				path := filepath.Join(t.TempDir(), "shipprod.yaml")
+				require.NoError(t, os.WriteFile(path, []byte(tt.config), 0o644))
+				args = append(args, "--config", path)
+			}
+			before := p.snapshot()
+			code, _, errOut := p.run(args...)
+			assert.Equal(t, exitUsage, code, errOut)
+			assert.Contains(t, errOut, tt.want)
+			assert.Equal(t, before, p.snapshot())
+		})
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	p := newProject(t)
+	code, out, errOut := p.run("version")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `current\s+1\.2\.0 \(tag v1\.2\.0\)`, out)
+	assert.Regexp(t, `next\s+1\.3\.0 \(tag v1\.3\.0\)`, out)
+	assert.Contains(t, out, "feat(checkout): pay with passkeys")
+
+	code, out, errOut = p.run("version", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	var d struct{ Current, Next, Bump string }
+	require.NoError(t, json.Unmarshal([]byte(out), &d))
+	assert.Equal(t, "1.2.0", d.Current)
+	assert.Equal(t, "1.3.0", d.Next)
+	assert.Equal(t, "minor", d.Bump)
+}
+
+func TestDemo(t *testing.T) {
+	gittest.Isolate(t)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--keep=false"}, strings.NewReader(""), &out, &errOut)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "✅ Shipped v1.3.0 to production with git-push")
+	assert.Contains(t, out.String(), "Production now serves version 1.3.0.")
+}
