@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,8 +206,13 @@ func TestHTTPCheckConnectionRefused(t *testing.T) {
 }
 
 func TestHTTPCheckURLResolution(t *testing.T) {
-	var paths []string
+	var (
+		mu    sync.Mutex
+		paths []string
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock() // the checks run concurrently
+		defer mu.Unlock()
 		paths = append(paths, r.URL.RequestURI())
 	}))
 	defer srv.Close()

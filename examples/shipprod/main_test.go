@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -330,3 +331,31 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, out.String(), "✅ Shipped v1.3.0 to production with git-push")
 	assert.Contains(t, out.String(), "Production now serves version 1.3.0.")
 }
+
+// The configuration shown in the README is valid: it decodes strictly and
+// builds a pipeline.
+func TestREADMEConfigIsValid(t *testing.T) {
+	gittest.Isolate(t)
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "### shipprod.yaml")
+	require.True(t, ok)
+	_, block, ok := strings.Cut(rest, "```yaml\n")
+	require.True(t, ok)
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+
+	r := gittest.New(t)
+	path := filepath.Join(r.Dir, "shipprod.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(block), 0o644))
+	cfg, err := loadConfig(path)
+	require.NoError(t, err)
+	require.NotNil(t, cfg)
+	t.Setenv("GITHUB_TOKEN", "test-token")
+	t.Setenv("DATABASE_URL", "postgres://app:secret@db/app")
+	t.Setenv("REDIS_PASSWORD", "secret")
+	_, err = build(context.Background(), r.Dir, path, cfg, slogDiscard())
+	require.NoError(t, err)
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
