@@ -1,6 +1,7 @@
 package shipprod
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,7 +88,7 @@ func (p *Pipeline) actionsFor(ctx context.Context, step string, impl any, rel Re
 		return nil, nil // read-only
 	case StepRollback:
 		return []Action{{Step: step, Kind: ActionRollback, Target: describe(impl),
-			Description: fmt.Sprintf("roll production back to %s with %s and check its health", orDefault(rel.PreviousTag, "the previous release"), describe(impl))}}, nil
+			Description: fmt.Sprintf("roll production back to %s with %s and check its health", cmp.Or(rel.PreviousTag, "the previous release"), describe(impl))}}, nil
 	}
 	if ap, ok := impl.(ActionPlanner); ok {
 		acts, err := ap.PlanActions(ctx, rel)
@@ -107,7 +108,7 @@ func (p *Pipeline) actionsFor(ctx context.Context, step string, impl any, rel Re
 	case StepTag:
 		a = Action{Kind: ActionTag, Target: rel.Tag, Description: fmt.Sprintf("create and publish tag %s with %s", rel.Tag, name)}
 	case StepDeploy:
-		a = Action{Kind: ActionDeploy, Target: name, Description: fmt.Sprintf("deploy %s with %s", orDefault(rel.Tag, rel.Version), name)}
+		a = Action{Kind: ActionDeploy, Target: name, Description: fmt.Sprintf("deploy %s with %s", cmp.Or(rel.Tag, rel.Version), name)}
 	case StepHealth:
 		a = Action{Kind: ActionCheck, Target: name, Description: "run health checks with " + name}
 	case StepReport, StepFinalReport:

@@ -19,6 +19,7 @@
 package shipprod
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -630,11 +631,11 @@ func stepTitle(step string, rel Release) string {
 	case StepBaseline:
 		return "Capturing production baseline"
 	case StepDeploy:
-		return "Deploying " + orDefault(rel.Tag, rel.Version) + " to production"
+		return "Deploying " + cmp.Or(rel.Tag, rel.Version) + " to production"
 	case StepHealth:
 		return "Running health checks"
 	case StepRollback:
-		return "Rolling back to " + orDefault(rel.PreviousTag, "the previous release")
+		return "Rolling back to " + cmp.Or(rel.PreviousTag, "the previous release")
 	case StepReport:
 		return "Writing ship report"
 	case StepMonitor:
@@ -643,11 +644,4 @@ func stepTitle(step string, rel Release) string {
 		return "Updating ship report"
 	}
 	return step
-}
-
-func orDefault(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }

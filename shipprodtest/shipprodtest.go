@@ -5,6 +5,7 @@
 package shipprodtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -97,4 +98,25 @@ func (r *Recorder) Trace() []string {
 		out = append(out, fmt.Sprintf("%s:%s", e.Step, e.Kind))
 	}
 	return out
+}
+
+// Buffer is an io.Writer that is safe for concurrent use, for capturing the
+// logs of code under test (and checking that no secret reached them).
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -1,6 +1,7 @@
 package tag
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -156,7 +157,7 @@ func (w *wrapped) PlanActions(ctx context.Context, rel shipprod.Release) ([]ship
 	if w.record {
 		acts = append(acts, shipprod.Action{Step: shipprod.StepDeploy, Kind: shipprod.ActionAPI, Target: w.t.gh.Repository(),
 			Description: fmt.Sprintf("record the deploy of %s in GitHub Deployments of %s (environment %s): in_progress, then success or failure",
-				orDefault(rel.Tag, rel.Version), w.t.gh.Repository(), w.environment())})
+				cmp.Or(rel.Tag, rel.Version), w.t.gh.Repository(), w.environment())})
 	}
 	if ap, ok := w.inner.(shipprod.ActionPlanner); ok {
 		inner, err := ap.PlanActions(ctx, rel)
@@ -166,7 +167,7 @@ func (w *wrapped) PlanActions(ctx context.Context, rel shipprod.Release) ([]ship
 		return append(acts, inner...), nil
 	}
 	return append(acts, shipprod.Action{Step: shipprod.StepDeploy, Kind: shipprod.ActionDeploy, Target: describe(w.inner),
-		Description: fmt.Sprintf("deploy %s with %s", orDefault(rel.Tag, rel.Version), describe(w.inner))}), nil
+		Description: fmt.Sprintf("deploy %s with %s", cmp.Or(rel.Tag, rel.Version), describe(w.inner))}), nil
 }
 
 // Deploy records the deploy in GitHub around the wrapped deployer's Deploy.
@@ -209,7 +210,7 @@ func (w *wrapped) start(ctx context.Context, rel shipprod.Release, task string) 
 	if !w.record {
 		return 0, ""
 	}
-	ref := orDefault(rel.Tag, rel.Commit)
+	ref := cmp.Or(rel.Tag, rel.Commit)
 	if ref == "" {
 		return 0, "not recorded: the release has neither tag nor commit"
 	}
@@ -233,8 +234,8 @@ func (w *wrapped) start(ctx context.Context, rel shipprod.Release, task string) 
 func (w *wrapped) finish(ctx context.Context, id int64, rel shipprod.Release, dep shipprod.Deployment, deployErr error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
 	defer cancel()
-	st := github.DeploymentStatus{State: "success", Description: "Deployed " + orDefault(rel.Tag, rel.Version),
-		EnvironmentURL: orDefault(dep.URL, w.t.ghCfg.Deployments.EnvironmentURL), LogURL: logURL(dep)}
+	st := github.DeploymentStatus{State: "success", Description: "Deployed " + cmp.Or(rel.Tag, rel.Version),
+		EnvironmentURL: cmp.Or(dep.URL, w.t.ghCfg.Deployments.EnvironmentURL), LogURL: logURL(dep)}
 	if deployErr != nil {
 		st.State = "failure"
 		st.Description = firstLine("Failed: " + deployErr.Error())
@@ -268,7 +269,7 @@ func (w *wrapped) rollback(ctx context.Context, failed shipprod.Deployment, to s
 	if fid, perr := strconv.ParseInt(failed.Details[DetailGitHubDeploymentID], 10, 64); w.record && perr == nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
 		serr := w.t.gh.CreateDeploymentStatus(sctx, fid, github.DeploymentStatus{State: "failure",
-			Description: "Rolled back to " + orDefault(to.Tag, "the previous release")})
+			Description: "Rolled back to " + cmp.Or(to.Tag, "the previous release")})
 		cancel()
 		if serr != nil {
 			w.t.log.Warn("could not mark the rolled-back GitHub deployment failed", "id", fid, "err", serr)
@@ -341,13 +342,6 @@ func describe(impl any) string {
 		return s.String()
 	}
 	return fmt.Sprintf("%T", impl)
-}
-
-func orDefault(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
 
 func firstLine(s string) string {

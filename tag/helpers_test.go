@@ -1,14 +1,12 @@
 package tag
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,26 +29,9 @@ type world struct {
 	remote string // bare repository path
 	work   string // the clone shipprod runs in
 	env    []string
-	logs   *syncBuffer
+	logs   *shipprodtest.Buffer
 	clock  *shipprodtest.Clock
 	fake   *githubfake.Server
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newWorld makes a bare remote "remote.git" with one commit on main and a
@@ -59,7 +40,7 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	root := t.TempDir()
 	w := &world{t: t, root: root, remote: filepath.Join(root, "remote.git"), work: filepath.Join(root, "work"),
-		logs: &syncBuffer{}, clock: shipprodtest.NewClock(epoch)}
+		logs: &shipprodtest.Buffer{}, clock: shipprodtest.NewClock(epoch)}
 	gitconfig := filepath.Join(root, "gitconfig")
 	if err := os.WriteFile(gitconfig, []byte("[init]\n\tdefaultBranch = main\n[user]\n\tname = Test\n\temail = test@example.com\n"), 0o644); err != nil {
 		t.Fatal(err)

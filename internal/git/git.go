@@ -177,3 +177,12 @@ func CheckRemoteName(remote string) error {
 	}
 	return nil
 }
+
+// ShortSHA abbreviates a commit SHA for messages (12 characters, enough to
+// stay unique in large repositories).
+func ShortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,33 +30,16 @@ type harness struct {
 	fake  *githubfake.Server
 	clock *shipprodtest.Clock
 	c     *Client
-	logs  *syncBuffer
+	logs  *shipprodtest.Buffer
 	waits []httpretry.Wait
 	mu    sync.Mutex
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newHarness starts a fake GitHub and a client for it; the test fails at
 // the end if the token shows up in any log line.
 func newHarness(t *testing.T, mod func(*Options)) *harness {
 	t.Helper()
-	h := &harness{clock: shipprodtest.NewClock(epoch), logs: &syncBuffer{}}
+	h := &harness{clock: shipprodtest.NewClock(epoch), logs: &shipprodtest.Buffer{}}
 	h.fake = githubfake.NewT(t, githubfake.Options{Clock: h.clock, Token: testToken})
 	h.fake.AddRepo(testRepo, githubfake.RepoOptions{})
 	o := Options{

@@ -34,6 +34,7 @@ package githubactions
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -187,8 +188,8 @@ func New(ctx context.Context, cfg Config, env provider.Env) (*Deployer, error) {
 		return nil, err
 	}
 	rb := cfg.Rollback
-	d.tmpl.rbWorkflow = orDefault(rb.Workflow, cfg.Workflow)
-	if d.tmpl.rbRef, err = parse("rollback.ref", orDefault(rb.Ref, "{{.Tag}}")); err != nil {
+	d.tmpl.rbWorkflow = cmp.Or(rb.Workflow, cfg.Workflow)
+	if d.tmpl.rbRef, err = parse("rollback.ref", cmp.Or(rb.Ref, "{{.Tag}}")); err != nil {
 		return nil, err
 	}
 	rbInputs := rb.Inputs
@@ -276,7 +277,7 @@ func (d *Deployer) PlanActions(_ context.Context, rel shipprod.Release) ([]shipp
 	if d.cfg.Trigger == TriggerPush {
 		return []shipprod.Action{{Step: shipprod.StepDeploy, Kind: shipprod.ActionDeploy, Target: target,
 			Description: fmt.Sprintf("follow the %s run that the push of %s started in %s until it completes (timeout %s)",
-				d.cfg.Workflow, orDefault(ref, "the release commit"), d.w.Repository(), d.cfg.Timeout)}}, nil
+				d.cfg.Workflow, cmp.Or(ref, "the release commit"), d.w.Repository(), d.cfg.Timeout)}}, nil
 	}
 	inputs, err := renderInputs(d.tmpl.inputs, rel)
 	if err != nil {
@@ -330,7 +331,7 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	dep := d.deployment(rel, run, start)
 	dep.Details["requests"] = strconv.FormatInt(d.w.Requests()-base, 10)
 	if err != nil {
-		return dep, fmt.Errorf("deploying %s with %s: %w", orDefault(rel.Tag, rel.Version), d.cfg.Workflow, err)
+		return dep, fmt.Errorf("deploying %s with %s: %w", cmp.Or(rel.Tag, rel.Version), d.cfg.Workflow, err)
 	}
 	if url, uerr := render(d.tmpl.envURL, rel); uerr == nil {
 		dep.URL = url
@@ -342,7 +343,7 @@ func (d *Deployer) deployment(rel shipprod.Release, run Run, start time.Time) sh
 	dep := shipprod.Deployment{
 		Provider:    Name,
 		Environment: d.cfg.Environment,
-		Commit:      orDefault(rel.Commit, run.HeadSHA),
+		Commit:      cmp.Or(rel.Commit, run.HeadSHA),
 		StartedAt:   start,
 		FinishedAt:  d.w.clock.Now(),
 		PreviousID:  rel.PreviousTag,
@@ -393,7 +394,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	dep.Details["workflow"] = d.tmpl.rbWorkflow
 	dep.Details["rolled_back"] = failed.ID
 	if err != nil {
-		return dep, fmt.Errorf("rolling back to %s with %s: %w", orDefault(to.Tag, to.Version), d.tmpl.rbWorkflow, err)
+		return dep, fmt.Errorf("rolling back to %s with %s: %w", cmp.Or(to.Tag, to.Version), d.tmpl.rbWorkflow, err)
 	}
 	if url, uerr := render(d.tmpl.envURL, to); uerr == nil {
 		dep.URL = url
@@ -559,13 +560,6 @@ func newToken() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "shipprod-" + hex.EncodeToString(b)
-}
-
-func orDefault(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -1,7 +1,6 @@
 package githubactions
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,28 +30,11 @@ var (
 	prevSHA = strings.Repeat("c", 40)
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	t     *testing.T
 	fake  *githubfake.Server
 	clock *shipprodtest.Clock
-	logs  *syncBuffer
+	logs  *shipprodtest.Buffer
 	dir   string
 }
 
@@ -79,7 +60,7 @@ jobs:
 
 func newFixture(t *testing.T, repoOpts githubfake.RepoOptions) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: shipprodtest.NewClock(epoch), logs: &syncBuffer{}, dir: t.TempDir()}
+	f := &fixture{t: t, clock: shipprodtest.NewClock(epoch), logs: &shipprodtest.Buffer{}, dir: t.TempDir()}
 	f.fake = githubfake.NewT(t, githubfake.Options{Clock: f.clock, Token: token})
 	if repoOpts.Refs == nil {
 		repoOpts.Refs = map[string]string{"main": mainSHA, "v1.2.0": relSHA, "v1.1.0": prevSHA}

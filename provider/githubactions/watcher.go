@@ -1,6 +1,7 @@
 package githubactions
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/github"
 	"github.com/shipprod/shipprod/provider"
 )
@@ -267,7 +269,7 @@ func (w *Watcher) FindPushRun(ctx context.Context, q PushRun) (Run, error) {
 		var te *TimeoutError
 		if errors.As(err, &te) {
 			te.Reason = fmt.Sprintf("no %s run for the push of %s%s appeared in %s; is the workflow triggered by this push (on: push), and was the push made with a token that may trigger workflows (GITHUB_TOKEN pushes do not)?",
-				orAny(q.Workflow, "workflow"), short(q.SHA), orEmpty(" to ", q.Ref), w.cfg.DiscoveryTimeout)
+				cmp.Or(q.Workflow, "workflow"), git.ShortSHA(q.SHA), orEmpty(" to ", q.Ref), w.cfg.DiscoveryTimeout)
 		}
 		return Run{}, err
 	}
@@ -439,20 +441,6 @@ func (w *Watcher) timedOut(ctx context.Context, last *Run, id int64, p *pacer) (
 		}
 	}
 	return *last, te
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
-func orAny(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
 
 func orEmpty(prefix, s string) string {

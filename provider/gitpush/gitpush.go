@@ -28,6 +28,7 @@
 package gitpush
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -252,7 +253,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		target = failed.PreviousID
 	}
 	fail := func(err error) (shipprod.Deployment, error) {
-		return dep, fmt.Errorf("rolling branch %s of %s back to %s: %w", d.cfg.Branch, git.MaskURL(d.cfg.Remote), orDefault(to.Tag, short(target)), err)
+		return dep, fmt.Errorf("rolling branch %s of %s back to %s: %w", d.cfg.Branch, git.MaskURL(d.cfg.Remote), cmp.Or(to.Tag, git.ShortSHA(target)), err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
@@ -260,7 +261,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	if target == "" {
 		return fail(errors.New("no previous release commit is known (a first deployment cannot be rolled back)"))
 	}
-	expected := orDefault(failed.Commit, failed.ID)
+	expected := cmp.Or(failed.Commit, failed.ID)
 	if expected == "" {
 		return fail(errors.New("the failed deployment names no commit to lease against"))
 	}
@@ -287,7 +288,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		if err != nil {
 			var rej *shipprod.PushRejectedError
 			if errors.As(err, &rej) && current != expected {
-				rej.Hint = fmt.Sprintf("the branch moved since the deploy: it is at %s, not %s; someone changed production meanwhile, so it was not overwritten — inspect it and roll back by hand if still needed", short(current), short(expected))
+				rej.Hint = fmt.Sprintf("the branch moved since the deploy: it is at %s, not %s; someone changed production meanwhile, so it was not overwritten — inspect it and roll back by hand if still needed", git.ShortSHA(current), git.ShortSHA(expected))
 			}
 			return fail(d.explainRejection(err, "rollback"))
 		}
@@ -375,7 +376,7 @@ type FollowError struct {
 }
 
 func (e *FollowError) Error() string {
-	msg := fmt.Sprintf("branch %s now points at %s, but the CI run it triggered did not succeed: %v", e.Deployment.Environment, short(e.Deployment.Commit), e.Err)
+	msg := fmt.Sprintf("branch %s now points at %s, but the CI run it triggered did not succeed: %v", e.Deployment.Environment, git.ShortSHA(e.Deployment.Commit), e.Err)
 	if len(e.Deployment.RollbackSteps) > 0 {
 		msg += "; to put the branch back: " + strings.Join(e.Deployment.RollbackSteps, " && ")
 	}
@@ -383,17 +384,3 @@ func (e *FollowError) Error() string {
 }
 
 func (e *FollowError) Unwrap() error { return e.Err }
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
-func orDefault(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
-}

@@ -44,7 +44,6 @@
 package providertest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,7 +55,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -201,7 +199,7 @@ type instance struct {
 	d      shipprod.Deployer
 	clock  shipprod.Clock
 	client *http.Client
-	logs   *syncBuffer
+	logs   *shipprodtest.Buffer
 }
 
 // open sets up a platform and opens the deployer on it.
@@ -218,7 +216,7 @@ func open(t *testing.T, h Harness, clock shipprod.Clock) (*instance, error) {
 			return nil, fmt.Errorf("Platform.Releases[%d] needs a Version and a Commit", i)
 		}
 	}
-	inst := &instance{h: h, p: p, clock: clock, client: p.HTTPClient, logs: &syncBuffer{}}
+	inst := &instance{h: h, p: p, clock: clock, client: p.HTTPClient, logs: &shipprodtest.Buffer{}}
 	if inst.client == nil {
 		inst.client = &http.Client{Transport: &http.Transport{}}
 	}
@@ -614,22 +612,4 @@ func (stalledClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	<-ctx.Done()
 	return ctx.Err()
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -55,6 +55,7 @@
 package vercel
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -70,6 +71,7 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/httpretry"
 	"github.com/shipprod/shipprod/provider"
 )
@@ -465,7 +467,7 @@ func (r *run) findByCommit(ctx context.Context, rel shipprod.Release) (*deployme
 	if preview != nil {
 		return preview, nil
 	}
-	return nil, fmt.Errorf("no READY deployment of commit %s (%s): deploy it to staging first, set staging.deployment_id, or use mode: build", short(rel.Commit), releaseName(rel))
+	return nil, fmt.Errorf("no READY deployment of commit %s (%s): deploy it to staging first, set staging.deployment_id, or use mode: build", git.ShortSHA(rel.Commit), releaseName(rel))
 }
 
 // promoteDeployment promotes a READY deployment: a production one through
@@ -813,7 +815,7 @@ func failureMessage(dd *deployment) string {
 		parts = append(parts, dd.ReadyStateReason)
 	}
 	if len(parts) == 0 {
-		return "Vercel gave no reason; see " + orDefault(dd.InspectorURL, "the deployment's page")
+		return "Vercel gave no reason; see " + cmp.Or(dd.InspectorURL, "the deployment's page")
 	}
 	msg := strings.Join(parts, ": ")
 	if dd.InspectorURL != "" {
@@ -927,7 +929,7 @@ func (d *Deployer) awaitAliasRequest(ctx context.Context, projectID, kind, id st
 			}
 		}
 		if !d.clock.Now().Before(deadline) {
-			return fmt.Errorf("the %s did not finish within %s (last status %q)", kind, d.cfg.Timeout, orDefault(status, "not started"))
+			return fmt.Errorf("the %s did not finish within %s (last status %q)", kind, d.cfg.Timeout, cmp.Or(status, "not started"))
 		}
 		if err := d.clock.Sleep(ctx, interval); err != nil {
 			return fmt.Errorf("waiting for the %s: %w", kind, err)
@@ -941,7 +943,7 @@ func (d *Deployer) awaitAliasRequest(ctx context.Context, projectID, kind, id st
 // to.Commit), through Vercel's instant rollback. Vercel then keeps new
 // production deployments STAGED until the next promote.
 func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
-	r := d.newRun("rolling back to " + orDefault(releaseName(to), "the previous deployment"))
+	r := d.newRun("rolling back to " + cmp.Or(releaseName(to), "the previous deployment"))
 	r.depID = failed.PreviousID
 	if err := ctx.Err(); err != nil {
 		return r.fail(err)
@@ -969,7 +971,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	r.dep.PreviousID = failed.ID
 	if r.proj.productionID() != target {
 		requested := d.clock.Now()
-		desc := "shipprod: rolling back " + orDefault(failed.ID, "the failed deployment")
+		desc := "shipprod: rolling back " + cmp.Or(failed.ID, "the failed deployment")
 		if err := d.api.rollback(ctx, r.proj.ID, target, desc); err != nil {
 			return r.fail(err)
 		}
@@ -997,18 +999,4 @@ func (d *Deployer) Cancel(ctx context.Context, dep shipprod.Deployment) error {
 		return &opError{op: "cancelling", project: d.project, deployment: dep.ID, err: err}
 	}
 	return nil
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
-func orDefault(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }

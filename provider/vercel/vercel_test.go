@@ -1,7 +1,6 @@
 package vercel_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +31,7 @@ type fixture struct {
 	t     *testing.T
 	srv   *vercelfake.Server
 	clock *shipprodtest.Clock
-	logs  *lockedBuffer
+	logs  *shipprodtest.Buffer
 	prod0 string
 }
 
@@ -42,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	srv := vercelfake.New(t, vercelfake.Options{Token: token, TeamID: "team_acme", Clock: clock})
 	srv.AddProject(vercelfake.Project{ID: "prj_web", Name: "web", Domains: []string{"web.example.com"},
 		Link: map[string]any{"type": "github", "repoId": 264885110, "org": "acme", "repo": "web"}})
-	f := &fixture{t: t, srv: srv, clock: clock, logs: &lockedBuffer{}}
+	f := &fixture{t: t, srv: srv, clock: clock, logs: &shipprodtest.Buffer{}}
 	f.prod0 = srv.AddDeployment(vercelfake.Deployment{ProjectID: "prj_web", Target: "production", SHA: sha0, Ref: "v1.0.0", Promoted: true})
 	return f
 }
@@ -563,21 +561,4 @@ func TestConformance(t *testing.T) {
 			}})
 		})
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

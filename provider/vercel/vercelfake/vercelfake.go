@@ -25,6 +25,7 @@
 package vercelfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -214,7 +215,7 @@ func (s *Server) AddDeployment(d Deployment) string {
 		s.order = append(s.order, dd.id)
 	}
 	dd.schedule = nil
-	dd.state = orDefault(d.State, "READY")
+	dd.state = cmp.Or(d.State, "READY")
 	dd.substate = d.Substate
 	if dd.state == "READY" && dd.target == "production" && dd.substate == "" {
 		dd.substate = "STAGED"
@@ -638,7 +639,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_request", "Invalid request: should have required property 'name'", nil)
 		return
 	}
-	p := s.findProject(orDefault(body.Project, body.Name))
+	p := s.findProject(cmp.Or(body.Project, body.Name))
 	if p == nil {
 		apiError(w, http.StatusNotFound, "not_found", "Project not found", nil)
 		return
@@ -926,11 +927,4 @@ func (s *Server) failedAliases(w http.ResponseWriter, projectID string) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"aliases": aliases, "pagination": map[string]any{"count": len(aliases), "next": nil, "prev": nil}})
-}
-
-func orDefault(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
