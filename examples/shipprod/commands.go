@@ -65,17 +65,19 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 		fmt.Fprintln(stdout)
 	}
 	var jsonOut *jsonObserver
+	human := &humanObserver{w: stdout}
 	if o.json {
 		jsonOut = newJSONObserver(stdout)
 		p.Observer = jsonOut
 	} else {
-		p.Observer = &humanObserver{w: stdout}
+		p.Observer = human
 	}
 	res, err := p.Run(ctx)
 	if o.json {
 		jsonOut.result("result", res)
 		return err
 	}
+	human.Flush()
 	printOutcome(stdout, res)
 	return err
 }

@@ -18,11 +18,21 @@ type humanObserver struct {
 	w  io.Writer
 	// open is the step whose "Title... " line awaits its mark.
 	open string
+	// skipped are consecutive skipped steps with the same reason, printed
+	// as one line: after a block or a failure every later step is skipped
+	// for the same reason.
+	skipped    []string
+	skipReason string
 }
 
 func (o *humanObserver) Observe(e shipprod.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if e.Kind == shipprod.EventSkipped && e.Reason == o.skipReason {
+		o.skipped = append(o.skipped, e.Step)
+		return
+	}
+	o.flushSkips()
 	switch e.Kind {
 	case shipprod.EventStarted:
 		o.close()
@@ -48,8 +58,28 @@ func (o *humanObserver) Observe(e shipprod.Event) {
 		fmt.Fprintf(o.w, "❌\n%s\n", indent(e.Err.Error(), "   "))
 	case shipprod.EventSkipped:
 		o.close()
-		fmt.Fprintf(o.w, "%s... skipped (%s)\n", e.Title, e.Reason)
+		o.skipped, o.skipReason = []string{e.Step}, e.Reason
 	}
+}
+
+// Flush prints what is still held back.
+func (o *humanObserver) Flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.flushSkips()
+	o.close()
+}
+
+func (o *humanObserver) flushSkips() {
+	switch len(o.skipped) {
+	case 0:
+		return
+	case 1:
+		fmt.Fprintf(o.w, "Skipped %s: %s\n", o.skipped[0], o.skipReason)
+	default:
+		fmt.Fprintf(o.w, "Skipped %s: %s\n", strings.Join(o.skipped, ", "), o.skipReason)
+	}
+	o.skipped, o.skipReason = nil, ""
 }
 
 // close ends a dangling "Title... " line.
