@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -359,3 +361,44 @@ func TestREADMEConfigIsValid(t *testing.T) {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A custom deployer is used from shipprod.yaml by its registered name: the
+// reference CLI only blank-imports its package.
+func TestCustomDeployerFromConfig(t *testing.T) {
+	p := newProject(t)
+	var hooks []map[string]any
+	mux := http.NewServeMux()
+	var hook *httptest.Server
+	mux.HandleFunc("POST /hooks/web", func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		hooks = append(hooks, body)
+		// The platform deploys the commit: production now serves it.
+		commit, _ := body["commit"].(string)
+		_, err := p.remote.Run(r.Context(), "update-ref", "refs/heads/production", commit)
+		require.NoError(t, err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]string{"id": "deploy-7", "status_url": hook.URL + "/status/deploy-7"})
+	})
+	mux.HandleFunc("GET /status/deploy-7", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"state": "succeeded", "commit": hooks[len(hooks)-1]["commit"].(string)})
+	})
+	hook = httptest.NewServer(mux)
+	defer hook.Close()
+
+	p.edit("shipprod.yaml", func(s string) string {
+		start := strings.Index(s, "deploy:\n")
+		end := strings.Index(s, "health:\n")
+		return s[:start] + "deploy:\n  provider: deploy-hook\n  deploy-hook:\n    hook_url: " + hook.URL + "/hooks/web\n    url: " + p.prod.URL + "\n    poll_interval: 10ms\n" + s[end:]
+	})
+	code, out, errOut := p.run("ship", "--yes")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "✅ Shipped v1.3.0 to production with deploy-hook (deployment deploy-7)")
+	require.Len(t, hooks, 1)
+	assert.Equal(t, "v1.3.0", hooks[0]["tag"])
+	served, err := p.prod.servedVersion()
+	require.NoError(t, err)
+	assert.Equal(t, "1.3.0", served)
+}
