@@ -109,7 +109,7 @@ func peel(ctx context.Context, repo *git.Repo, tags []*tag) error {
 }
 
 // commitFunc receives one commit of a walk. msg is only valid during the call.
-type commitFunc func(sha string, parents int, msg []byte)
+type commitFunc func(sha []byte, parents int, msg []byte)
 
 // walk streams `git log` over revs (commit SHAs, "^sha" to exclude) into fn,
 // newest first, and returns the boundary: the excluded commits that are
@@ -130,9 +130,9 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("git log: %w", err)
 	}
-	readErr := scanCommits(stdout, func(marker byte, sha string, parents int, msg []byte) {
+	readErr := scanCommits(stdout, func(marker byte, sha []byte, parents int, msg []byte) {
 		if marker == '-' {
-			boundary = append(boundary, sha)
+			boundary = append(boundary, string(sha))
 			return
 		}
 		fn(sha, parents, msg)
@@ -158,7 +158,7 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 const maxMessage = 64 << 20
 
 // scanCommits parses `git log --format=%m%H %P%n%B -z` output.
-func scanCommits(r io.Reader, fn func(marker byte, sha string, parents int, msg []byte)) error {
+func scanCommits(r io.Reader, fn func(marker byte, sha []byte, parents int, msg []byte)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256<<10), maxMessage)
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
@@ -189,7 +189,7 @@ func scanCommits(r io.Reader, fn func(marker byte, sha string, parents int, msg 
 		if len(bytes.TrimSpace(parentList)) > 0 {
 			parents = bytes.Count(bytes.TrimSpace(parentList), []byte{' '}) + 1
 		}
-		fn(rec[0], string(sha), parents, msg)
+		fn(rec[0], sha, parents, msg)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -303,9 +303,7 @@ func readHistory(ctx context.Context, repo *git.Repo, s *settings, head string, 
 	if h.pre != nil {
 		h.sincePre = newAnalysis(s, false)
 		revs := []string{head, "^" + h.pre.commit}
-		if _, err := walk(ctx, repo, revs, func(sha string, parents int, msg []byte) {
-			h.sincePre.add(sha, parents, string(msg))
-		}); err != nil {
+		if _, err := walk(ctx, repo, revs, h.sincePre.add); err != nil {
 			return nil, err
 		}
 		h.sincePre.finish()
@@ -333,7 +331,6 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 	for _, p := range watch {
 		an.watch[p.commit] = append(an.watch[p.commit], p)
 	}
-	add := func(sha string, parents int, msg []byte) { an.add(sha, parents, string(msg)) }
 
 	revs := []string{head}
 	atCommit := map[string][]*tag{}
@@ -346,7 +343,7 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 		}
 		atCommit[t.commit] = append(atCommit[t.commit], t)
 	}
-	boundary, err := walk(ctx, repo, revs, add)
+	boundary, err := walk(ctx, repo, revs, an.add)
 	if err != nil {
 		return nil, false, err
 	}
@@ -425,7 +422,7 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 		if best != nil {
 			revs = append(revs, "^"+best.commit)
 		}
-		if _, err := walk(ctx, repo, revs, add); err != nil {
+		if _, err := walk(ctx, repo, revs, an.add); err != nil {
 			return nil, false, err
 		}
 	}

@@ -29,7 +29,7 @@ type Options struct {
 	// "" accepts whatever branch HEAD is on.
 	Branch string
 	// Remote is the git remote releases are pushed to (git.remote); it is
-	// recorded in Release.Remote.
+	// recorded in Release.Remote, with any credentials in a URL masked.
 	Remote string
 	// Clock dates the CHANGELOG section; nil means the system clock.
 	Clock shipprod.Clock
@@ -66,7 +66,9 @@ func New(cfg Config, opts Options) (*Versioner, error) {
 	if dir == "" {
 		dir = "."
 	}
-	v := &Versioner{s: s, repo: git.Open(dir), dir: dir, branch: opts.Branch, remote: opts.Remote, clock: opts.Clock, log: opts.Logger}
+	// The remote is recorded in releases (and so in reports and journals):
+	// a URL's credentials must not be.
+	v := &Versioner{s: s, repo: git.Open(dir), dir: dir, branch: opts.Branch, remote: git.MaskURL(opts.Remote), clock: opts.Clock, log: opts.Logger}
 	if v.clock == nil {
 		v.clock = shipprod.SystemClock()
 	}
@@ -138,6 +140,7 @@ func (v *Versioner) NextVersion(ctx context.Context) (shipprod.Release, error) {
 		return shipprod.Release{}, err
 	}
 	rel := d.Release()
+	rel.Remote = v.remote
 	if d.NothingToRelease {
 		return rel, fmt.Errorf("%w%s", shipprod.ErrNothingToRelease, strings.TrimPrefix(d.Why, "nothing to release"))
 	}
@@ -169,16 +172,16 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 	}
 	collect := cl == nil || cl.Unreleased == nil || cl.Unreleased.AllEntries() == nil
 
+	files, err := v.readFiles()
+	if err != nil {
+		return nil, err
+	}
+
 	h, err := readHistory(ctx, v.repo, s, st.head, collect)
 	if err != nil {
 		return nil, err
 	}
 	v.log.Debug("version history read", "stable", h.stable, "prerelease", h.pre, "commits", h.sinceStable.commits, "elapsed", time.Since(start))
-
-	files, err := v.readFiles()
-	if err != nil {
-		return nil, err
-	}
 
 	cur, err := v.current(d, h, files, cl)
 	if err != nil {
@@ -759,6 +762,9 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 	if rel.Version == "" {
 		return nil, nil
 	}
+	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok && v.resumed(ctx, head, rel) {
+		return nil, nil // done already: ApplyVersion will change nothing
+	}
 	edits, _, err := v.prepare(rel)
 	if err != nil {
 		return nil, err
@@ -813,15 +819,13 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	if len(dirty) > 0 {
 		return rel, &DirtyTreeError{Paths: dirty}
 	}
-	edits, section, prepErr := v.prepare(rel)
-
-	// A resumed run: HEAD is this release's bump commit already.
-	if subject, err := v.repo.Run(ctx, "log", "-1", "--format=%B", st.head); err == nil && strings.TrimSpace(subject) == strings.TrimSpace(msg) && v.holds(rel.Version) {
+	if v.resumed(ctx, st.head, rel) {
 		rel.Commit = st.head
 		return rel, nil
 	}
-	if prepErr != nil {
-		return rel, prepErr
+	edits, section, err := v.prepare(rel)
+	if err != nil {
+		return rel, err
 	}
 	if t, ok, err := v.repo.LookupTag(ctx, rel.Tag); err != nil {
 		return rel, err
@@ -864,14 +868,20 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	return rel, nil
 }
 
-// holds reports whether every version file already holds version.
-func (v *Versioner) holds(version string) bool {
+// resumed reports whether head is rel's bump commit already (a run that
+// stopped after the version step and runs again): its message is rel's and
+// every version file holds rel.Version.
+func (v *Versioner) resumed(ctx context.Context, head string, rel shipprod.Release) bool {
+	msg, err := v.repo.Run(ctx, "log", "-1", "--format=%B", head)
+	if err != nil || strings.TrimSpace(msg) != strings.TrimSpace(v.message(rel)) {
+		return false
+	}
 	files, err := v.readFiles()
 	if err != nil {
 		return false
 	}
 	for _, fd := range files {
-		if fd.version.String() != version {
+		if fd.version.String() != rel.Version {
 			return false
 		}
 	}
