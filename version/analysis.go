@@ -70,7 +70,7 @@ type nonConventional struct {
 // streamed through it and no message is held after it was read.
 type analysis struct {
 	s       *settings
-	collect bool // keep changelog entries for every releasable commit
+	collect bool // keep changelog entries for the releasable commits
 
 	// watch maps a commit to the pre-release tags on it; found collects
 	// those met in the range.
@@ -88,6 +88,7 @@ type analysis struct {
 	reverts                            []*pendingRevert
 	revertTargets                      map[string]*pendingRevert // full SHAs
 	entries                            []changelog.GroupedEntry
+	entriesLeft                        int // releasable commits beyond maxEntries
 }
 
 func newAnalysis(s *settings, collect bool) *analysis {
@@ -212,7 +213,11 @@ func (a *analysis) count(shaBytes []byte, c *conventional.Commit, header string)
 		a.kept[r] = append(a.kept[r], cand)
 	}
 	if a.collect {
-		a.entries = append(a.entries, entryFor(string(shaBytes), c, breaking))
+		if len(a.entries) < maxEntries {
+			a.entries = append(a.entries, entryFor(string(shaBytes), c, breaking))
+		} else {
+			a.entriesLeft++
+		}
 	}
 }
 
@@ -373,6 +378,21 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// maxEntries bounds the changelog entries generated from commits: a
+// release of a hundred thousand commits gets the newest thousand and a line
+// counting the rest, not a novel.
+const maxEntries = 1000
+
+// notes formats the generated entries as Keep a Changelog groups.
+func (a *analysis) notes() string {
+	entries := a.entries
+	if a.entriesLeft > 0 {
+		entries = append(entries[:len(entries):len(entries)], changelog.GroupedEntry{Group: "Changed",
+			Entry: changelog.Entry{Text: fmt.Sprintf("… and %d more changes (see the git log)", a.entriesLeft)}})
+	}
+	return changelog.Generate(entries)
 }
 
 // entryGroups maps commit types to Keep a Changelog groups.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/bench/repogen"
 	"github.com/shipprod/shipprod/version"
 )
 
@@ -511,5 +512,29 @@ func TestDecisionText(t *testing.T) {
 	}
 	if !strings.HasSuffix(lines[3], "feat(list): add pagination") {
 		t.Fatalf("reason line %q", lines[3])
+	}
+}
+
+// TestGeneratedNotesAreBounded: a release of thousands of commits gets the
+// newest thousand entries and a line counting the rest.
+func TestGeneratedNotesAreBounded(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "repo")
+	info, err := repogen.Generate(context.Background(), dir, repogen.Options{OldTags: 3, Commits: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := version.New(version.Config{Changelog: "-"}, version.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := v.Decide(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	releasable := info.Counts["feat"] + info.Counts["fix"] + info.Counts["perf"] // plus breaking commits of other types
+	items := strings.Count(d.Notes, "\n- ") // every item starts a line below a group heading
+	if items != 1001 || !strings.Contains(d.Notes, "- … and ") || releasable < 1000 {
+		t.Fatalf("%d items for %d releasable commits; notes end %q", items, releasable, d.Notes[max(0, len(d.Notes)-200):])
 	}
 }

@@ -202,6 +202,18 @@ func TestCurrentVersionFromTags(t *testing.T) {
 			t.Fatalf("commits = %d, want 2", d.Commits)
 		}
 	})
+	t.Run("lightweight tags, and a tag on a tree", func(t *testing.T) {
+		t.Parallel()
+		r := newRepo(t)
+		r.commit("feat: a")
+		r.git("tag", "v1.1.0")
+		r.git("tag", "v9.0.0", "HEAD^{tree}")
+		r.commit("feat: b")
+		d := r.decide(version.Config{})
+		if d.Current != "1.1.0" || d.Next != "1.2.0" {
+			t.Fatalf("current %s next %s, want 1.1.0 → 1.2.0", d.Current, d.Next)
+		}
+	})
 	t.Run("tags on other branches are ignored", func(t *testing.T) {
 		t.Parallel()
 		r := newRepo(t)

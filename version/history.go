@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -62,47 +63,43 @@ func listTags(ctx context.Context, repo *git.Repo, prefix string) ([]*tag, error
 	return tags, nil
 }
 
-// peel resolves the commits of tags that do not know theirs yet.
+// peel resolves the commits of tags that do not know theirs yet, with one
+// `git rev-parse` (which reads only those refs), falling back to
+// for-each-ref when a tag does not point at a commit.
 func peel(ctx context.Context, repo *git.Repo, tags []*tag) error {
-	var refs []string
-	byRef := map[string]*tag{}
+	var todo []*tag
+	args := []string{"rev-parse"} // tag refs never start with "-"
 	for _, t := range tags {
 		if t.commit == "" {
-			ref := "refs/tags/" + t.name
-			refs = append(refs, ref)
-			byRef[ref] = t
+			todo = append(todo, t)
+			args = append(args, "refs/tags/"+t.name+"^{commit}")
 		}
 	}
-	if len(refs) == 0 {
+	if len(todo) == 0 {
 		return nil
 	}
-	args := append([]string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(*objecttype)"}, refs...)
-	out, err := repo.RunRaw(ctx, args...)
-	if err != nil {
-		return fmt.Errorf("resolving tags: %w", err)
+	if out, err := repo.Run(ctx, args...); err == nil {
+		shas := strings.Fields(out)
+		if len(shas) == len(todo) {
+			for i, t := range todo {
+				t.commit = shas[i]
+			}
+			return nil
+		}
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "\x00")
-		if len(f) != 4 {
-			continue
+	return peelEach(ctx, repo, todo)
+}
+
+// peelEach resolves tags one by one; a tag that does not point at a commit
+// keeps an empty commit and is left out of the walk.
+func peelEach(ctx context.Context, repo *git.Repo, tags []*tag) error {
+	for _, t := range tags {
+		sha, ok, err := repo.ResolveCommit(ctx, "refs/tags/"+t.name)
+		if err != nil {
+			return fmt.Errorf("resolving tag %s: %w", t.name, err)
 		}
-		t := byRef[f[0]]
-		if t == nil {
-			continue
-		}
-		switch {
-		case f[2] == "":
-			t.commit = f[1] // lightweight
-		case f[3] == "commit":
-			t.commit = f[2]
-		default: // a tag of a tag: ask git to peel it all the way
-			sha, ok, err := repo.ResolveCommit(ctx, f[0])
-			if err != nil {
-				return err
-			}
-			if ok {
-				t.commit = sha
-			}
+		if ok {
+			t.commit = sha
 		}
 	}
 	return nil
@@ -123,11 +120,16 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 	cmd.Stdin = strings.NewReader(strings.Join(revs, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	stdout, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer stdout.Close()
+	growPipe(pw)
+	cmd.Stdout = pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		return nil, fmt.Errorf("git log: %w", err)
 	}
 	readErr := scanCommits(stdout, func(marker byte, sha []byte, parents int, msg []byte) {
@@ -326,18 +328,25 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 	if err := peel(ctx, repo, append(append([]*tag(nil), n...), watch...)); err != nil {
 		return nil, false, err
 	}
+	// Tags on trees or blobs (rare, but git allows them) are no releases.
+	var valid []*tag
+	for _, t := range n {
+		if t.commit != "" {
+			valid = append(valid, t)
+		}
+	}
+	n = valid
 	an := newAnalysis(s, collect)
 	an.watch = map[string][]*tag{}
 	for _, p := range watch {
-		an.watch[p.commit] = append(an.watch[p.commit], p)
+		if p.commit != "" {
+			an.watch[p.commit] = append(an.watch[p.commit], p)
+		}
 	}
 
 	revs := []string{head}
 	atCommit := map[string][]*tag{}
 	for _, t := range n {
-		if t.commit == "" {
-			continue
-		}
 		if _, dup := atCommit[t.commit]; !dup {
 			revs = append(revs, "^"+t.commit)
 		}

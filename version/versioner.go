@@ -200,7 +200,7 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 		d.Notes = cl.UnreleasedText()
 	}
 	if d.Notes == "" {
-		d.Notes = changelog.Generate(h.sinceStable.entries)
+		d.Notes = h.sinceStable.notes()
 	}
 
 	next := semver.MustParse(d.Next)
