@@ -533,7 +533,7 @@ func TestGeneratedNotesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	releasable := info.Counts["feat"] + info.Counts["fix"] + info.Counts["perf"] // plus breaking commits of other types
-	items := strings.Count(d.Notes, "\n- ") // every item starts a line below a group heading
+	items := strings.Count(d.Notes, "\n- ")                                      // every item starts a line below a group heading
 	if items != 1001 || !strings.Contains(d.Notes, "- … and ") || releasable < 1000 {
 		t.Fatalf("%d items for %d releasable commits; notes end %q", items, releasable, d.Notes[max(0, len(d.Notes)-200):])
 	}
