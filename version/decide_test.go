@@ -286,6 +286,34 @@ func TestCurrentVersionFromTags(t *testing.T) {
 			t.Fatalf("current %s next %s commits %d, want 2.0.0 → 2.0.1 from 3 commits (%q)", d.Current, d.Next, d.Commits, d.Why)
 		}
 	})
+	t.Run("a higher tag behind a merged branch, among many unmerged higher tags", func(t *testing.T) {
+		t.Parallel()
+		r := newRepo(t)
+		r.commit("feat: a")
+		r.tag("v3.0.0")
+		r.git("branch", "unmerged")
+		r.commit("fix: b")
+		r.git("branch", "feature")
+		r.commit("fix: c")
+		r.tag("v2.0.0")
+		r.git("switch", "--quiet", "feature")
+		r.commit("feat: d")
+		r.git("switch", "--quiet", "unmerged")
+		r.commit("feat: never merged")
+		var refs strings.Builder
+		for i := 0; i < 9; i++ {
+			refs.WriteString("create refs/tags/v9." + strconv.Itoa(i) + ".0 HEAD\n")
+		}
+		r.gitInput(refs.String(), "update-ref", "--stdin")
+		r.git("switch", "--quiet", "main")
+		r.commit("docs: e")
+		r.git("merge", "--quiet", "--no-ff", "-m", "Merge branch 'feature'", "feature")
+		d := r.decide(version.Config{})
+		// v3.0.0..HEAD: b, c, d, e and the merge.
+		if d.Current != "3.0.0" || d.Next != "3.1.0" || d.Commits != 5 {
+			t.Fatalf("current %s next %s commits %d, want 3.0.0 → 3.1.0 from 5 commits", d.Current, d.Next, d.Commits)
+		}
+	})
 	t.Run("release branch far behind the newest tags", func(t *testing.T) {
 		t.Parallel()
 		r := newRepo(t)
@@ -339,6 +367,8 @@ func TestCurrentVersionFallbacks(t *testing.T) {
 		{name: "VERSION", files: map[string]string{"VERSION": "0.4.0\n"}, current: "0.4.0", source: "VERSION:1", next: "0.5.0"},
 		{name: "CHANGELOG", files: map[string]string{"CHANGELOG.md": "## [Unreleased]\n\n## [0.2.0] - 2024-01-01\n"}, current: "0.2.0", source: "CHANGELOG.md:3", next: "0.3.0"},
 		{name: "initial version", current: "", source: "none", next: "0.1.0"},
+		{name: "package.json without a version is not a version file by default", files: map[string]string{"package.json": "{\"private\": true}\n"},
+			current: "", source: "none", next: "0.1.0"},
 		{name: "configured initial version", cfg: version.Config{Initial: "1.0.0"}, source: "none", next: "1.0.0"},
 		{name: "current_from order", files: map[string]string{"VERSION": "0.4.0\n", "CHANGELOG.md": "## [Unreleased]\n\n## [0.2.0]\n"},
 			cfg: version.Config{CurrentFrom: []string{"changelog", "VERSION"}, Files: []version.File{}}, current: "0.2.0", source: "CHANGELOG.md:3", next: "0.3.0"},

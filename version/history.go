@@ -369,17 +369,18 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 			}
 		}
 	}
-	general := best == nil
 	if best != nil {
+		// A higher tag of n may still be reachable, behind a boundary commit.
 		var higher []*tag
 		for _, t := range n {
 			if t.version.GreaterThan(best.version) && !containsString(boundary, t.commit) {
 				higher = append(higher, t)
 			}
 		}
-		if len(higher) > 8 {
-			general = true
-		} else {
+		switch {
+		case len(higher) == 0:
+		case len(higher)*len(boundary) <= 16:
+			// merge-base is cheap here: such tags sit near the boundary.
 		search:
 			for _, t := range higher { // highest first
 				for _, b := range boundary {
@@ -393,8 +394,20 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 					}
 				}
 			}
+		default:
+			merged, err := mergedTags(ctx, repo, s.prefix, boundary)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, t := range higher {
+				if merged[t.name] {
+					best = t
+					break
+				}
+			}
 		}
 	}
+	general := best == nil
 	if general {
 		if !everything {
 			return nil, true, nil
@@ -426,7 +439,7 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 			extra = append(extra, b)
 		}
 	}
-	if len(extra) > 0 && !(len(extra) == 1 && extra[0] == head && an.commits == 0 && best != nil && best.commit == head) {
+	if len(extra) > 0 {
 		revs := extra
 		if best != nil {
 			revs = append(revs, "^"+best.commit)

@@ -270,7 +270,7 @@ func (c *changelogFile) latest() (*semver.Version, *changelog.Section, error) {
 
 // readFiles reads the configured version files (and the npm lock files
 // beside package.json). Without configured files, package.json and VERSION
-// are used when they exist.
+// are used when they exist and hold a version.
 func (v *Versioner) readFiles() ([]*found, error) {
 	list := v.s.files
 	if v.s.autoFiles {
@@ -286,6 +286,9 @@ func (v *Versioner) readFiles() ([]*found, error) {
 	for _, f := range list {
 		fd, err := f.read(v.dir)
 		if err != nil {
+			if v.s.autoFiles && errors.Is(err, ErrNoVersion) {
+				continue // e.g. a private package.json without a version
+			}
 			return nil, err
 		}
 		out = append(out, fd)
@@ -361,6 +364,9 @@ func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changel
 			continue
 		}
 		fd, err := vf.read(v.dir)
+		if errors.Is(err, ErrNoVersion) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
