@@ -61,6 +61,10 @@ func TestApplyVersion(t *testing.T) {
 	t.Parallel()
 	r, cfg := project(t)
 	tagCommit := r.git("rev-parse", "v1.4.0^{commit}")
+	goFile := filepath.Join(r.dir, "internal/version/version.go")
+	if err := os.Chmod(goFile, 0o640); err != nil { // git ignores this; the write must keep it
+		t.Fatal(err)
+	}
 	v := r.versioner(cfg, func(o *version.Options) { o.Branch, o.Remote = "main", "origin" })
 	ctx := context.Background()
 
@@ -100,6 +104,9 @@ func TestApplyVersion(t *testing.T) {
 	}
 	if got := r.git("show", "--format=", "--name-only", "HEAD"); got != "CHANGELOG.md\nVERSION\nchart/Chart.yaml\ninternal/version/version.go\npackage-lock.json\npackage.json" {
 		t.Fatalf("bump commit files:\n%s", got)
+	}
+	if info, err := os.Stat(goFile); err != nil || info.Mode().Perm() != 0o640 {
+		t.Fatalf("mode of version.go after the bump: %v, %v; want 0640 kept", info.Mode(), err)
 	}
 	if st := r.git("status", "--porcelain"); st != "" {
 		t.Fatalf("working tree not clean after the bump: %s", st)

@@ -47,12 +47,13 @@ func main() {
 	commits := flag.Int("commits", 100000, "Conventional Commits since the last tag")
 	tags := flag.Int("tags", 5000, "older release tags")
 	runs := flag.Int("runs", 5, "measurements (the median is reported)")
+	noChangelog := flag.Bool("no-changelog", false, "decide without the CHANGELOG, so the notes are generated from the commits")
 	child := flag.String("child", "", "internal: decide in this repository and print the result as JSON")
 	flag.Parse()
 	ctx := context.Background()
 
 	if *child != "" {
-		if err := decide(ctx, *child); err != nil {
+		if err := decide(ctx, *child, *noChangelog); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -79,7 +80,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		res, err := runChild(ctx, self, info.Dir)
+		res, err := runChild(ctx, self, info.Dir, *noChangelog)
 		if err != nil {
 			fail(err)
 		}
@@ -108,8 +109,8 @@ func gitLog(ctx context.Context, dir, tag string) (time.Duration, error) {
 	return time.Since(start), err
 }
 
-func runChild(ctx context.Context, self, dir string) (childResult, error) {
-	cmd := exec.CommandContext(ctx, self, "-child", dir)
+func runChild(ctx context.Context, self, dir string, noChangelog bool) (childResult, error) {
+	cmd := exec.CommandContext(ctx, self, "-child", dir, fmt.Sprintf("-no-changelog=%v", noChangelog))
 	cmd.Env = repogen.Env()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -121,8 +122,12 @@ func runChild(ctx context.Context, self, dir string) (childResult, error) {
 }
 
 // decide runs in the child process.
-func decide(ctx context.Context, dir string) error {
-	v, err := version.New(version.Config{}, version.Options{Dir: dir})
+func decide(ctx context.Context, dir string, noChangelog bool) error {
+	cfg := version.Config{}
+	if noChangelog {
+		cfg.Changelog = "-"
+	}
+	v, err := version.New(cfg, version.Options{Dir: dir})
 	if err != nil {
 		return err
 	}
