@@ -490,6 +490,23 @@ func TestPrereleases(t *testing.T) {
 	}
 }
 
+// TestPrereleaseFromFile: a pre-release version read from a file (no tag
+// says so) is continued like a tagged one.
+func TestPrereleaseFromFile(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.write("VERSION", "2.0.0-beta.1\n")
+	r.commit("feat: a", "VERSION")
+	r.commit("fix: b")
+	d := r.decide(version.Config{Prerelease: "beta"})
+	if d.Current != "2.0.0-beta.1" || d.Next != "2.0.0-beta.2" {
+		t.Fatalf("current %s next %s, want 2.0.0-beta.1 → 2.0.0-beta.2", d.Current, d.Next)
+	}
+	if d = r.decide(version.Config{}); d.Next != "2.0.0" {
+		t.Fatalf("promotion: next %s, want 2.0.0", d.Next)
+	}
+}
+
 func TestPrereleaseCounterSeesEveryTag(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)

@@ -500,7 +500,7 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 	if t := h.current(); t != nil {
 		d.CurrentTag, d.CurrentCommit = t.name, t.commit
 	}
-	if h.stable != nil {
+	if h.stable != nil && pre != nil {
 		d.Stable = h.stable.version.String()
 	}
 	since := d.CurrentTag
@@ -575,8 +575,9 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 		}
 	case explicit || promoting:
 	case pre != nil && s.prerelease != "" && s.fromCommits:
-		if h.sincePre == nil || h.sincePre.rank() == rankNone {
-			why = h.sincePre.summary()
+		// The next pre-release needs something new since the last one.
+		if sinceCur.rank() == rankNone {
+			why = sinceCur.summary()
 		}
 	case level == rankNone:
 		why = an.summary()
@@ -631,9 +632,17 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 	}
 	next := target
 	if s.prerelease != "" && target.Prerelease() == "" {
+		// The counter follows every tag of this version, reachable or not,
+		// and the current version (which may come from a file).
 		n := 0
+		seen := []*semver.Version{}
 		for _, t := range h.all {
-			tv := t.version
+			seen = append(seen, t.version)
+		}
+		if cur != nil {
+			seen = append(seen, cur)
+		}
+		for _, tv := range seen {
 			if tv.Major() == target.Major() && tv.Minor() == target.Minor() && tv.Patch() == target.Patch() {
 				if rest, ok := strings.CutPrefix(tv.Prerelease(), s.prerelease+"."); ok && isNumeric(rest) {
 					var k int
