@@ -13,6 +13,7 @@ import (
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/bench/repogen"
 	"github.com/shipprod/shipprod/version"
+	"github.com/shipprod/shipprod/version/changelog"
 )
 
 const changelogBefore = `# Changelog
@@ -333,6 +334,7 @@ func TestBadChangelogAndTags(t *testing.T) {
 				r.commit("docs: changelog", "CHANGELOG.md")
 			},
 			err: `CHANGELOG.md: no "## [Unreleased]" section: add "## [Unreleased]" above "## [1.4.0] - 2024-01-01" at line 3`,
+			is:  changelog.ErrNoUnreleased,
 		},
 		{
 			name: "CHANGELOG with the target version already released",
@@ -343,6 +345,7 @@ func TestBadChangelogAndTags(t *testing.T) {
 				r.commit("docs: reorder", "CHANGELOG.md")
 			},
 			err: `CHANGELOG.md:5: version already released: "## [1.5.0] - 2024-02-01"`,
+			is:  changelog.ErrAlreadyReleased,
 		},
 		{
 			name: "CHANGELOG latest version is not SemVer",
