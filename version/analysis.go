@@ -1,6 +1,7 @@
 package version
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -69,7 +70,7 @@ type nonConventional struct {
 // streamed through it and no message is held after it was read.
 type analysis struct {
 	s       *settings
-	collect bool // keep changelog entries for every releasable commit
+	collect bool // keep changelog entries for the releasable commits
 
 	// watch maps a commit to the pre-release tags on it; found collects
 	// those met in the range.
@@ -87,6 +88,7 @@ type analysis struct {
 	reverts                            []*pendingRevert
 	revertTargets                      map[string]*pendingRevert // full SHAs
 	entries                            []changelog.GroupedEntry
+	entriesLeft                        int // releasable commits beyond maxEntries
 }
 
 func newAnalysis(s *settings, collect bool) *analysis {
@@ -108,19 +110,22 @@ func subjectOf(msg string) string {
 	return strings.TrimRight(msg, "\r ")
 }
 
-// add reads one commit of the range.
-func (a *analysis) add(sha string, parents int, msg string) {
+// add reads one commit of the range. sha and msg are only valid during the
+// call (they point into git log's output buffer).
+func (a *analysis) add(shaBytes []byte, parents int, msg []byte) {
 	a.commits++
-	if tags, ok := a.watch[sha]; ok {
+	if tags, ok := a.watch[string(shaBytes)]; ok {
 		a.found = append(a.found, tags...)
 	}
-	if a.cancelled(sha) {
+	if len(a.reverts) > 0 && a.cancelled(string(shaBytes)) {
 		return
 	}
-	c, err := conventional.Parse(msg)
+	c, err := parseMessage(msg)
 	if err != nil {
-		if rv, ok := conventional.ParseRevert(msg, nil); ok {
-			a.addRevert(sha, nil, subjectOf(msg), rv)
+		sha := string(shaBytes)
+		text := string(msg)
+		if rv, ok := conventional.ParseRevert(text, nil); ok {
+			a.addRevert(sha, nil, subjectOf(text), rv)
 			return
 		}
 		if parents > 1 {
@@ -129,23 +134,65 @@ func (a *analysis) add(sha string, parents int, msg string) {
 		}
 		a.nonConv++
 		if a.firstNonConv == nil {
-			a.firstNonConv = &nonConventional{sha: sha, subject: subjectOf(msg), err: err}
+			a.firstNonConv = &nonConventional{sha: sha, subject: subjectOf(text), err: err}
 		}
 		return
 	}
-	if rv, ok := conventional.ParseRevert(msg, &c); ok {
-		a.addRevert(sha, &c, c.Header(), rv)
-		return
+	if c.Type == "revert" {
+		if rv, ok := conventional.ParseRevert(string(msg), &c); ok {
+			a.addRevert(string(shaBytes), &c, c.Header(), rv)
+			return
+		}
 	}
 	a.typeCounts[c.Type]++
 	if v, ok := c.Footer("Release-As"); ok {
-		a.releaseAsFooter(sha, v)
+		a.releaseAsFooter(string(shaBytes), v)
 	}
-	a.count(sha, &c, c.Header())
+	a.count(shaBytes, &c, "")
 }
 
-// count adds a conventional commit's bump.
-func (a *analysis) count(sha string, c *conventional.Commit, header string) {
+// parseMessage parses msg as conventional.Parse does, as far as deciding a
+// version is concerned: type, scope, description, breaking change and the
+// Release-As and Refs footers. Most messages need only their header, so
+// the footers are read only when the message could hold a BREAKING CHANGE
+// or Release-As footer, or is a revert (or starts with blank space, which
+// Parse trims).
+func parseMessage(msg []byte) (conventional.Commit, error) {
+	if len(msg) == 0 || msg[0] == ' ' || msg[0] == '\t' || msg[0] == '\r' || msg[0] == '\n' ||
+		bytes.Contains(msg, []byte("BREAKING")) || containsReleaseAs(msg) {
+		return conventional.Parse(string(msg))
+	}
+	header, rest, _ := bytes.Cut(msg, []byte{'\n'})
+	c, err := conventional.ParseHeader(string(header))
+	if err != nil || c.Type == "revert" {
+		return conventional.Parse(string(msg))
+	}
+	// The body must begin one blank line after the header.
+	if line2, _, _ := bytes.Cut(rest, []byte{'\n'}); len(bytes.TrimSpace(line2)) > 0 {
+		return conventional.Parse(string(msg))
+	}
+	return c, nil
+}
+
+// containsReleaseAs reports whether s contains "release-as", ignoring case. It
+// looks around each "-", which is rarer in text than any letter.
+func containsReleaseAs(s []byte) bool {
+	for off := 0; ; {
+		i := bytes.IndexByte(s[off:], '-')
+		if i < 0 {
+			return false
+		}
+		i += off
+		if i >= 7 && i+3 <= len(s) && bytes.EqualFold(s[i-7:i], []byte("release")) && bytes.EqualFold(s[i+1:i+3], []byte("as")) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+// count adds a conventional commit's bump. header is the commit's first
+// line; "" formats it from c when it is needed.
+func (a *analysis) count(shaBytes []byte, c *conventional.Commit, header string) {
 	r := rankOf(a.s.types[c.Type])
 	breaking := c.Breaking()
 	if breaking {
@@ -156,14 +203,21 @@ func (a *analysis) count(sha string, c *conventional.Commit, header string) {
 	}
 	a.levels[r]++
 	if len(a.kept[r]) < a.s.maxReasons {
-		cand := candidate{sha: sha, header: header, rank: r, breaking: breaking}
+		if header == "" {
+			header = c.Header()
+		}
+		cand := candidate{sha: string(shaBytes), header: header, rank: r, breaking: breaking}
 		if note := c.BreakingNote(); breaking && note != c.Description {
 			cand.note = note
 		}
 		a.kept[r] = append(a.kept[r], cand)
 	}
 	if a.collect {
-		a.entries = append(a.entries, entryFor(sha, c, breaking))
+		if len(a.entries) < maxEntries {
+			a.entries = append(a.entries, entryFor(string(shaBytes), c, breaking))
+		} else {
+			a.entriesLeft++
+		}
 	}
 }
 
@@ -224,7 +278,7 @@ func (a *analysis) finish() {
 			c = &conventional.Commit{Type: "revert", Description: p.header}
 		}
 		a.typeCounts["revert"]++
-		a.count(p.sha, c, p.header)
+		a.count([]byte(p.sha), c, p.header)
 	}
 	a.reverts = nil
 }
@@ -324,6 +378,21 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// maxEntries bounds the changelog entries generated from commits: a
+// release of a hundred thousand commits gets the newest thousand and a line
+// counting the rest, not a novel.
+const maxEntries = 1000
+
+// notes formats the generated entries as Keep a Changelog groups.
+func (a *analysis) notes() string {
+	entries := a.entries
+	if a.entriesLeft > 0 {
+		entries = append(entries[:len(entries):len(entries)], changelog.GroupedEntry{Group: "Changed",
+			Entry: changelog.Entry{Text: fmt.Sprintf("… and %d more changes (see the git log)", a.entriesLeft)}})
+	}
+	return changelog.Generate(entries)
 }
 
 // entryGroups maps commit types to Keep a Changelog groups.

@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/bench/repogen"
 	"github.com/shipprod/shipprod/version"
+	"github.com/shipprod/shipprod/version/changelog"
 )
 
 const changelogBefore = `# Changelog
@@ -60,6 +62,10 @@ func TestApplyVersion(t *testing.T) {
 	t.Parallel()
 	r, cfg := project(t)
 	tagCommit := r.git("rev-parse", "v1.4.0^{commit}")
+	goFile := filepath.Join(r.dir, "internal/version/version.go")
+	if err := os.Chmod(goFile, 0o640); err != nil { // git ignores this; the write must keep it
+		t.Fatal(err)
+	}
 	v := r.versioner(cfg, func(o *version.Options) { o.Branch, o.Remote = "main", "origin" })
 	ctx := context.Background()
 
@@ -99,6 +105,9 @@ func TestApplyVersion(t *testing.T) {
 	}
 	if got := r.git("show", "--format=", "--name-only", "HEAD"); got != "CHANGELOG.md\nVERSION\nchart/Chart.yaml\ninternal/version/version.go\npackage-lock.json\npackage.json" {
 		t.Fatalf("bump commit files:\n%s", got)
+	}
+	if info, err := os.Stat(goFile); err != nil || info.Mode().Perm() != 0o640 {
+		t.Fatalf("mode of version.go after the bump: %v, %v; want 0640 kept", info.Mode(), err)
 	}
 	if st := r.git("status", "--porcelain"); st != "" {
 		t.Fatalf("working tree not clean after the bump: %s", st)
@@ -152,7 +161,10 @@ func TestApplyVersion(t *testing.T) {
 		t.Fatalf("descriptions: %q / %q / %q", planned[0].Description, planned[5].Description, planned[6].Description)
 	}
 
-	// Applying the same release again (a resumed run) changes nothing.
+	// Applying the same release again (a resumed run) plans and changes nothing.
+	if acts, err := v.PlanActions(ctx, rel); err != nil || len(acts) != 0 {
+		t.Fatalf("PlanActions after the bump = %+v, %v; want none", acts, err)
+	}
 	again, err := v.ApplyVersion(ctx, rel)
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +228,25 @@ func TestPipelineNothingToRelease(t *testing.T) {
 	}
 }
 
+func TestRemoteCredentialsAreMasked(t *testing.T) {
+	t.Parallel()
+	r, cfg := project(t)
+	v := r.versioner(cfg, func(o *version.Options) { o.Remote = "https://bot:s3cr3t-token@github.com/acme/app.git" })
+	rel, err := v.NextVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := v.ApplyVersion(context.Background(), rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []string{rel.Remote, applied.Remote} {
+		if got != "https://***@github.com/acme/app.git" {
+			t.Fatalf("Remote = %q, want the credentials masked", got)
+		}
+	}
+}
+
 func TestDirtyTreeIsRefused(t *testing.T) {
 	t.Parallel()
 	r, cfg := project(t)
@@ -255,9 +286,10 @@ func TestAllOrNothing(t *testing.T) {
 	t.Cleanup(func() { exec.Command("chattr", "-i", third).Run() })
 	before := r.snapshot()
 	_, err = v.ApplyVersion(context.Background(), rel)
-	if err == nil || !strings.Contains(err.Error(), "VERSION") {
+	if err == nil || !strings.HasPrefix(err.Error(), "writing version 1.5.0 (no file was changed): write ") || !strings.Contains(err.Error(), "VERSION") {
 		t.Fatalf("err = %v, want the VERSION write failure", err)
 	}
+	t.Log(err)
 	if r.snapshot() != before {
 		t.Fatalf("a failed apply left changes:\n%s", r.git("status", "--porcelain"))
 	}
@@ -302,6 +334,7 @@ func TestBadChangelogAndTags(t *testing.T) {
 				r.commit("docs: changelog", "CHANGELOG.md")
 			},
 			err: `CHANGELOG.md: no "## [Unreleased]" section: add "## [Unreleased]" above "## [1.4.0] - 2024-01-01" at line 3`,
+			is:  changelog.ErrNoUnreleased,
 		},
 		{
 			name: "CHANGELOG with the target version already released",
@@ -312,6 +345,7 @@ func TestBadChangelogAndTags(t *testing.T) {
 				r.commit("docs: reorder", "CHANGELOG.md")
 			},
 			err: `CHANGELOG.md:5: version already released: "## [1.5.0] - 2024-02-01"`,
+			is:  changelog.ErrAlreadyReleased,
 		},
 		{
 			name: "CHANGELOG latest version is not SemVer",
@@ -488,5 +522,29 @@ func TestDecisionText(t *testing.T) {
 	}
 	if !strings.HasSuffix(lines[3], "feat(list): add pagination") {
 		t.Fatalf("reason line %q", lines[3])
+	}
+}
+
+// TestGeneratedNotesAreBounded: a release of thousands of commits gets the
+// newest thousand entries and a line counting the rest.
+func TestGeneratedNotesAreBounded(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "repo")
+	info, err := repogen.Generate(context.Background(), dir, repogen.Options{OldTags: 3, Commits: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := version.New(version.Config{Changelog: "-"}, version.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := v.Decide(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	releasable := info.Counts["feat"] + info.Counts["fix"] + info.Counts["perf"] // plus breaking commits of other types
+	items := strings.Count(d.Notes, "\n- ")                                      // every item starts a line below a group heading
+	if items != 1001 || !strings.Contains(d.Notes, "- … and ") || releasable < 1000 {
+		t.Fatalf("%d items for %d releasable commits; notes end %q", items, releasable, d.Notes[max(0, len(d.Notes)-200):])
 	}
 }

@@ -202,6 +202,18 @@ func TestCurrentVersionFromTags(t *testing.T) {
 			t.Fatalf("commits = %d, want 2", d.Commits)
 		}
 	})
+	t.Run("lightweight tags, and a tag on a tree", func(t *testing.T) {
+		t.Parallel()
+		r := newRepo(t)
+		r.commit("feat: a")
+		r.git("tag", "v1.1.0")
+		r.git("tag", "v9.0.0", "HEAD^{tree}")
+		r.commit("feat: b")
+		d := r.decide(version.Config{})
+		if d.Current != "1.1.0" || d.Next != "1.2.0" {
+			t.Fatalf("current %s next %s, want 1.1.0 → 1.2.0", d.Current, d.Next)
+		}
+	})
 	t.Run("tags on other branches are ignored", func(t *testing.T) {
 		t.Parallel()
 		r := newRepo(t)
@@ -274,6 +286,34 @@ func TestCurrentVersionFromTags(t *testing.T) {
 			t.Fatalf("current %s next %s commits %d, want 2.0.0 → 2.0.1 from 3 commits (%q)", d.Current, d.Next, d.Commits, d.Why)
 		}
 	})
+	t.Run("a higher tag behind a merged branch, among many unmerged higher tags", func(t *testing.T) {
+		t.Parallel()
+		r := newRepo(t)
+		r.commit("feat: a")
+		r.tag("v3.0.0")
+		r.git("branch", "unmerged")
+		r.commit("fix: b")
+		r.git("branch", "feature")
+		r.commit("fix: c")
+		r.tag("v2.0.0")
+		r.git("switch", "--quiet", "feature")
+		r.commit("feat: d")
+		r.git("switch", "--quiet", "unmerged")
+		r.commit("feat: never merged")
+		var refs strings.Builder
+		for i := 0; i < 9; i++ {
+			refs.WriteString("create refs/tags/v9." + strconv.Itoa(i) + ".0 HEAD\n")
+		}
+		r.gitInput(refs.String(), "update-ref", "--stdin")
+		r.git("switch", "--quiet", "main")
+		r.commit("docs: e")
+		r.git("merge", "--quiet", "--no-ff", "-m", "Merge branch 'feature'", "feature")
+		d := r.decide(version.Config{})
+		// v3.0.0..HEAD: b, c, d, e and the merge.
+		if d.Current != "3.0.0" || d.Next != "3.1.0" || d.Commits != 5 {
+			t.Fatalf("current %s next %s commits %d, want 3.0.0 → 3.1.0 from 5 commits", d.Current, d.Next, d.Commits)
+		}
+	})
 	t.Run("release branch far behind the newest tags", func(t *testing.T) {
 		t.Parallel()
 		r := newRepo(t)
@@ -327,6 +367,8 @@ func TestCurrentVersionFallbacks(t *testing.T) {
 		{name: "VERSION", files: map[string]string{"VERSION": "0.4.0\n"}, current: "0.4.0", source: "VERSION:1", next: "0.5.0"},
 		{name: "CHANGELOG", files: map[string]string{"CHANGELOG.md": "## [Unreleased]\n\n## [0.2.0] - 2024-01-01\n"}, current: "0.2.0", source: "CHANGELOG.md:3", next: "0.3.0"},
 		{name: "initial version", current: "", source: "none", next: "0.1.0"},
+		{name: "package.json without a version is not a version file by default", files: map[string]string{"package.json": "{\"private\": true}\n"},
+			current: "", source: "none", next: "0.1.0"},
 		{name: "configured initial version", cfg: version.Config{Initial: "1.0.0"}, source: "none", next: "1.0.0"},
 		{name: "current_from order", files: map[string]string{"VERSION": "0.4.0\n", "CHANGELOG.md": "## [Unreleased]\n\n## [0.2.0]\n"},
 			cfg: version.Config{CurrentFrom: []string{"changelog", "VERSION"}, Files: []version.File{}}, current: "0.2.0", source: "CHANGELOG.md:3", next: "0.3.0"},
@@ -445,6 +487,23 @@ func TestPrereleases(t *testing.T) {
 	d = r.decide(rc)
 	if d.Next != "3.0.0-rc.1" {
 		t.Fatalf("after breaking change: next %s, want 3.0.0-rc.1", d.Next)
+	}
+}
+
+// TestPrereleaseFromFile: a pre-release version read from a file (no tag
+// says so) is continued like a tagged one.
+func TestPrereleaseFromFile(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.write("VERSION", "2.0.0-beta.1\n")
+	r.commit("feat: a", "VERSION")
+	r.commit("fix: b")
+	d := r.decide(version.Config{Prerelease: "beta"})
+	if d.Current != "2.0.0-beta.1" || d.Next != "2.0.0-beta.2" {
+		t.Fatalf("current %s next %s, want 2.0.0-beta.1 → 2.0.0-beta.2", d.Current, d.Next)
+	}
+	if d = r.decide(version.Config{}); d.Next != "2.0.0" {
+		t.Fatalf("promotion: next %s, want 2.0.0", d.Next)
 	}
 }
 

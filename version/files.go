@@ -91,6 +91,11 @@ func (f versionFile) lockFiles(dir string) []versionFile {
 	return out
 }
 
+// ErrNoVersion means a version file holds no version at all (as opposed to
+// an invalid one). A configured file without a version is an error; a file
+// only looked at by default (package.json, VERSION) is then skipped.
+var ErrNoVersion = errors.New("no version in the file")
+
 // FileError is a problem with a version file or the CHANGELOG, at a line (0
 // when it concerns the whole file).
 type FileError struct {
@@ -202,7 +207,7 @@ func (fd *found) findWhole() error {
 	start := len(data) - len(bytes.TrimLeft(data, " \t\r\n"))
 	end := len(bytes.TrimRight(data, " \t\r\n"))
 	if start >= end {
-		return &FileError{Path: fd.file.path, Msg: "the file is empty; write the current version into it (e.g. 0.1.0)"}
+		return &FileError{Path: fd.file.path, Msg: "the file is empty; write the current version into it (e.g. 0.1.0)", Err: ErrNoVersion}
 	}
 	value := string(data[start:end])
 	if strings.ContainsAny(value, "\r\n") {
@@ -220,7 +225,7 @@ func (fd *found) findPattern() error {
 	matches := f.pattern.FindAllSubmatchIndex(fd.content, -1)
 	switch {
 	case len(matches) == 0:
-		return &FileError{Path: f.path, Msg: fmt.Sprintf("%s matches nothing: the file has no version where the pattern looks", f.what)}
+		return &FileError{Path: f.path, Msg: fmt.Sprintf("%s matches nothing: the file has no version where the pattern looks", f.what), Err: ErrNoVersion}
 	case len(matches) > 1:
 		lines := make([]string, len(matches))
 		for i, m := range matches {
@@ -261,7 +266,7 @@ func (fd *found) findJSON() error {
 		return &FileError{Path: f.path, Msg: "not valid JSON: " + err.Error(), Err: err}
 	}
 	if len(spans[0]) == 0 {
-		return &FileError{Path: f.path, Msg: `no top-level "version" field; add one with the current version (e.g. "version": "0.1.0")`}
+		return &FileError{Path: f.path, Msg: `no top-level "version" field; add one with the current version (e.g. "version": "0.1.0")`, Err: ErrNoVersion}
 	}
 	for i, ss := range spans {
 		if len(ss) > 1 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -62,54 +63,50 @@ func listTags(ctx context.Context, repo *git.Repo, prefix string) ([]*tag, error
 	return tags, nil
 }
 
-// peel resolves the commits of tags that do not know theirs yet.
+// peel resolves the commits of tags that do not know theirs yet, with one
+// `git rev-parse` (which reads only those refs), falling back to
+// for-each-ref when a tag does not point at a commit.
 func peel(ctx context.Context, repo *git.Repo, tags []*tag) error {
-	var refs []string
-	byRef := map[string]*tag{}
+	var todo []*tag
+	args := []string{"rev-parse"} // tag refs never start with "-"
 	for _, t := range tags {
 		if t.commit == "" {
-			ref := "refs/tags/" + t.name
-			refs = append(refs, ref)
-			byRef[ref] = t
+			todo = append(todo, t)
+			args = append(args, "refs/tags/"+t.name+"^{commit}")
 		}
 	}
-	if len(refs) == 0 {
+	if len(todo) == 0 {
 		return nil
 	}
-	args := append([]string{"for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(*objecttype)"}, refs...)
-	out, err := repo.RunRaw(ctx, args...)
-	if err != nil {
-		return fmt.Errorf("resolving tags: %w", err)
+	if out, err := repo.Run(ctx, args...); err == nil {
+		shas := strings.Fields(out)
+		if len(shas) == len(todo) {
+			for i, t := range todo {
+				t.commit = shas[i]
+			}
+			return nil
+		}
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "\x00")
-		if len(f) != 4 {
-			continue
+	return peelEach(ctx, repo, todo)
+}
+
+// peelEach resolves tags one by one; a tag that does not point at a commit
+// keeps an empty commit and is left out of the walk.
+func peelEach(ctx context.Context, repo *git.Repo, tags []*tag) error {
+	for _, t := range tags {
+		sha, ok, err := repo.ResolveCommit(ctx, "refs/tags/"+t.name)
+		if err != nil {
+			return fmt.Errorf("resolving tag %s: %w", t.name, err)
 		}
-		t := byRef[f[0]]
-		if t == nil {
-			continue
-		}
-		switch {
-		case f[2] == "":
-			t.commit = f[1] // lightweight
-		case f[3] == "commit":
-			t.commit = f[2]
-		default: // a tag of a tag: ask git to peel it all the way
-			sha, ok, err := repo.ResolveCommit(ctx, f[0])
-			if err != nil {
-				return err
-			}
-			if ok {
-				t.commit = sha
-			}
+		if ok {
+			t.commit = sha
 		}
 	}
 	return nil
 }
 
 // commitFunc receives one commit of a walk. msg is only valid during the call.
-type commitFunc func(sha string, parents int, msg []byte)
+type commitFunc func(sha []byte, parents int, msg []byte)
 
 // walk streams `git log` over revs (commit SHAs, "^sha" to exclude) into fn,
 // newest first, and returns the boundary: the excluded commits that are
@@ -123,16 +120,21 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 	cmd.Stdin = strings.NewReader(strings.Join(revs, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
+	stdout, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer stdout.Close()
+	growPipe(pw)
+	cmd.Stdout = pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
 		return nil, fmt.Errorf("git log: %w", err)
 	}
-	readErr := scanCommits(stdout, func(marker byte, sha string, parents int, msg []byte) {
+	readErr := scanCommits(stdout, func(marker byte, sha []byte, parents int, msg []byte) {
 		if marker == '-' {
-			boundary = append(boundary, sha)
+			boundary = append(boundary, string(sha))
 			return
 		}
 		fn(sha, parents, msg)
@@ -158,7 +160,7 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 const maxMessage = 64 << 20
 
 // scanCommits parses `git log --format=%m%H %P%n%B -z` output.
-func scanCommits(r io.Reader, fn func(marker byte, sha string, parents int, msg []byte)) error {
+func scanCommits(r io.Reader, fn func(marker byte, sha []byte, parents int, msg []byte)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256<<10), maxMessage)
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
@@ -189,7 +191,7 @@ func scanCommits(r io.Reader, fn func(marker byte, sha string, parents int, msg 
 		if len(bytes.TrimSpace(parentList)) > 0 {
 			parents = bytes.Count(bytes.TrimSpace(parentList), []byte{' '}) + 1
 		}
-		fn(rec[0], string(sha), parents, msg)
+		fn(rec[0], sha, parents, msg)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -303,9 +305,7 @@ func readHistory(ctx context.Context, repo *git.Repo, s *settings, head string, 
 	if h.pre != nil {
 		h.sincePre = newAnalysis(s, false)
 		revs := []string{head, "^" + h.pre.commit}
-		if _, err := walk(ctx, repo, revs, func(sha string, parents int, msg []byte) {
-			h.sincePre.add(sha, parents, string(msg))
-		}); err != nil {
+		if _, err := walk(ctx, repo, revs, h.sincePre.add); err != nil {
 			return nil, err
 		}
 		h.sincePre.finish()
@@ -328,25 +328,31 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 	if err := peel(ctx, repo, append(append([]*tag(nil), n...), watch...)); err != nil {
 		return nil, false, err
 	}
+	// Tags on trees or blobs (rare, but git allows them) are no releases.
+	var valid []*tag
+	for _, t := range n {
+		if t.commit != "" {
+			valid = append(valid, t)
+		}
+	}
+	n = valid
 	an := newAnalysis(s, collect)
 	an.watch = map[string][]*tag{}
 	for _, p := range watch {
-		an.watch[p.commit] = append(an.watch[p.commit], p)
+		if p.commit != "" {
+			an.watch[p.commit] = append(an.watch[p.commit], p)
+		}
 	}
-	add := func(sha string, parents int, msg []byte) { an.add(sha, parents, string(msg)) }
 
 	revs := []string{head}
 	atCommit := map[string][]*tag{}
 	for _, t := range n {
-		if t.commit == "" {
-			continue
-		}
 		if _, dup := atCommit[t.commit]; !dup {
 			revs = append(revs, "^"+t.commit)
 		}
 		atCommit[t.commit] = append(atCommit[t.commit], t)
 	}
-	boundary, err := walk(ctx, repo, revs, add)
+	boundary, err := walk(ctx, repo, revs, an.add)
 	if err != nil {
 		return nil, false, err
 	}
@@ -363,17 +369,18 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 			}
 		}
 	}
-	general := best == nil
 	if best != nil {
+		// A higher tag of n may still be reachable, behind a boundary commit.
 		var higher []*tag
 		for _, t := range n {
 			if t.version.GreaterThan(best.version) && !containsString(boundary, t.commit) {
 				higher = append(higher, t)
 			}
 		}
-		if len(higher) > 8 {
-			general = true
-		} else {
+		switch {
+		case len(higher) == 0:
+		case len(higher)*len(boundary) <= 16:
+			// merge-base is cheap here: such tags sit near the boundary.
 		search:
 			for _, t := range higher { // highest first
 				for _, b := range boundary {
@@ -387,8 +394,20 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 					}
 				}
 			}
+		default:
+			merged, err := mergedTags(ctx, repo, s.prefix, boundary)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, t := range higher {
+				if merged[t.name] {
+					best = t
+					break
+				}
+			}
 		}
 	}
+	general := best == nil
 	if general {
 		if !everything {
 			return nil, true, nil
@@ -420,12 +439,12 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 			extra = append(extra, b)
 		}
 	}
-	if len(extra) > 0 && !(len(extra) == 1 && extra[0] == head && an.commits == 0 && best != nil && best.commit == head) {
+	if len(extra) > 0 {
 		revs := extra
 		if best != nil {
 			revs = append(revs, "^"+best.commit)
 		}
-		if _, err := walk(ctx, repo, revs, add); err != nil {
+		if _, err := walk(ctx, repo, revs, an.add); err != nil {
 			return nil, false, err
 		}
 	}

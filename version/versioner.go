@@ -29,7 +29,7 @@ type Options struct {
 	// "" accepts whatever branch HEAD is on.
 	Branch string
 	// Remote is the git remote releases are pushed to (git.remote); it is
-	// recorded in Release.Remote.
+	// recorded in Release.Remote, with any credentials in a URL masked.
 	Remote string
 	// Clock dates the CHANGELOG section; nil means the system clock.
 	Clock shipprod.Clock
@@ -66,7 +66,9 @@ func New(cfg Config, opts Options) (*Versioner, error) {
 	if dir == "" {
 		dir = "."
 	}
-	v := &Versioner{s: s, repo: git.Open(dir), dir: dir, branch: opts.Branch, remote: opts.Remote, clock: opts.Clock, log: opts.Logger}
+	// The remote is recorded in releases (and so in reports and journals):
+	// a URL's credentials must not be.
+	v := &Versioner{s: s, repo: git.Open(dir), dir: dir, branch: opts.Branch, remote: git.MaskURL(opts.Remote), clock: opts.Clock, log: opts.Logger}
 	if v.clock == nil {
 		v.clock = shipprod.SystemClock()
 	}
@@ -138,6 +140,7 @@ func (v *Versioner) NextVersion(ctx context.Context) (shipprod.Release, error) {
 		return shipprod.Release{}, err
 	}
 	rel := d.Release()
+	rel.Remote = v.remote
 	if d.NothingToRelease {
 		return rel, fmt.Errorf("%w%s", shipprod.ErrNothingToRelease, strings.TrimPrefix(d.Why, "nothing to release"))
 	}
@@ -169,16 +172,16 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 	}
 	collect := cl == nil || cl.Unreleased == nil || cl.Unreleased.AllEntries() == nil
 
+	files, err := v.readFiles()
+	if err != nil {
+		return nil, err
+	}
+
 	h, err := readHistory(ctx, v.repo, s, st.head, collect)
 	if err != nil {
 		return nil, err
 	}
 	v.log.Debug("version history read", "stable", h.stable, "prerelease", h.pre, "commits", h.sinceStable.commits, "elapsed", time.Since(start))
-
-	files, err := v.readFiles()
-	if err != nil {
-		return nil, err
-	}
 
 	cur, err := v.current(d, h, files, cl)
 	if err != nil {
@@ -197,7 +200,7 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 		d.Notes = cl.UnreleasedText()
 	}
 	if d.Notes == "" {
-		d.Notes = changelog.Generate(h.sinceStable.entries)
+		d.Notes = h.sinceStable.notes()
 	}
 
 	next := semver.MustParse(d.Next)
@@ -267,7 +270,7 @@ func (c *changelogFile) latest() (*semver.Version, *changelog.Section, error) {
 
 // readFiles reads the configured version files (and the npm lock files
 // beside package.json). Without configured files, package.json and VERSION
-// are used when they exist.
+// are used when they exist and hold a version.
 func (v *Versioner) readFiles() ([]*found, error) {
 	list := v.s.files
 	if v.s.autoFiles {
@@ -283,6 +286,9 @@ func (v *Versioner) readFiles() ([]*found, error) {
 	for _, f := range list {
 		fd, err := f.read(v.dir)
 		if err != nil {
+			if v.s.autoFiles && errors.Is(err, ErrNoVersion) {
+				continue // e.g. a private package.json without a version
+			}
 			return nil, err
 		}
 		out = append(out, fd)
@@ -358,6 +364,9 @@ func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changel
 			continue
 		}
 		fd, err := vf.read(v.dir)
+		if errors.Is(err, ErrNoVersion) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -491,7 +500,7 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 	if t := h.current(); t != nil {
 		d.CurrentTag, d.CurrentCommit = t.name, t.commit
 	}
-	if h.stable != nil {
+	if h.stable != nil && pre != nil {
 		d.Stable = h.stable.version.String()
 	}
 	since := d.CurrentTag
@@ -566,8 +575,9 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 		}
 	case explicit || promoting:
 	case pre != nil && s.prerelease != "" && s.fromCommits:
-		if h.sincePre == nil || h.sincePre.rank() == rankNone {
-			why = h.sincePre.summary()
+		// The next pre-release needs something new since the last one.
+		if sinceCur.rank() == rankNone {
+			why = sinceCur.summary()
 		}
 	case level == rankNone:
 		why = an.summary()
@@ -622,9 +632,17 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 	}
 	next := target
 	if s.prerelease != "" && target.Prerelease() == "" {
+		// The counter follows every tag of this version, reachable or not,
+		// and the current version (which may come from a file).
 		n := 0
+		seen := []*semver.Version{}
 		for _, t := range h.all {
-			tv := t.version
+			seen = append(seen, t.version)
+		}
+		if cur != nil {
+			seen = append(seen, cur)
+		}
+		for _, tv := range seen {
 			if tv.Major() == target.Major() && tv.Minor() == target.Minor() && tv.Patch() == target.Patch() {
 				if rest, ok := strings.CutPrefix(tv.Prerelease(), s.prerelease+"."); ok && isNumeric(rest) {
 					var k int
@@ -759,6 +777,9 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 	if rel.Version == "" {
 		return nil, nil
 	}
+	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok && v.resumed(ctx, head, rel) {
+		return nil, nil // done already: ApplyVersion will change nothing
+	}
 	edits, _, err := v.prepare(rel)
 	if err != nil {
 		return nil, err
@@ -813,15 +834,13 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	if len(dirty) > 0 {
 		return rel, &DirtyTreeError{Paths: dirty}
 	}
-	edits, section, prepErr := v.prepare(rel)
-
-	// A resumed run: HEAD is this release's bump commit already.
-	if subject, err := v.repo.Run(ctx, "log", "-1", "--format=%B", st.head); err == nil && strings.TrimSpace(subject) == strings.TrimSpace(msg) && v.holds(rel.Version) {
+	if v.resumed(ctx, st.head, rel) {
 		rel.Commit = st.head
 		return rel, nil
 	}
-	if prepErr != nil {
-		return rel, prepErr
+	edits, section, err := v.prepare(rel)
+	if err != nil {
+		return rel, err
 	}
 	if t, ok, err := v.repo.LookupTag(ctx, rel.Tag); err != nil {
 		return rel, err
@@ -864,14 +883,20 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	return rel, nil
 }
 
-// holds reports whether every version file already holds version.
-func (v *Versioner) holds(version string) bool {
+// resumed reports whether head is rel's bump commit already (a run that
+// stopped after the version step and runs again): its message is rel's and
+// every version file holds rel.Version.
+func (v *Versioner) resumed(ctx context.Context, head string, rel shipprod.Release) bool {
+	msg, err := v.repo.Run(ctx, "log", "-1", "--format=%B", head)
+	if err != nil || strings.TrimSpace(msg) != strings.TrimSpace(v.message(rel)) {
+		return false
+	}
 	files, err := v.readFiles()
 	if err != nil {
 		return false
 	}
 	for _, fd := range files {
-		if fd.version.String() != version {
+		if fd.version.String() != rel.Version {
 			return false
 		}
 	}

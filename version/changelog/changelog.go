@@ -108,6 +108,9 @@ type Link struct {
 type Error struct {
 	Line int
 	Msg  string
+	// Err is the sentinel the error is an instance of, if any
+	// (ErrAlreadyReleased).
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -116,6 +119,8 @@ func (e *Error) Error() string {
 	}
 	return e.Msg
 }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNoUnreleased means the CHANGELOG has no Unreleased section.
 var ErrNoUnreleased = errors.New(`no "## [Unreleased]" section`)
@@ -486,7 +491,7 @@ func (c *Changelog) Release(opt ReleaseOptions) ([]byte, string, error) {
 		return nil, "", c.noUnreleased()
 	}
 	if s := c.Find(strings.TrimPrefix(opt.Version, "v")); s != nil {
-		return nil, "", &Error{Line: s.Line, Msg: fmt.Sprintf("%v: %q", ErrAlreadyReleased, "## "+s.Heading)}
+		return nil, "", &Error{Line: s.Line, Msg: fmt.Sprintf("%v: %q", ErrAlreadyReleased, "## "+s.Heading), Err: ErrAlreadyReleased}
 	}
 	u := c.Unreleased
 	moved, kept := c.split()

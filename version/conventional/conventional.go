@@ -145,15 +145,84 @@ func (e *SyntaxError) Error() string {
 }
 
 var (
-	headerRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_-]*)(?:\(([^()\r\n]*)\))?(!)?: (.*)$`)
-	// footerRe matches the start of a footer: a word token (or BREAKING
-	// CHANGE), then ": " or " #", or a colon ending the line (the value then
-	// follows on the next lines).
-	footerRe = regexp.MustCompile(`^(BREAKING CHANGE|[A-Za-z0-9][A-Za-z0-9-]*)(: | #|:$)`)
-	// hints for common header mistakes.
+	// hints for common header mistakes, used only to explain a failure.
 	noSpaceRe   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\([^()\r\n]*\))?!?:\S`)
 	bangFirstRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*!\(`)
 )
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// matchHeader splits `type(scope)!: description`; ok is false when line
+// does not have that shape. (A hand-written matcher: it runs once per
+// commit of histories with hundreds of thousands of commits.)
+func matchHeader(line string) (typ, scope string, hasScope, bang bool, desc string, ok bool) {
+	i := 0
+	if i >= len(line) || !isLetter(line[i]) {
+		return
+	}
+	for i < len(line) && (isLetter(line[i]) || isDigit(line[i]) || line[i] == '_' || line[i] == '-') {
+		i++
+	}
+	typ = line[:i]
+	if i < len(line) && line[i] == '(' {
+		j := i + 1
+		for j < len(line) && line[j] != '(' && line[j] != ')' && line[j] != '\r' && line[j] != '\n' {
+			j++
+		}
+		if j >= len(line) || line[j] != ')' {
+			return
+		}
+		scope, hasScope = line[i+1:j], true
+		i = j + 1
+	}
+	if i < len(line) && line[i] == '!' {
+		bang = true
+		i++
+	}
+	if i+1 >= len(line) || line[i] != ':' || line[i+1] != ' ' {
+		return
+	}
+	desc = line[i+2:]
+	if strings.ContainsAny(desc, "\n") {
+		return
+	}
+	return typ, scope, hasScope, bang, desc, true
+}
+
+// matchFooter recognises the start of a footer: a word token (or BREAKING
+// CHANGE) followed by ": ", " #", or a colon ending the line. It returns the
+// token, the separator as written and the length of the matched prefix.
+func matchFooter(line string) (token, sep string, n int, ok bool) {
+	sepAt := func(i int) (string, bool) {
+		switch {
+		case strings.HasPrefix(line[i:], ": "):
+			return ": ", true
+		case strings.HasPrefix(line[i:], " #"):
+			return " #", true
+		case line[i:] == ":":
+			return ":", true
+		}
+		return "", false
+	}
+	const bc = "BREAKING CHANGE"
+	if strings.HasPrefix(line, bc) {
+		if sep, ok := sepAt(len(bc)); ok {
+			return bc, sep, len(bc) + len(sep), true
+		}
+	}
+	i := 0
+	if i >= len(line) || !(isLetter(line[i]) || isDigit(line[i])) {
+		return "", "", 0, false
+	}
+	for i < len(line) && (isLetter(line[i]) || isDigit(line[i]) || line[i] == '-') {
+		i++
+	}
+	if sep, ok := sepAt(i); ok {
+		return line[:i], sep, i + len(sep), true
+	}
+	return "", "", 0, false
+}
 
 // Parse parses message as a Conventional Commit. Surrounding blank lines
 // and "\r" line ends are ignored. A message that does not follow the
@@ -175,20 +244,18 @@ func Parse(message string) (Commit, error) {
 	}
 	start := len(lines) // first footer line
 	for i := 2; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i-1]) == "" && footerRe.MatchString(lines[i]) {
+		if _, _, _, ok := matchFooter(lines[i]); ok && strings.TrimSpace(lines[i-1]) == "" {
 			start = i
 			break
 		}
 	}
 	c.Body = strings.Join(trimBlank(lines[2:start]), "\n")
 	for i := start; i < len(lines); i++ {
-		if m := footerRe.FindStringSubmatch(lines[i]); m != nil {
-			sep := m[2]
-			value := lines[i][len(m[0]):]
+		if token, sep, n, ok := matchFooter(lines[i]); ok {
 			if sep == ":" {
 				sep = ": "
 			}
-			c.Footers = append(c.Footers, Footer{Token: m[1], Separator: sep, Value: value})
+			c.Footers = append(c.Footers, Footer{Token: token, Separator: sep, Value: lines[i][n:]})
 			continue
 		}
 		f := &c.Footers[len(c.Footers)-1]
@@ -207,8 +274,8 @@ func ParseHeader(line string) (Commit, error) {
 }
 
 func parseHeader(line string) (Commit, error) {
-	m := headerRe.FindStringSubmatch(line)
-	if m == nil {
+	typ, scope, hasScope, bang, desc, ok := matchHeader(line)
+	if !ok {
 		msg := `not "type: description" or "type(scope): description"`
 		switch {
 		case noSpaceRe.MatchString(line):
@@ -218,11 +285,11 @@ func parseHeader(line string) (Commit, error) {
 		}
 		return Commit{}, &SyntaxError{Line: 1, Msg: msg, Text: line}
 	}
-	c := Commit{Type: strings.ToLower(m[1]), Scope: m[2], Bang: m[3] == "!", Description: strings.TrimSpace(m[4])}
-	if m[2] == "" && strings.Contains(line[:len(line)-len(m[4])], "()") {
+	c := Commit{Type: strings.ToLower(typ), Scope: scope, Bang: bang, Description: strings.TrimSpace(desc)}
+	if hasScope && scope == "" {
 		return Commit{}, &SyntaxError{Line: 1, Msg: "empty scope: leave out the parentheses or name the scope", Text: line}
 	}
-	if strings.TrimSpace(m[2]) != m[2] {
+	if strings.TrimSpace(scope) != scope {
 		return Commit{}, &SyntaxError{Line: 1, Msg: "the scope must not start or end with spaces", Text: line}
 	}
 	if c.Description == "" {
@@ -273,6 +340,9 @@ type Revert struct {
 // message. c is the message parsed by Parse, or nil when it is not a
 // Conventional Commit.
 func ParseRevert(message string, c *Commit) (Revert, bool) {
+	if c != nil && c.Type != "revert" || c == nil && !strings.HasPrefix(strings.TrimLeft(message, " \t\r\n"), `Revert "`) {
+		return Revert{}, false
+	}
 	lines := splitLines(message)
 	if len(lines) == 0 {
 		return Revert{}, false

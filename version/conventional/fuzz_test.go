@@ -1,12 +1,17 @@
 package conventional_test
 
 import (
+	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/shipprod/shipprod/version/conventional"
 )
+
+// specHeader is the header grammar, as a regular expression.
+var specHeader = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\([^()\r\n]*\))?!?: .*$`)
 
 // FuzzParse checks that Parse never panics, that what it accepts formats back
 // to a message with the same meaning, and that a breaking change is only
@@ -23,6 +28,21 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg string) {
 		c, err := conventional.Parse(msg)
+		// The header must have the shape the specification describes.
+		first := ""
+		for _, l := range strings.Split(msg, "\n") {
+			if l = strings.TrimRight(l, "\r"); strings.TrimSpace(l) != "" || first != "" {
+				first = l
+				break
+			}
+		}
+		if err == nil && !specHeader.MatchString(first) {
+			t.Fatalf("Parse(%q) accepted header %q", msg, first)
+		}
+		var se *conventional.SyntaxError
+		if !specHeader.MatchString(first) && (!errors.As(err, &se) || se.Line != 1) {
+			t.Fatalf("Parse(%q) = %v, want a line 1 error for header %q", msg, err, first)
+		}
 		r, isRevert := conventional.ParseRevert(msg, nil)
 		if isRevert && !strings.HasPrefix(strings.TrimLeft(msg, " \t\r\n"), "Revert \"") {
 			t.Fatalf("ParseRevert(%q) = %+v for a message that does not start with Revert", msg, r)
