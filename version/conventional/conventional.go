@@ -193,6 +193,7 @@ func matchHeader(line string) (typ, scope string, hasScope, bang bool, desc stri
 // matchFooter recognises the start of a footer: a word token (or BREAKING
 // CHANGE) followed by ": ", " #", or a colon ending the line. It returns the
 // token, the separator as written and the length of the matched prefix.
+// (A colon followed only by white space counts as ending the line.)
 func matchFooter(line string) (token, sep string, n int, ok bool) {
 	sepAt := func(i int) (string, bool) {
 		switch {
@@ -200,7 +201,9 @@ func matchFooter(line string) (token, sep string, n int, ok bool) {
 			return ": ", true
 		case strings.HasPrefix(line[i:], " #"):
 			return " #", true
-		case line[i:] == ":":
+		case strings.TrimSpace(line[i:]) == ":":
+			// A colon ending the line, perhaps before white space the
+			// value's trimming drops: "Token:" and "Token:\f" mean the same.
 			return ":", true
 		}
 		return "", false
@@ -250,20 +253,27 @@ func Parse(message string) (Commit, error) {
 		}
 	}
 	c.Body = strings.Join(trimBlank(lines[2:start]), "\n")
+	// A footer's value runs from its token to the next token; lines are
+	// joined once per footer, so that a long message parses in linear time.
+	var value []string
+	flush := func() {
+		if len(c.Footers) > 0 {
+			c.Footers[len(c.Footers)-1].Value = strings.TrimSpace(strings.Join(value, "\n"))
+		}
+	}
 	for i := start; i < len(lines); i++ {
 		if token, sep, n, ok := matchFooter(lines[i]); ok {
+			flush()
 			if sep == ":" {
 				sep = ": "
 			}
-			c.Footers = append(c.Footers, Footer{Token: token, Separator: sep, Value: lines[i][n:]})
+			c.Footers = append(c.Footers, Footer{Token: token, Separator: sep})
+			value = append(value[:0], lines[i][n:])
 			continue
 		}
-		f := &c.Footers[len(c.Footers)-1]
-		f.Value += "\n" + lines[i]
+		value = append(value, lines[i])
 	}
-	for i := range c.Footers {
-		c.Footers[i].Value = strings.TrimSpace(c.Footers[i].Value)
-	}
+	flush()
 	return c, nil
 }
 
