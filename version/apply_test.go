@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -260,12 +261,36 @@ func TestDirtyTreeIsRefused(t *testing.T) {
 	before := r.snapshot()
 	_, err = v.ApplyVersion(context.Background(), rel)
 	var de *version.DirtyTreeError
-	if !errors.As(err, &de) || !reflect.DeepEqual(de.Paths, []string{"VERSION", "notes.txt"}) ||
-		!strings.HasPrefix(err.Error(), "the working tree has uncommitted changes: VERSION, notes.txt;") {
-		t.Fatalf("err = %v, want a DirtyTreeError naming VERSION and notes.txt", err)
+	if !errors.As(err, &de) || !reflect.DeepEqual(de.Paths, []string{"VERSION"}) ||
+		!strings.HasPrefix(err.Error(), "the working tree has uncommitted changes: VERSION;") {
+		t.Fatalf("err = %v, want a DirtyTreeError naming VERSION (and not the untracked notes.txt)", err)
 	}
 	if r.snapshot() != before {
 		t.Fatal("the refused apply changed the repository")
+	}
+}
+
+// Untracked files (the previous ship report, scratch notes) do not block a
+// release and do not get into its commit.
+func TestUntrackedFilesAreLeftAlone(t *testing.T) {
+	t.Parallel()
+	r, cfg := project(t)
+	v := r.versioner(cfg)
+	rel, err := v.NextVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.write("production-ship-report.md", "the last release\n")
+	applied, err := v.ApplyVersion(context.Background(), rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := strings.Fields(r.git("show", "--name-only", "--format=", applied.Commit))
+	if slices.Contains(files, "production-ship-report.md") {
+		t.Fatalf("the release commit took the untracked file: %v", files)
+	}
+	if got := r.git("status", "--porcelain", "--untracked-files=all"); got != "?? production-ship-report.md" {
+		t.Fatalf("status after the release = %q, want only the untracked report", got)
 	}
 }
 

@@ -44,7 +44,8 @@
 // Unreleased section, compare links updated). All files are written or none
 // (atomic writes, the earlier ones restored if a later one fails), then
 // exactly those files are committed ("chore(release): vX.Y.Z" by default).
-// A dirty working tree is refused before anything is written.
+// Uncommitted changes to tracked files are refused before anything is written
+// (untracked files are left alone: they never get into the release commit).
 //
 // # Speed
 //

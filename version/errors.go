@@ -37,7 +37,7 @@ func (e *DirtyTreeError) Error() string {
 		more = fmt.Sprintf(" and %d more", len(paths)-show)
 		paths = paths[:show]
 	}
-	return fmt.Sprintf("the working tree has uncommitted changes: %s%s; commit or stash them first (git stash --include-untracked)", strings.Join(paths, ", "), more)
+	return fmt.Sprintf("the working tree has uncommitted changes: %s%s; commit or stash them first (git stash)", strings.Join(paths, ", "), more)
 }
 
 // Source is a place that names the current version.

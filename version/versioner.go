@@ -802,8 +802,9 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 }
 
 // ApplyVersion writes rel.Version into the version files and releases the
-// CHANGELOG, all or nothing, then commits exactly those files. It refuses a
-// dirty working tree (naming the paths) before writing anything. If the
+// CHANGELOG, all or nothing, then commits exactly those files. It refuses
+// uncommitted changes to tracked files (naming the paths) before writing
+// anything; untracked files are left alone and out of the commit. If the
 // commit fails, the files are restored. When HEAD already is this release's
 // bump commit (a resumed run) it changes nothing and returns rel with
 // Commit set.
@@ -827,7 +828,10 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	}
 	msg := v.message(rel)
 
-	dirty, err := v.repo.DirtyPaths(ctx)
+	// Untracked files are not refused: the release commit takes exactly the
+	// version files, so they cannot slip into it (and the previous ship
+	// report, left untracked beside state.yaml, must not block the next).
+	dirty, err := v.repo.ModifiedPaths(ctx)
 	if err != nil {
 		return rel, err
 	}

@@ -55,7 +55,17 @@ func (r *Repo) IsShallow(ctx context.Context) (bool, error) {
 // DirtyPaths returns the paths with uncommitted changes (staged, unstaged or
 // untracked), as git status reports them.
 func (r *Repo) DirtyPaths(ctx context.Context) ([]string, error) {
-	out, err := r.RunRaw(ctx, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+	return r.status(ctx, "--untracked-files=all")
+}
+
+// ModifiedPaths returns the tracked paths with uncommitted changes (staged
+// or unstaged), leaving untracked files out, as `git describe --dirty` does.
+func (r *Repo) ModifiedPaths(ctx context.Context) ([]string, error) {
+	return r.status(ctx, "--untracked-files=no")
+}
+
+func (r *Repo) status(ctx context.Context, untracked string) ([]string, error) {
+	out, err := r.RunRaw(ctx, "status", "--porcelain=v1", "-z", untracked)
 	if err != nil {
 		return nil, err
 	}
