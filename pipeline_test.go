@@ -2,6 +2,7 @@ package shipprod_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -507,4 +508,108 @@ func TestDeployThatChangedProductionIsRolledBack(t *testing.T) {
 	}, f.calls.list())
 	h, _ := res.Step(shipprod.StepHealth)
 	assert.Equal(t, "the deploy failed after changing production", h.Reason)
+}
+
+// memJournal is a shipprod.Journal in memory; it keeps a JSON copy, as a
+// file would, so that nothing is shared with the run.
+type memJournal struct {
+	data []byte
+}
+
+func (j *memJournal) Load(context.Context) (*shipprod.Result, error) {
+	if j.data == nil {
+		return nil, nil
+	}
+	var res shipprod.Result
+	err := json.Unmarshal(j.data, &res)
+	return &res, err
+}
+
+func (j *memJournal) Save(_ context.Context, res *shipprod.Result) error {
+	data, err := json.Marshal(res)
+	j.data = data
+	return err
+}
+
+func TestFailedRunIsResumed(t *testing.T) {
+	f := newFixture()
+	j := &memJournal{}
+	f.p.Journal = j
+	f.dep.err = errors.New("production branch is protected")
+	_, err := f.p.Run(context.Background())
+	require.Error(t, err)
+
+	// The release now exists: its tag is where the versioner finds the
+	// current version, so on its own it would say "nothing to release".
+	f.ver.next = shipprod.Release{Version: "", PreviousVersion: "1.3.0", PreviousTag: "v1.3.0", PreviousCommit: "c0ffee", Bump: shipprod.BumpNone}
+	f.ver.nextErr = fmt.Errorf("since v1.3.0: no commits: %w", shipprod.ErrNothingToRelease)
+	f.dep.err = nil
+	f.calls.log = nil
+
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, plan.Note, "resuming the run of 2026-11-27T12:00:00Z")
+	assert.Equal(t, "v1.3.0", plan.Release.Tag)
+	f.calls.log = nil
+
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	assert.Equal(t, []string{"next", "deploy v1.3.0", "health 1.3.0 dep-1.3.0", "report shipped", "watch dep-1.3.0", "report shipped"}, f.calls.list(),
+		"neither the bump nor the tag is made again")
+	assert.Equal(t, "c0ffee", res.Release.Commit)
+	assert.Equal(t, "https://example.com/releases/v1.3.0", res.Release.ReleaseURL, "the tag step's outputs come from the journal")
+	assert.Equal(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), res.ResumedFrom)
+	for _, step := range []string{shipprod.StepVersion, shipprod.StepTag, shipprod.StepBaseline} {
+		s, _ := res.Step(step)
+		assert.True(t, s.Resumed, step)
+	}
+	var done []shipprod.Action
+	for _, s := range res.Steps {
+		done = append(done, s.Actions...)
+	}
+	assert.Equal(t, plan.Actions(), done, "the plan of a resumed run is what it does")
+
+	// Shipped: the journal no longer resumes; there is nothing to release.
+	f.calls.log = nil
+	res, err = f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeNothingToRelease, res.Outcome)
+	assert.Equal(t, []string{"next"}, f.calls.list())
+}
+
+func TestJournalOfAnOlderReleaseIsLeftBehind(t *testing.T) {
+	f := newFixture()
+	j := &memJournal{}
+	f.p.Journal = j
+	f.dep.err = errors.New("refused")
+	_, err := f.p.Run(context.Background())
+	require.Error(t, err)
+
+	// A fix was committed since: the versioner decides a new release.
+	f.ver.next = shipprod.Release{Version: "1.3.1", PreviousVersion: "1.3.0", Tag: "v1.3.1", PreviousTag: "v1.3.0", Bump: shipprod.BumpPatch}
+	f.dep.err = nil
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "1.3.1", res.Release.Version)
+	assert.Contains(t, f.calls.list(), "apply 1.3.1")
+	require.NotEmpty(t, res.Warnings)
+	assert.Contains(t, res.Warnings[0], "not resuming the run of")
+	assert.Contains(t, res.Warnings[0], "moved on from v1.3.0")
+}
+
+func TestBlockedRunKeepsTheJournal(t *testing.T) {
+	f := newFixture()
+	j := &memJournal{}
+	f.p.Journal = j
+	f.dep.err = errors.New("refused")
+	_, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	saved := string(j.data)
+	f.p.Gates = gate.Static("ops", shipprod.GateResult{Name: "freeze", Found: "on", Required: "off", Key: "freeze"})
+	_, err = f.p.Run(context.Background())
+	var blocked *shipprod.GateBlockedError
+	require.ErrorAs(t, err, &blocked)
+	assert.Equal(t, saved, string(j.data), "a run that made no release does not overwrite the one to resume")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ActionKind classifies a side effect.
@@ -64,6 +65,8 @@ type Plan struct {
 	Gates   GateReport    `json:"gates"`
 	Release Release       `json:"release"`
 	Steps   []PlannedStep `json:"steps"`
+	// Note says whether Run resumes a journaled run, when there is one.
+	Note string `json:"note,omitempty"`
 }
 
 // Actions returns the side effects Run makes unconditionally, in order.
@@ -159,10 +162,32 @@ func (p *Pipeline) Plan(ctx context.Context) (*Plan, error) {
 		}
 	}
 
-	if p.Versioner == nil {
+	var (
+		rel Release
+		err error
+	)
+	if p.Versioner != nil {
+		rel, err = p.Versioner.NextVersion(ctx)
+	}
+	prev, note, jerr := p.resumePoint(ctx, rel, err)
+	if jerr != nil {
+		return plan, errors.Join(blocked, &StepError{Step: StepVersion, Err: jerr})
+	}
+	plan.Note = note
+	resumed := func(step string) bool {
+		if !doneIn(prev, step) {
+			return false
+		}
+		skip("done by the run of "+prev.StartedAt.Format(time.RFC3339)+", which ship resumes", step)
+		return true
+	}
+	switch {
+	case prev != nil:
+		plan.Release = prev.Release
+		resumed(StepVersion)
+	case p.Versioner == nil:
 		skip("no Versioner configured; shipping the release as given", StepVersion)
-	} else {
-		rel, err := p.Versioner.NextVersion(ctx)
+	default:
 		if errors.Is(err, ErrNothingToRelease) {
 			plan.Release = rel
 			skip(err.Error(), StepVersion)
@@ -189,6 +214,9 @@ func (p *Pipeline) Plan(ctx context.Context) (*Plan, error) {
 		{StepHealth, p.Health, "no HealthChecker configured"},
 	}
 	for _, s := range steps {
+		if s.step != StepHealth && resumed(s.step) {
+			continue
+		}
 		if isNil(s.impl) {
 			skip(s.none, s.step)
 			continue

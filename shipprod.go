@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -136,6 +137,9 @@ type StepRecord struct {
 	StartedAt time.Time     `json:"started_at"`
 	Duration  time.Duration `json:"duration"`
 	Actions   []Action      `json:"actions,omitempty"`
+	// Resumed marks a step skipped because the run this one resumes had
+	// done it; its outputs were taken from the journal.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // Result is everything a run did. Every field is a plain value.
@@ -154,6 +158,9 @@ type Result struct {
 	// Reports are the paths the Reporter wrote.
 	Reports  []string `json:"reports,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// ResumedFrom is when the run this one resumed started (zero when it
+	// did not resume one).
+	ResumedFrom time.Time `json:"resumed_from,omitempty"`
 	// Error is the run's error, if it failed.
 	Error string `json:"error,omitempty"`
 }
@@ -191,6 +198,10 @@ type Pipeline struct {
 	// deploy. The zero value means PolicyRollback.
 	OnFailure FailurePolicy
 
+	// Journal, when set, records the run's progress so that a run that
+	// failed after making its release resumes it (see Journal).
+	Journal Journal
+
 	// Observer receives step events; nil means none.
 	Observer Observer
 	// Clock defaults to SystemClock.
@@ -219,6 +230,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 	if r.res.Outcome == "" {
 		r.res.Outcome = OutcomeShipped
 	}
+	r.checkpoint(ctx)
 	return r.res, err
 }
 
@@ -249,8 +261,34 @@ type run struct {
 	clock Clock
 	log   *slog.Logger
 	res   *Result
-	// stopped is the reason later steps are skipped, once set.
-	stopped string
+	// prev is the journaled run this one resumes, if any.
+	prev *Result
+	// journaling is set once the run has a release worth journaling.
+	journaling bool
+}
+
+// checkpoint saves the result so far in the journal, once the run has made
+// (or resumed) a release. A journal that cannot be written is a warning: the
+// release goes on, only the ability to resume it is lost.
+func (r *run) checkpoint(ctx context.Context) {
+	if r.p.Journal == nil || !r.journaling {
+		return
+	}
+	if err := r.p.Journal.Save(ctx, r.res); err != nil {
+		r.log.Warn("cannot write the journal", "err", err)
+		msg := "journal: " + err.Error()
+		if !slices.Contains(r.res.Warnings, msg) {
+			r.res.Warnings = append(r.res.Warnings, msg)
+		}
+	}
+}
+
+// resumed records a step the resumed run had done.
+func (r *run) resumed(ctx context.Context, step string) {
+	reason := "done by the run of " + r.prev.StartedAt.Format(time.RFC3339) + ", which this one resumes"
+	r.res.Steps = append(r.res.Steps, StepRecord{Step: step, Title: stepTitle(step, r.res.Release), Status: StepSkipped, Reason: reason, Resumed: true, StartedAt: r.clock.Now()})
+	r.emit(Event{Step: step, Kind: EventSkipped, Title: stepTitle(step, r.res.Release), Reason: reason})
+	r.checkpoint(ctx)
 }
 
 func (r *run) emit(e Event) {
@@ -265,6 +303,7 @@ func (r *run) emit(e Event) {
 func (r *run) skip(step, reason string) {
 	r.res.Steps = append(r.res.Steps, StepRecord{Step: step, Title: stepTitle(step, r.res.Release), Status: StepSkipped, Reason: reason, StartedAt: r.clock.Now()})
 	r.emit(Event{Step: step, Kind: EventSkipped, Title: stepTitle(step, r.res.Release), Reason: reason})
+	r.checkpoint(context.Background())
 }
 
 // exec runs one step: it lists the step's actions, emits the started event,
@@ -285,6 +324,7 @@ func (r *run) exec(ctx context.Context, step string, impl any, fn func(context.C
 		rec.Status, rec.Error = StepFailed, err.Error()
 		r.res.Steps = append(r.res.Steps, rec)
 		r.emit(Event{Step: step, Kind: EventFailed, Title: title, Duration: rec.Duration, Err: err})
+		r.checkpoint(ctx)
 		return err
 	}
 	rec.Status = StepDone
@@ -293,6 +333,7 @@ func (r *run) exec(ctx context.Context, step string, impl any, fn func(context.C
 	}
 	r.res.Steps = append(r.res.Steps, rec)
 	r.emit(Event{Step: step, Kind: EventFinished, Title: title, Duration: rec.Duration, Reason: rec.Warning})
+	r.checkpoint(ctx)
 	return nil
 }
 
@@ -329,11 +370,33 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 
-	// Version: decide (read-only), then apply.
-	if p.Versioner == nil {
+	// Version: decide (read-only), then apply — unless the journal holds a
+	// release this run resumes.
+	var (
+		rel Release
+		err error
+	)
+	if p.Versioner != nil {
+		rel, err = p.Versioner.NextVersion(ctx)
+	}
+	prev, note, jerr := p.resumePoint(ctx, rel, err)
+	if jerr != nil {
+		r.stop("the journal cannot be read", after(StepGates)...)
+		return &StepError{Step: StepVersion, Err: jerr}
+	}
+	if note != "" {
+		r.log.Info(note)
+		r.res.Warnings = append(r.res.Warnings, note)
+	}
+	switch {
+	case prev != nil:
+		r.prev, r.journaling = prev, true
+		r.res.Release, r.res.ResumedFrom = prev.Release, prev.StartedAt
+		r.resumed(ctx, StepVersion)
+	case p.Versioner == nil:
+		r.journaling = true
 		r.skip(StepVersion, "no Versioner configured; shipping the release as given")
-	} else {
-		rel, err := p.Versioner.NextVersion(ctx)
+	default:
 		if errors.Is(err, ErrNothingToRelease) {
 			r.res.Release = rel
 			r.res.Outcome = OutcomeNothingToRelease
@@ -354,7 +417,7 @@ func (r *run) run(ctx context.Context) error {
 			if err != nil {
 				return "", err
 			}
-			r.res.Release = applied
+			r.res.Release, r.journaling = applied, true
 			return "", nil
 		}); err != nil {
 			r.stop("an earlier step failed", after(StepVersion)...)
@@ -363,7 +426,9 @@ func (r *run) run(ctx context.Context) error {
 	}
 
 	// Tag.
-	if p.Tagger == nil {
+	if doneIn(r.prev, StepTag) {
+		r.resumed(ctx, StepTag)
+	} else if p.Tagger == nil {
 		r.skip(StepTag, "no Tagger configured")
 	} else if err := r.exec(ctx, StepTag, p.Tagger, func(ctx context.Context) (string, error) {
 		tagged, err := p.Tagger.Tag(ctx, r.res.Release)
@@ -381,7 +446,11 @@ func (r *run) run(ctx context.Context) error {
 	// that cannot be measured is a warning: the monitor's gates then report
 	// Error rather than blocking the release on a metrics outage.
 	var baseline MonitorBaseline
-	if p.Monitor == nil {
+	if doneIn(r.prev, StepBaseline) && r.prev.Baseline != nil && p.Monitor != nil {
+		baseline = *r.prev.Baseline
+		r.res.Baseline = &baseline
+		r.resumed(ctx, StepBaseline)
+	} else if p.Monitor == nil {
 		r.skip(StepBaseline, "no Monitor configured")
 	} else {
 		_ = r.exec(ctx, StepBaseline, p.Monitor, func(ctx context.Context) (string, error) {
@@ -397,7 +466,11 @@ func (r *run) run(ctx context.Context) error {
 
 	// Deploy.
 	var verifyErr error
-	if p.Deployer == nil {
+	if doneIn(r.prev, StepDeploy) && r.prev.Deployment != nil {
+		dep := *r.prev.Deployment
+		r.res.Deployment = &dep
+		r.resumed(ctx, StepDeploy)
+	} else if p.Deployer == nil {
 		r.skip(StepDeploy, "no Deployer configured")
 		r.stop("nothing was deployed", StepHealth, StepRollback)
 	} else {

@@ -573,3 +573,51 @@ func TestGeneratedNotesAreBounded(t *testing.T) {
 		t.Fatalf("%d items for %d releasable commits; notes end %q", items, releasable, d.Notes[max(0, len(d.Notes)-200):])
 	}
 }
+
+// A release that stopped after its bump commit (the tag push was refused)
+// is decided again as the same version, and applying it changes nothing, so
+// the next run goes on from the tag. Without the tag, the version files and
+// the last tag disagree, which would otherwise be an error.
+func TestPendingReleaseIsDecidedAgain(t *testing.T) {
+	t.Parallel()
+	r, cfg := project(t)
+	v := r.versioner(cfg)
+	rel, err := v.NextVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := v.ApplyVersion(context.Background(), rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d := r.decide(cfg)
+	if d.Current != "1.4.0" || d.Next != "1.5.0" || d.Tag != "v1.5.0" || d.Bump != shipprod.BumpMinor {
+		t.Fatalf("decision = current %q next %q tag %q bump %q, want 1.4.0 → 1.5.0 (minor)", d.Current, d.Next, d.Tag, d.Bump)
+	}
+	if len(d.Reasons) != 1 || !strings.Contains(d.Reasons[0].Text, "not tagged yet") {
+		t.Fatalf("reasons = %+v, want the pending release explained", d.Reasons)
+	}
+	if !strings.Contains(d.Notes, "### Added\n- Pagination for list.") {
+		t.Fatalf("notes = %q, want the released CHANGELOG section", d.Notes)
+	}
+	again, err := v.NextVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := r.snapshot()
+	reapplied, err := v.ApplyVersion(context.Background(), again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reapplied.Commit != applied.Commit || r.snapshot() != before {
+		t.Fatalf("applying the pending release again changed the repository (commit %s, was %s)", reapplied.Commit, applied.Commit)
+	}
+
+	// Once a commit lands on top, HEAD is no longer the bump commit: the
+	// missing tag is a disagreement to settle, not a release to resume.
+	r.commit("fix: another")
+	if _, err := v.Decide(context.Background()); err == nil {
+		t.Fatal("Decide with an untagged release below HEAD succeeded; want the sources' disagreement")
+	}
+}

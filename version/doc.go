@@ -34,6 +34,10 @@
 // the Pipeline treats as a clean stop. A shallow clone is refused with
 // ErrShallowClone and the way to fetch the whole history.
 //
+// A release that stopped after its bump commit (HEAD is the bump commit of
+// X, the version files say X, X has no tag yet) is decided again as X, and
+// ApplyVersion then changes nothing: the run goes on from the tag.
+//
 // # Writing
 //
 // ApplyVersion writes the version into the configured files —

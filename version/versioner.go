@@ -183,6 +183,9 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 	}
 	v.log.Debug("version history read", "stable", h.stable, "prerelease", h.pre, "commits", h.sinceStable.commits, "elapsed", time.Since(start))
 
+	if v.pending(ctx, d, h, files, cl) {
+		return d, nil
+	}
 	cur, err := v.current(d, h, files, cl)
 	if err != nil {
 		return nil, err

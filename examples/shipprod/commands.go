@@ -39,8 +39,16 @@ func ship(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
+	if o.fresh && s.pipeline.Journal != nil {
+		s.pipeline.Journal = freshJournal{s.pipeline.Journal}
+	}
 	return runPipeline(ctx, s.pipeline, o, stdin, stdout)
 }
+
+// freshJournal records the run but resumes none (ship --fresh).
+type freshJournal struct{ shipprod.Journal }
+
+func (freshJournal) Load(context.Context) (*shipprod.Result, error) { return nil, nil }
 
 // runPipeline confirms (unless --yes), runs p and prints the outcome.
 func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.Reader, stdout io.Writer) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/shipprod/shipprod/health"
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/yamlstrict"
+	"github.com/shipprod/shipprod/journal"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/githubactions"
 	"github.com/shipprod/shipprod/provider/gitpush"
@@ -50,6 +51,16 @@ type Config struct {
 	Health  health.Config   `yaml:"health"`
 	Monitor *monitor.Config `yaml:"monitor"`
 	Report  report.Config   `yaml:"report"`
+	Journal JournalConfig   `yaml:"journal"`
+}
+
+// JournalConfig says where a run's progress is kept, so that a run that
+// failed after making its release resumes it.
+type JournalConfig struct {
+	// Path of the journal; default .git/shipprod/journal.json.
+	Path string `yaml:"path"`
+	// Disabled keeps no journal: a failed run is not resumed.
+	Disabled bool `yaml:"disabled"`
 }
 
 // GatesConfig tunes the Spec-Flow gates.
@@ -218,5 +229,17 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 	}
 
 	p.Reporter = report.New(dir, reportCfg, feature)
+
+	if !cfg.Journal.Disabled {
+		j := journal.File{Path: cfg.Journal.Path}
+		if j.Path == "" {
+			if j, err = journal.InGitDir(ctx, dir); err != nil {
+				return nil, wrap("journal", err)
+			}
+		} else if !filepath.IsAbs(j.Path) {
+			j.Path = filepath.Join(dir, j.Path)
+		}
+		p.Journal = j
+	}
 	return &setup{pipeline: p, versioner: v}, nil
 }

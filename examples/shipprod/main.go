@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	shipprod ship    [--config shipprod.yaml] [--dir .] [--yes] [--json]   run the whole pipeline
+//	shipprod ship    [--config shipprod.yaml] [--dir .] [--yes] [--fresh] [--json]   run the whole pipeline
 //	shipprod plan    [--config shipprod.yaml] [--dir .] [--json]           list every side effect, change nothing
 //	shipprod version [--config shipprod.yaml] [--dir .] [--json]           current and next version, and why
 //	shipprod demo    [--json] [--keep]                                     ship a throw-away local project end to end
@@ -46,7 +46,7 @@ const (
 const usage = `shipprod promotes a validated staging build to production.
 
 Usage:
-  shipprod ship    [--config shipprod.yaml] [--dir .] [--yes] [--json]
+  shipprod ship    [--config shipprod.yaml] [--dir .] [--yes] [--fresh] [--json]
   shipprod plan    [--config shipprod.yaml] [--dir .] [--json]
   shipprod version [--config shipprod.yaml] [--dir .] [--json]
   shipprod demo    [--json] [--keep]
@@ -70,6 +70,7 @@ type options struct {
 	yes       bool
 	json      bool
 	keep      bool
+	fresh     bool
 	verbose   bool
 }
 
@@ -102,6 +103,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "ship":
 		fs.BoolVar(&o.yes, "yes", false, "ship without asking for confirmation")
+		fs.BoolVar(&o.fresh, "fresh", false, "do not resume a failed run from the journal: start over")
 	case "demo":
 		fs.BoolVar(&o.keep, "keep", true, "keep the demo project after the run, to read its report")
 	case "plan", "version":

@@ -402,3 +402,55 @@ func TestCustomDeployerFromConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1.3.0", served)
 }
+
+// A run that fails after tagging (here production refuses the push) is
+// resumed by the next run, which deploys the same release instead of saying
+// "nothing to release".
+func TestFailedShipIsResumed(t *testing.T) {
+	p := newProject(t)
+	hook := filepath.Join(p.remote.Dir, "hooks", "pre-receive")
+	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\nwhile read old new ref; do\n  if [ \"$ref\" = refs/heads/production ]; then echo 'production is frozen' >&2; exit 1; fi\ndone\n"), 0o755))
+	code, out, errOut := p.run("ship", "--yes")
+	require.Equal(t, exitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, errOut, "the remote said: production is frozen")
+	release := p.git(p.local, "rev-parse", "HEAD")
+	assert.Equal(t, release, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"), "the tag was pushed before the deploy failed")
+
+	code, out, _ = p.run("plan")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "Note: resuming the run of")
+
+	require.NoError(t, os.Remove(hook))
+	code, out, errOut = p.run("ship", "--yes")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "Skipped version, tag, baseline: done by the run of")
+	assert.Contains(t, out, "✅ Shipped v1.3.0 to production with git-push")
+	assert.Equal(t, release, p.git(p.local, "rev-parse", "HEAD"), "no second bump commit")
+	assert.Equal(t, release, p.git(p.remote, "rev-parse", "refs/heads/production"))
+
+	code, out, _ = p.run("ship", "--yes")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "Nothing to release")
+}
+
+// A run whose tag push is refused after the bump commit was made is resumed
+// from the tag step.
+func TestShipResumedAfterTheTagPushFailed(t *testing.T) {
+	p := newProject(t)
+	hook := filepath.Join(p.remote.Dir, "hooks", "pre-receive")
+	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\necho 'pushes are paused' >&2\nexit 1\n"), 0o755))
+	code, out, errOut := p.run("ship", "--yes")
+	require.Equal(t, exitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "Creating git tag v1.3.0... ❌")
+	bump := p.git(p.local, "rev-parse", "HEAD")
+	assert.Equal(t, "chore(release): v1.3.0", p.git(p.local, "log", "-1", "--format=%s"))
+
+	require.NoError(t, os.Remove(hook))
+	code, out, errOut = p.run("ship", "--yes")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "Skipped version: done by the run of")
+	assert.Contains(t, out, "Creating git tag v1.3.0... ✅")
+	assert.Equal(t, bump, p.git(p.local, "rev-parse", "HEAD"), "no second bump commit")
+	assert.Equal(t, bump, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"))
+	assert.Equal(t, bump, p.git(p.remote, "rev-parse", "refs/heads/production"))
+}

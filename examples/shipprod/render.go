@@ -151,6 +151,9 @@ func printPlan(w io.Writer, plan *shipprod.Plan) {
 	default:
 		fmt.Fprintf(w, "Plan: ship %s (first release)\n", rel.Tag)
 	}
+	if plan.Note != "" {
+		fmt.Fprintf(w, "Note: %s\n", plan.Note)
+	}
 	for _, r := range rel.Reasons {
 		fmt.Fprintf(w, "  because %s: %s (%s)\n", r.Source, oneLine(r.Text), r.Bump)
 	}

@@ -3,6 +3,7 @@ package git_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,4 +188,15 @@ func TestResolveCommit(t *testing.T) {
 	var ge *git.Error
 	require.True(t, errors.As(err, &ge))
 	assert.True(t, strings.Contains(ge.Stderr, "not a git repository"), ge.Stderr)
+}
+
+func TestPushRejectedByAHookSaysWhatTheRemoteSaid(t *testing.T) {
+	r := gittest.New(t)
+	hook := filepath.Join(r.Remote.Dir, "hooks", "pre-receive")
+	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\necho 'production is frozen until Monday' >&2\nexit 1\n"), 0o755))
+	err := r.Push(ctx, "origin", []string{"HEAD:refs/heads/production"}, git.PushOptions{})
+	var rejected *shipprod.PushRejectedError
+	require.ErrorAs(t, err, &rejected)
+	assert.Contains(t, rejected.Reason, "refs/heads/production [remote rejected] (pre-receive hook declined)")
+	assert.Contains(t, rejected.Reason, "the remote said: production is frozen until Monday")
 }

@@ -214,9 +214,27 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt P
 		return nil
 	}
 	if reason := rejections(out); reason != "" {
+		var ge *Error
+		if errors.As(err, &ge) {
+			if said := remoteSays(ge.Stderr); said != "" {
+				reason += "; the remote said: " + said
+			}
+		}
 		return &shipprod.PushRejectedError{Remote: MaskURL(remote), Refs: refspecs, Reason: reason}
 	}
 	return err
+}
+
+// remoteSays collects what the remote's hooks printed ("remote: …" lines),
+// which is often the only explanation of a refusal.
+func remoteSays(stderr string) string {
+	var said []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if msg, ok := strings.CutPrefix(line, "remote: "); ok && strings.TrimSpace(msg) != "" {
+			said = append(said, strings.TrimSpace(msg))
+		}
+	}
+	return strings.Join(said, " / ")
 }
 
 // checkRefspec validates the destination of "src:dst" (or a lone ref).

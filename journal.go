@@ -1,0 +1,80 @@
+package shipprod
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Journal records a run's progress, so that a run that failed or was
+// interrupted after it had made a release resumes where it stopped instead
+// of starting over (and finding "nothing to release" because the release's
+// tag already exists). The Pipeline saves the Result after every step once
+// the version step has made a release, and loads it at the start of the
+// next run. See the journal package for a file-backed Journal.
+type Journal interface {
+	// Load returns the last saved Result, or nil when there is none.
+	Load(ctx context.Context) (*Result, error)
+	Save(ctx context.Context, res *Result) error
+}
+
+// resumableSteps are the steps whose outputs a resumed run reuses; the
+// health checks, report and monitor always run again.
+var resumableSteps = []string{StepVersion, StepTag, StepBaseline, StepDeploy}
+
+// resumable reports whether prev is a run to resume: it made a release and
+// then failed or stopped before its end.
+func resumable(prev *Result) bool {
+	if prev == nil || prev.Release.Version == "" {
+		return false
+	}
+	if prev.Outcome != OutcomeFailed && prev.Outcome != "" {
+		return false
+	}
+	s, ok := prev.Step(StepVersion)
+	return ok && (s.Status == StepDone || s.Resumed)
+}
+
+// doneIn reports whether step finished in prev.
+func doneIn(prev *Result, step string) bool {
+	if prev == nil {
+		return false
+	}
+	s, ok := prev.Step(step)
+	return ok && (s.Status == StepDone || s.Resumed)
+}
+
+// resumePoint loads the journal and decides whether this run resumes it.
+// decided and decideErr are the Versioner's decision for this run (or the
+// Pipeline's seed release without a Versioner): the journaled release is
+// resumed only if the repository still points at it — nothing to release
+// since its version, or the same version decided again. A new commit since
+// means a new release, and the journal is left behind.
+func (p *Pipeline) resumePoint(ctx context.Context, decided Release, decideErr error) (prev *Result, note string, err error) {
+	if p.Journal == nil {
+		return nil, "", nil
+	}
+	prev, err = p.Journal.Load(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the journal: %w", err)
+	}
+	if !resumable(prev) {
+		return nil, "", nil
+	}
+	rel := prev.Release
+	var fresh bool
+	switch {
+	case p.Versioner == nil:
+		fresh = p.Release.Version == "" || p.Release.Version == rel.Version
+	case errors.Is(decideErr, ErrNothingToRelease):
+		fresh = decided.PreviousVersion == rel.Version && (decided.PreviousCommit == "" || rel.Commit == "" || decided.PreviousCommit == rel.Commit)
+	case decideErr == nil:
+		fresh = decided.Version == rel.Version
+	}
+	if !fresh {
+		return nil, fmt.Sprintf("not resuming the run of %s: the repository has moved on from %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(rel.Tag, rel.Version)), nil
+	}
+	return prev, fmt.Sprintf("resuming the run of %s, which stopped at: %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(prev.Error, "an interruption")), nil
+}
