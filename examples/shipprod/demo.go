@@ -55,10 +55,12 @@ func demo(ctx context.Context, o options, stdout, stderr io.Writer, logger *slog
 	}
 	if !o.json {
 		served, _ := prod.servedVersion()
-		fmt.Fprintf(stdout, "\nProduction now serves version %s. Read the report: cat %s\n", served,
-			filepath.Join(work, "specs", demoFeature, "production-ship-report.md"))
+		fmt.Fprintf(stdout, "\nProduction now serves version %s.\n", served)
 		if o.keep {
-			fmt.Fprintf(stdout, "Remove the demo when done: rm -rf %s\n", root)
+			fmt.Fprintf(stdout, "Read the report: cat %s\nRemove the demo when done: rm -rf %s\n",
+				filepath.Join(work, "specs", demoFeature, "production-ship-report.md"), root)
+		} else {
+			fmt.Fprintln(stdout, "The demo project was removed (keep it with --keep to read its report).")
 		}
 	}
 	return nil
