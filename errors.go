@@ -11,10 +11,6 @@ import (
 // (Result.Outcome is OutcomeNothingToRelease), not as a failure.
 var ErrNothingToRelease = errors.New("nothing to release")
 
-// ErrRollbackUnsupported is returned when a rollback is asked of a Deployer
-// that does not implement Rollbacker.
-var ErrRollbackUnsupported = errors.New("deployer does not support rollback")
-
 // GateBlockedError means the release gates refused the ship. Gates lists every
 // gate that did not pass; Err, when set, is why the gates could not be read at
 // all (a missing or malformed state file).

@@ -20,9 +20,8 @@ type Journal interface {
 	Save(ctx context.Context, res *Result) error
 }
 
-// resumableSteps are the steps whose outputs a resumed run reuses; the
-// health checks, report and monitor always run again.
-var resumableSteps = []string{StepVersion, StepTag, StepBaseline, StepDeploy}
+// The journal reuses the outputs of the version, tag, baseline and deploy
+// steps; the health checks, the report and the monitor always run again.
 
 // resumable reports whether prev is a run to resume: it made a release and
 // then failed or stopped before its end.
@@ -33,8 +32,10 @@ func resumable(prev *Result) bool {
 	if prev.Outcome != OutcomeFailed && prev.Outcome != "" {
 		return false
 	}
+	// Without a Versioner the release was given, not made: the version step
+	// is skipped, and the run is resumable all the same.
 	s, ok := prev.Step(StepVersion)
-	return ok && (s.Status == StepDone || s.Resumed)
+	return ok && (s.Status == StepDone || s.Resumed || s.Reason == reasonGivenRelease)
 }
 
 // doneIn reports whether step finished in prev.
@@ -72,6 +73,8 @@ func (p *Pipeline) resumePoint(ctx context.Context, decided Release, decideErr e
 		fresh = decided.PreviousVersion == rel.Version && (decided.PreviousCommit == "" || rel.Commit == "" || decided.PreviousCommit == rel.Commit)
 	case decideErr == nil:
 		fresh = decided.Version == rel.Version
+	default:
+		return nil, "", nil // the version step fails with decideErr itself
 	}
 	if !fresh {
 		return nil, fmt.Sprintf("not resuming the run of %s: the repository has moved on from %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(rel.Tag, rel.Version)), nil

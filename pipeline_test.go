@@ -141,6 +141,7 @@ type fakeMonitor struct {
 	window   time.Duration
 	gotBase  shipprod.MonitorBaseline
 	watchErr error
+	during   func()
 }
 
 func (f *fakeMonitor) Baseline(ctx context.Context, rel shipprod.Release) (shipprod.MonitorBaseline, error) {
@@ -151,6 +152,9 @@ func (f *fakeMonitor) Baseline(ctx context.Context, rel shipprod.Release) (shipp
 func (f *fakeMonitor) Watch(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) (shipprod.MonitorReport, error) {
 	f.c.add("watch " + dep.ID)
 	f.gotBase = base
+	if f.during != nil {
+		f.during()
+	}
 	if f.watchErr != nil {
 		return shipprod.MonitorReport{}, f.watchErr
 	}
@@ -353,7 +357,7 @@ func TestNothingToReleaseIsNotAnError(t *testing.T) {
 	assert.Contains(t, v.Reason, "only chore commits")
 }
 
-func TestStepFailureStopsTheRun(t *testing.T) {
+func TestStepFailureStopsTheRunAndIsReported(t *testing.T) {
 	f := newFixture()
 	cause := errors.New("remote hung up")
 	f.dep.err = cause
@@ -364,7 +368,9 @@ func TestStepFailureStopsTheRun(t *testing.T) {
 	assert.ErrorIs(t, err, cause)
 	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
 	assert.Equal(t, "deploy: remote hung up", res.Error)
-	assert.NotContains(t, f.calls.list(), "report failed")
+	assert.Equal(t, "report failed", f.calls.list()[len(f.calls.list())-1], "the report says the release failed")
+	require.Len(t, f.reporter.written, 1)
+	assert.Equal(t, "deploy: remote hung up", f.reporter.written[0].Error)
 	h, _ := res.Step(shipprod.StepHealth)
 	assert.Equal(t, shipprod.StepSkipped, h.Status)
 	assert.Equal(t, "an earlier step failed", h.Reason)
@@ -612,4 +618,56 @@ func TestBlockedRunKeepsTheJournal(t *testing.T) {
 	var blocked *shipprod.GateBlockedError
 	require.ErrorAs(t, err, &blocked)
 	assert.Equal(t, saved, string(j.data), "a run that made no release does not overwrite the one to resume")
+}
+
+// A run killed while the monitor watches is not finished: its journal must
+// say so, so that the next run resumes it.
+func TestJournalDuringTheMonitorIsUnfinished(t *testing.T) {
+	f := newFixture()
+	j := &memJournal{}
+	f.p.Journal = j
+	var during *shipprod.Result
+	f.monitor.during = func() {
+		res, err := j.Load(context.Background())
+		require.NoError(t, err)
+		during = res
+	}
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	require.NotNil(t, during)
+	assert.Empty(t, during.Outcome, "no outcome before the run ends")
+	assert.Equal(t, shipprod.OutcomeShipped, f.reporter.written[0].Outcome, "the report still states the outcome so far")
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	final, err := j.Load(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, final.Outcome)
+}
+
+func TestRollbackToAnUnhealthyReleaseIsStillARollback(t *testing.T) {
+	f := newFixture()
+	f.health.unhealthy["1.3.0"] = true
+	f.health.unhealthy["1.2.0"] = true
+	res, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome, "production runs v1.2.0 again")
+	assert.Contains(t, err.Error(), "restored version 1.2.0 is unhealthy too")
+	require.NotNil(t, res.Rollback)
+	assert.Equal(t, "dep-1.2.0", res.Rollback.Restored.ID)
+}
+
+func TestGivenReleaseIsResumedToo(t *testing.T) {
+	f := newFixture()
+	f.p.Versioner = nil
+	f.p.Release = shipprod.Release{Version: "2.0.0", Tag: "v2.0.0", Commit: "beef", PreviousVersion: "1.9.0", PreviousTag: "v1.9.0"}
+	f.p.Journal = &memJournal{}
+	f.dep.err = errors.New("refused")
+	_, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	f.dep.err = nil
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.NotContains(t, f.calls.list(), "tag v2.0.0 at beef", "the tag step is not repeated")
+	tagStep, _ := res.Step(shipprod.StepTag)
+	assert.True(t, tagStep.Resumed)
 }

@@ -186,7 +186,7 @@ func (p *Pipeline) Plan(ctx context.Context) (*Plan, error) {
 		plan.Release = prev.Release
 		resumed(StepVersion)
 	case p.Versioner == nil:
-		skip("no Versioner configured; shipping the release as given", StepVersion)
+		skip(reasonGivenRelease, StepVersion)
 	default:
 		if errors.Is(err, ErrNothingToRelease) {
 			plan.Release = rel
@@ -217,7 +217,7 @@ func (p *Pipeline) Plan(ctx context.Context) (*Plan, error) {
 		if s.step != StepHealth && resumed(s.step) {
 			continue
 		}
-		if isNil(s.impl) {
+		if s.impl == nil {
 			skip(s.none, s.step)
 			continue
 		}
@@ -262,6 +262,3 @@ func (p *Pipeline) Plan(ctx context.Context) (*Plan, error) {
 	}
 	return plan, blocked
 }
-
-// isNil reports whether a step implementation is absent.
-func isNil(impl any) bool { return impl == nil }

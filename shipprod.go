@@ -142,7 +142,8 @@ type StepRecord struct {
 	Resumed bool `json:"resumed,omitempty"`
 }
 
-// Result is everything a run did. Every field is a plain value.
+// Result is everything a run did. Every field is a plain value; in JSON,
+// durations are nanoseconds (time.Duration).
 type Result struct {
 	Outcome    Outcome          `json:"outcome"`
 	StartedAt  time.Time        `json:"started_at"`
@@ -160,7 +161,7 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// ResumedFrom is when the run this one resumed started (zero when it
 	// did not resume one).
-	ResumedFrom time.Time `json:"resumed_from,omitempty"`
+	ResumedFrom time.Time `json:"resumed_from,omitzero"`
 	// Error is the run's error, if it failed.
 	Error string `json:"error,omitempty"`
 }
@@ -344,9 +345,32 @@ func (r *run) stop(reason string, steps ...string) {
 	}
 }
 
+// fail ends the run after step failed with err: every later step is
+// skipped, but once a release exists the report is written all the same,
+// saying what failed, so that the report of an earlier release does not
+// stand in for this one.
+func (r *run) fail(ctx context.Context, step string, err error) error {
+	err = &StepError{Step: step, Err: err}
+	for _, s := range stepsAfter(step) {
+		if s != StepReport || !r.journaling || r.p.Reporter == nil {
+			r.skip(s, "an earlier step failed")
+			continue
+		}
+		res := *r.res
+		res.Outcome, res.Error = OutcomeFailed, err.Error()
+		if rerr := r.exec(ctx, StepReport, r.p.Reporter, func(ctx context.Context) (string, error) {
+			paths, err := r.p.Reporter.WriteReport(ctx, res)
+			r.res.Reports = paths
+			return "", err
+		}); rerr != nil {
+			err = errors.Join(err, &StepError{Step: StepReport, Err: rerr})
+		}
+	}
+	return err
+}
+
 func (r *run) run(ctx context.Context) error {
 	p := r.p
-	after := func(step string) []string { return stepsAfter(step) }
 
 	// Gates.
 	if p.Gates == nil {
@@ -365,7 +389,7 @@ func (r *run) run(ctx context.Context) error {
 		})
 		if err != nil {
 			r.res.Outcome = OutcomeBlocked
-			r.stop("blocked by release gates", after(StepGates)...)
+			r.stop("blocked by release gates", stepsAfter(StepGates)...)
 			return err
 		}
 	}
@@ -381,7 +405,7 @@ func (r *run) run(ctx context.Context) error {
 	}
 	prev, note, jerr := p.resumePoint(ctx, rel, err)
 	if jerr != nil {
-		r.stop("the journal cannot be read", after(StepGates)...)
+		r.stop("the journal cannot be read", stepsAfter(StepGates)...)
 		return &StepError{Step: StepVersion, Err: jerr}
 	}
 	if note != "" {
@@ -395,20 +419,20 @@ func (r *run) run(ctx context.Context) error {
 		r.resumed(ctx, StepVersion)
 	case p.Versioner == nil:
 		r.journaling = true
-		r.skip(StepVersion, "no Versioner configured; shipping the release as given")
+		r.skip(StepVersion, reasonGivenRelease)
 	default:
 		if errors.Is(err, ErrNothingToRelease) {
 			r.res.Release = rel
 			r.res.Outcome = OutcomeNothingToRelease
 			r.skip(StepVersion, err.Error())
-			r.stop("nothing to release", after(StepVersion)...)
+			r.stop("nothing to release", stepsAfter(StepVersion)...)
 			return nil
 		}
 		if err != nil {
 			err = &StepError{Step: StepVersion, Err: err}
 			r.res.Steps = append(r.res.Steps, StepRecord{Step: StepVersion, Title: "Deciding the next version", Status: StepFailed, Error: err.Error(), StartedAt: r.clock.Now()})
 			r.emit(Event{Step: StepVersion, Kind: EventFailed, Title: "Deciding the next version", Err: err})
-			r.stop("an earlier step failed", after(StepVersion)...)
+			r.stop("an earlier step failed", stepsAfter(StepVersion)...)
 			return err
 		}
 		r.res.Release = rel
@@ -420,7 +444,7 @@ func (r *run) run(ctx context.Context) error {
 			r.res.Release, r.journaling = applied, true
 			return "", nil
 		}); err != nil {
-			r.stop("an earlier step failed", after(StepVersion)...)
+			r.stop("an earlier step failed", stepsAfter(StepVersion)...)
 			return &StepError{Step: StepVersion, Err: err}
 		}
 	}
@@ -438,8 +462,7 @@ func (r *run) run(ctx context.Context) error {
 		r.res.Release = tagged
 		return "", nil
 	}); err != nil {
-		r.stop("an earlier step failed", after(StepTag)...)
-		return &StepError{Step: StepTag, Err: err}
+		return r.fail(ctx, StepTag, err)
 	}
 
 	// Baseline: measured before the deploy changes production. A baseline
@@ -486,8 +509,7 @@ func (r *run) run(ctx context.Context) error {
 			return "", err
 		}); err != nil {
 			if r.res.Deployment == nil {
-				r.stop("an earlier step failed", after(StepDeploy)...)
-				return &StepError{Step: StepDeploy, Err: err}
+				return r.fail(ctx, StepDeploy, err)
 			}
 			// Production changed and then the deploy failed: its state is
 			// unknown, so it is treated like a failed health check.
@@ -514,8 +536,7 @@ func (r *run) run(ctx context.Context) error {
 		}); err != nil {
 			var hce *HealthCheckError
 			if !errors.As(err, &hce) {
-				r.stop("an earlier step failed", after(StepHealth)...)
-				return &StepError{Step: StepHealth, Err: err}
+				return r.fail(ctx, StepHealth, err)
 			}
 			verifyErr = err
 			verifyErr = errors.Join(verifyErr, r.recover(ctx, "health checks failed: "+err.Error()))
@@ -527,13 +548,16 @@ func (r *run) run(ctx context.Context) error {
 	if p.Reporter == nil {
 		r.skip(StepReport, "no Reporter configured")
 	} else {
-		r.res.Outcome = r.outcomeSoFar(verifyErr)
+		// The report states the outcome so far; the Result's own Outcome
+		// stays unset until the run ends, so that a journal written while
+		// the monitor watches says the run is not finished.
+		res := *r.res
+		res.Outcome = r.outcomeSoFar(verifyErr)
 		if err := r.exec(ctx, StepReport, p.Reporter, func(ctx context.Context) (string, error) {
-			paths, err := p.Reporter.WriteReport(ctx, *r.res)
+			paths, err := p.Reporter.WriteReport(ctx, res)
 			r.res.Reports = paths
 			return "", err
 		}); err != nil {
-			r.res.Outcome = ""
 			r.stop("an earlier step failed", StepMonitor, StepFinalReport)
 			return errors.Join(verifyErr, &StepError{Step: StepReport, Err: err})
 		}
@@ -608,7 +632,9 @@ func (r *run) outcomeSoFar(verifyErr error) Outcome {
 	switch {
 	case verifyErr == nil:
 		return OutcomeShipped
-	case r.res.Rollback != nil && r.res.Rollback.Error == "":
+	case r.res.Rollback != nil && r.res.Rollback.Restored.ID != "":
+		// Production runs the previous release again, even if its health
+		// check failed too (the error says so).
 		return OutcomeRolledBack
 	default:
 		return OutcomeUnhealthy
@@ -663,7 +689,11 @@ func (r *run) recover(ctx context.Context, reason string) error {
 	return nil
 }
 
-// stepOrder is the order steps appear in a Result.
+// reasonGivenRelease is why the version step is skipped without a Versioner.
+const reasonGivenRelease = "no Versioner configured; shipping the release as given"
+
+// stepOrder is the order of the steps (a rollback after the monitor is
+// recorded where it happens).
 var stepOrder = []string{StepGates, StepVersion, StepTag, StepBaseline, StepDeploy, StepHealth, StepRollback, StepReport, StepMonitor, StepFinalReport}
 
 // stepsAfter returns the steps that follow step.

@@ -4,7 +4,7 @@
 // shipprod.Journal.
 //
 // The file is JSON (the shipprod.Result of the run so far), written
-// atomically after every step. InGitDir puts it inside the repository's git
+// atomically after every step, with credentials in URLs masked. InGitDir puts it inside the repository's git
 // directory, where it is never committed and belongs to the one clone that
 // ran the release.
 package journal
@@ -62,6 +62,9 @@ func (f File) Save(ctx context.Context, res *shipprod.Result) error {
 	if err != nil {
 		return err
 	}
+	// Whatever a step put in the result, credentials in URLs (a remote
+	// such as https://x-access-token:TOKEN@github.com/…) stay out of the file.
+	data = []byte(git.MaskURL(string(data)))
 	if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
 		return err
 	}

@@ -339,7 +339,7 @@ func (t *Tagger) resolve(ctx context.Context, rel shipprod.Release) (resolved, e
 	if err := git.CheckBranchName(ctx, r.branch); err != nil {
 		return r, err
 	}
-	r.rel.Tag, r.rel.Branch, r.rel.Remote = r.tag, r.branch, r.remote
+	r.rel.Tag, r.rel.Branch, r.rel.Remote = r.tag, r.branch, git.MaskURL(r.remote)
 	return r, nil
 }
 
@@ -362,8 +362,8 @@ func (t *Tagger) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipp
 	acts := []shipprod.Action{
 		{Step: shipprod.StepTag, Kind: shipprod.ActionTag, Target: "refs/tags/" + r.tag,
 			Description: fmt.Sprintf("create annotated tag %s on the release commit%s (reused if it already points there)", r.tag, signed)},
-		{Step: shipprod.StepTag, Kind: shipprod.ActionPush, Target: r.remote,
-			Description: fmt.Sprintf("push the release commit to %s/%s and tag %s in one atomic push", r.remote, r.branch, r.tag)},
+		{Step: shipprod.StepTag, Kind: shipprod.ActionPush, Target: git.MaskURL(r.remote),
+			Description: fmt.Sprintf("push the release commit to %s/%s and tag %s in one atomic push", git.MaskURL(r.remote), r.branch, r.tag)},
 	}
 	if t.gh != nil && !t.ghCfg.Release.Skip {
 		kind := "release"
@@ -389,7 +389,7 @@ func (t *Tagger) Tag(ctx context.Context, rel shipprod.Release) (shipprod.Releas
 	}
 	remoteTags, err := t.lsRemoteTags(ctx, r.remote)
 	if err != nil {
-		return rel, fmt.Errorf("reading the tags of remote %s: %w", r.remote, err)
+		return rel, fmt.Errorf("reading the tags of remote %s: %w", git.MaskURL(r.remote), err)
 	}
 	local, hasLocal, err := t.repo.LookupTag(ctx, r.tag)
 	if err != nil {

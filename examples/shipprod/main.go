@@ -32,6 +32,7 @@ import (
 	"syscall"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/git"
 )
 
 // Exit codes.
@@ -74,6 +75,17 @@ type options struct {
 	verbose   bool
 }
 
+// maskingWriter masks credentials in URLs in everything written through it.
+// Each Write is masked on its own; the CLI writes whole lines.
+type maskingWriter struct{ w io.Writer }
+
+func (m maskingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(m.w, git.MaskURL(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // usageError is a mistake in the command line or the configuration.
 type usageError struct{ err error }
 
@@ -85,6 +97,9 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Whatever the CLI prints has credentials in URLs masked: a remote
+	// configured as https://user:token@host/… shows as https://***@host/….
+	stdout, stderr = maskingWriter{stdout}, maskingWriter{stderr}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {

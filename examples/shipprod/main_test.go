@@ -454,3 +454,40 @@ func TestShipResumedAfterTheTagPushFailed(t *testing.T) {
 	assert.Equal(t, bump, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"))
 	assert.Equal(t, bump, p.git(p.remote, "rev-parse", "refs/heads/production"))
 }
+
+// A remote URL with a token in it never reaches the output, the errors, the
+// JSON events, the journal or the report.
+func TestTokenInRemoteURLNeverShows(t *testing.T) {
+	p := newProject(t)
+	const secret = "ghp_S3CRETtoken0123456789"
+	p.edit("shipprod.yaml", func(s string) string {
+		return strings.Replace(s, "git:\n  remote: origin", "git:\n  remote: http://x-access-token:"+secret+"@127.0.0.1:9/demo-app.git", 1)
+	})
+	var outputs []string
+	code, out, errOut := p.run("plan")
+	outputs = append(outputs, out, errOut)
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "http://***@127.0.0.1:9/demo-app.git")
+	code, out, errOut = p.run("plan", "--json")
+	outputs = append(outputs, out, errOut)
+	assert.Equal(t, exitOK, code, errOut)
+	code, out, errOut = p.run("ship", "--yes", "--json")
+	outputs = append(outputs, out, errOut)
+	assert.Equal(t, exitFailed, code, "the push to a closed port fails")
+	code, out, errOut = p.run("ship", "--yes")
+	outputs = append(outputs, out, errOut)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errOut, "http://***@127.0.0.1:9/demo-app.git")
+	for _, path := range []string{
+		filepath.Join(p.work, ".git", "shipprod", "journal.json"),
+		filepath.Join(p.work, "specs", demoFeature, "production-ship-report.md"),
+		filepath.Join(p.work, "specs", demoFeature, "production-ship-report.json"),
+	} {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err, "the failed run wrote %s", path)
+		outputs = append(outputs, string(data))
+	}
+	for i, o := range outputs {
+		assert.NotContains(t, o, secret, "output %d", i)
+	}
+}

@@ -54,7 +54,9 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // credentialsInURL matches the user-info part of a URL ("https://user:token@").
-var credentialsInURL = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
+// Quotes and angle brackets end it, so that masking JSON or quoted text
+// never reaches past the URL.
+var credentialsInURL = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s"'<>]+@`)
 
 // MaskURL replaces credentials in any URL inside s with "***".
 func MaskURL(s string) string {
