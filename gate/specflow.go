@@ -66,9 +66,9 @@ func (e *StateFileError) Unwrap() error { return e.Err }
 //	quality_gates.rollback_capability.passed            must be true       (/validate-staging)
 //	manual_gates.staging_validation.rollback_tested     must be true       (template)
 type SpecFlow struct {
-	// Path is the state file. When empty, the newest specs/NNN-*/state.yaml
-	// under Dir by number is used, or, when there is none, the newest
-	// epics/NNN-*/state.yaml.
+	// Path is the state file, relative to Dir unless absolute. When empty,
+	// the newest specs/NNN-*/state.yaml under Dir by number is used, or,
+	// when there is none, the newest epics/NNN-*/state.yaml.
 	Path string
 	// Dir is the project root; "" means the current directory.
 	Dir string
@@ -89,12 +89,16 @@ type State struct {
 
 // Locate returns the state file s uses and a note saying how it was chosen.
 func (s *SpecFlow) Locate() (path, note string, err error) {
-	if s.Path != "" {
-		return s.Path, "state file " + s.display(s.Path) + " (configured)", nil
-	}
 	dir := s.Dir
 	if dir == "" {
 		dir = "."
+	}
+	if s.Path != "" {
+		path := s.Path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		return path, "state file " + s.display(path) + " (configured)", nil
 	}
 	for _, base := range []string{"specs", "epics"} {
 		candidates, err := numberedStateFiles(dir, base)

@@ -128,6 +128,9 @@ type setup struct {
 // configuration are usage errors (exit code 2).
 func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slog.Logger) (*setup, error) {
 	wrap := func(section string, err error) error {
+		if strings.HasPrefix(err.Error(), section+".") {
+			return &usageError{fmt.Errorf("%s: %w", configPath, err)} // the error names its key already
+		}
 		return &usageError{fmt.Errorf("%s: %s: %w", configPath, section, err)}
 	}
 	p := &shipprod.Pipeline{Logger: logger}
@@ -136,11 +139,12 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 	reportCfg := cfg.Report
 
 	if cfg.Gates.Skip {
-		logger.Warn("release gates are disabled in the configuration")
+		// No GateSource: the pipeline reports the gates step as skipped.
+		logger.Warn("release gates are disabled in the configuration (gates.skip)")
 	} else {
 		sf := &gate.SpecFlow{Dir: dir, AllowAutoSkipped: cfg.Gates.AllowAutoSkipped, SkipRollbackGate: cfg.Gates.SkipRollbackGate}
 		if cfg.State != "" {
-			sf.Path = filepath.Join(dir, cfg.State)
+			sf.Path = cfg.State // relative to the project root (gate.SpecFlow.Dir)
 		}
 		p.Gates = sf
 		// Facts for the deployers (Vercel promotes the deployment staging
@@ -203,9 +207,10 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 			}
 			dep = gp.WithFollower(githubactions.PushFollower{Watcher: w, Workflow: f.Workflow})
 		}
-		if cfg.GitHub != nil && cfg.GitHub.Deployments.Enabled {
-			dep = tagger.WrapDeployer(dep)
-		}
+		// Records GitHub Deployments (github.deployments.enabled) and
+		// deletes the tag after a rollback (tag.delete_on_rollback); with
+		// neither, the deployer is returned as it is.
+		dep = tagger.WrapDeployer(dep)
 		p.Deployer = dep
 	} else if len(cfg.Deploy.Sections) > 0 || cfg.Deploy.FollowCI != nil {
 		return nil, wrap("deploy", errors.New("deploy.provider is not set: name the deployer to use"))

@@ -42,7 +42,9 @@ func demo(ctx context.Context, o options, stdout, stderr io.Writer, logger *slog
 	if err := makeDemoProject(ctx, work, remote, prod.URL); err != nil {
 		return fmt.Errorf("making the demo project: %w", err)
 	}
-	if !o.json {
+	if o.json {
+		json.NewEncoder(stdout).Encode(map[string]any{"demo": map[string]any{"project": work, "remote": remote, "production": prod.URL, "kept": o.keep}})
+	} else {
 		fmt.Fprintf(stdout, "Demo project: %s\nProduction:   %s (serves the production branch of %s)\n\n", work, prod.URL, remote)
 	}
 	o.dir, o.config, o.yes = work, "shipprod.yaml", true

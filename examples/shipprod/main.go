@@ -7,7 +7,7 @@
 //	shipprod ship    [--config shipprod.yaml] [--dir .] [--yes] [--fresh] [--json]   run the whole pipeline
 //	shipprod plan    [--config shipprod.yaml] [--dir .] [--json]           list every side effect, change nothing
 //	shipprod version [--config shipprod.yaml] [--dir .] [--json]           current and next version, and why
-//	shipprod demo    [--json] [--keep]                                     ship a throw-away local project end to end
+//	shipprod demo    [--json] [--keep=false]                               ship a throw-away local project end to end (kept by default)
 //
 // Exit codes: 0 shipped (or nothing to release); 1 failed; 2 usage or
 // configuration error; 3 blocked by a release gate; 4 production unhealthy
@@ -50,7 +50,7 @@ Usage:
   shipprod ship    [--config shipprod.yaml] [--dir .] [--yes] [--fresh] [--json]
   shipprod plan    [--config shipprod.yaml] [--dir .] [--json]
   shipprod version [--config shipprod.yaml] [--dir .] [--json]
-  shipprod demo    [--json] [--keep]
+  shipprod demo    [--json] [--keep=false]
 
 Exit codes: 0 shipped or nothing to release, 1 failed, 2 usage or configuration
 error, 3 blocked by a release gate, 4 unhealthy after the deploy.
@@ -151,11 +151,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "demo":
 		err = demo(ctx, o, stdout, stderr, logger)
 	}
-	return exitCode(err, stderr, o.json)
+	return exitCode(err, stderr)
 }
 
 // exitCode maps an error to the documented exit codes and prints it.
-func exitCode(err error, stderr io.Writer, quiet bool) int {
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
@@ -174,9 +174,8 @@ func exitCode(err error, stderr io.Writer, quiet bool) int {
 	case errors.As(err, &unhealthy), errors.As(err, &monitorErr):
 		code = exitUnverified
 	}
-	if !quiet || code == exitUsage {
-		fmt.Fprintf(stderr, "shipprod: %v\n", err)
-	}
+	// Errors go to stderr in --json mode too: stdout carries only JSON.
+	fmt.Fprintf(stderr, "shipprod: %v\n", err)
 	return code
 }
 

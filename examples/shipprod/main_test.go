@@ -491,3 +491,44 @@ func TestTokenInRemoteURLNeverShows(t *testing.T) {
 		assert.NotContains(t, o, secret, "output %d", i)
 	}
 }
+
+func TestStatePathAbsoluteOrRelative(t *testing.T) {
+	p := newProject(t)
+	abs := filepath.Join(t.TempDir(), "approved.yaml")
+	data, err := os.ReadFile(filepath.Join(p.work, "specs", demoFeature, "state.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(abs, data, 0o644))
+	for _, state := range []string{abs, "specs/" + demoFeature + "/state.yaml"} {
+		cfg := filepath.Join(t.TempDir(), "shipprod.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte("state: "+state+"\n"), 0o644))
+		code, out, errOut := p.run("plan", "--config", cfg)
+		assert.Equal(t, exitOK, code, "state: %s\n%s%s", state, out, errOut)
+		assert.Contains(t, out, "✅ staging_validation")
+	}
+}
+
+func TestJSONModeStillReportsErrors(t *testing.T) {
+	p := newProject(t)
+	p.edit("VERSION", func(string) string { return "not-a-version\n" })
+	code, out, errOut := p.run("version", "--json")
+	assert.Equal(t, exitFailed, code)
+	assert.Empty(t, out, "stdout carries only JSON")
+	assert.Contains(t, errOut, "VERSION")
+}
+
+func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
+	gittest.Isolate(t)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--json", "--keep=false"}, strings.NewReader(""), &out, &errOut)
+	require.Equal(t, exitOK, code, errOut.String())
+	lines := jsonLines(t, out.String())
+	require.NotEmpty(t, lines)
+	var first struct {
+		Demo struct{ Project, Production string }
+	}
+	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &first))
+	assert.True(t, strings.HasSuffix(first.Demo.Project, "demo-app"), first.Demo.Project)
+	assert.True(t, strings.HasPrefix(first.Demo.Production, "http://127.0.0.1:"))
+	_, ok := lines[len(lines)-1]["result"]
+	assert.True(t, ok, "the last line is the result")
+}
