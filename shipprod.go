@@ -436,6 +436,9 @@ func (r *run) run(ctx context.Context) error {
 			return err
 		}
 		r.res.Release = rel
+		for _, w := range rel.Warnings {
+			r.res.Warnings = append(r.res.Warnings, "version: "+w)
+		}
 		if err := r.exec(ctx, StepVersion, p.Versioner, func(ctx context.Context) (string, error) {
 			applied, err := p.Versioner.ApplyVersion(ctx, r.res.Release)
 			if err != nil {

@@ -55,6 +55,9 @@ type Release struct {
 	Remote string `json:"remote,omitempty"`
 	// ReleaseURL is the hosted release page (e.g. the GitHub Release), if any.
 	ReleaseURL string `json:"release_url,omitempty"`
+	// Warnings are things worth knowing about the decision that did not
+	// stop it (a version.trust override, an ignored footer, …).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Previous describes the release that production ran before r, for a rollback

@@ -621,3 +621,33 @@ func TestPendingReleaseIsDecidedAgain(t *testing.T) {
 		t.Fatal("Decide with an untagged release below HEAD succeeded; want the sources' disagreement")
 	}
 }
+
+// A plan must not list writes that ApplyVersion would refuse.
+func TestPlanActionsRefuseADirtyTree(t *testing.T) {
+	t.Parallel()
+	r, cfg := project(t)
+	v := r.versioner(cfg)
+	rel, err := v.NextVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.write("VERSION", "9.9.9\n")
+	_, err = v.PlanActions(context.Background(), rel)
+	var de *version.DirtyTreeError
+	if !errors.As(err, &de) || !reflect.DeepEqual(de.Paths, []string{"VERSION"}) {
+		t.Fatalf("PlanActions on a dirty tree = %v, want a DirtyTreeError naming VERSION", err)
+	}
+}
+
+// A changelog named in the configuration must exist: leaving it out of a
+// release silently would lose the release notes.
+func TestConfiguredChangelogMustExist(t *testing.T) {
+	t.Parallel()
+	r, cfg := project(t)
+	cfg.Changelog = "docs/CHANGES.md"
+	_, err := r.versioner(cfg).Decide(context.Background())
+	var fe *version.FileError
+	if !errors.As(err, &fe) || fe.Path != "docs/CHANGES.md" || !strings.Contains(err.Error(), `set it to "-" for none`) {
+		t.Fatalf("Decide = %v, want a FileError naming docs/CHANGES.md", err)
+	}
+}

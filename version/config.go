@@ -158,7 +158,7 @@ type settings struct {
 	files        []versionFile
 	autoFiles    bool // files were not configured: use package.json/VERSION when present
 	changelog    string
-	clExplicit   bool // the changelog was configured, so a missing one is worth a warning
+	clExplicit   bool // the changelog was configured, so a missing one is an error
 	generate     bool
 	message      string
 	fromCommits  bool

@@ -141,6 +141,7 @@ func (v *Versioner) NextVersion(ctx context.Context) (shipprod.Release, error) {
 	}
 	rel := d.Release()
 	rel.Remote = v.remote
+	rel.Warnings = d.Warnings
 	if d.NothingToRelease {
 		return rel, fmt.Errorf("%w%s", shipprod.ErrNothingToRelease, strings.TrimPrefix(d.Why, "nothing to release"))
 	}
@@ -215,7 +216,7 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 		d.Files = append(d.Files, e.path)
 	}
 	if cl == nil && s.clExplicit {
-		d.Warnings = append(d.Warnings, s.changelog+" not found: no CHANGELOG is updated")
+		return nil, &FileError{Path: s.changelog, Msg: "the configured changelog does not exist; create it, fix version.changelog, or set it to \"-\" for none"}
 	}
 	v.log.Debug("version decided", "next", d.Next, "bump", d.Bump, "elapsed", time.Since(start))
 	return d, nil
@@ -783,6 +784,14 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok && v.resumed(ctx, head, rel) {
 		return nil, nil // done already: ApplyVersion will change nothing
 	}
+	// A plan must not promise what ApplyVersion will refuse.
+	dirty, err := v.repo.ModifiedPaths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(dirty) > 0 {
+		return nil, &DirtyTreeError{Paths: dirty}
+	}
 	edits, _, err := v.prepare(rel)
 	if err != nil {
 		return nil, err
@@ -877,8 +886,11 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 		if rerr := restore.Commit(); rerr != nil {
 			return rel, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
 		}
-		// Unstage what the failed commit staged.
-		v.repo.Run(ctx, append([]string{"reset", "--quiet", "--"}, paths...)...)
+		// Unstage what the failed commit staged, even when the failure was
+		// the context ending.
+		if _, rerr := v.repo.Run(context.WithoutCancel(ctx), append([]string{"reset", "--quiet", "--"}, paths...)...); rerr != nil {
+			return rel, fmt.Errorf("committing version %s (the files were restored, but they stay staged): %w", rel.Version, err)
+		}
 		return rel, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
 	}
 	rel.Commit = sha

@@ -532,3 +532,16 @@ func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
 	_, ok := lines[len(lines)-1]["result"]
 	assert.True(t, ok, "the last line is the result")
 }
+
+func TestPlanRefusesADirtyTreeAsShipWould(t *testing.T) {
+	p := newProject(t)
+	require.NoError(t, os.WriteFile(filepath.Join(p.work, "server.js"), []byte("// edited\n"), 0o644))
+	before := p.snapshot()
+	code, _, errOut := p.run("plan")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errOut, "uncommitted changes: server.js")
+	code, _, errOut = p.run("ship", "--yes")
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, errOut, "uncommitted changes: server.js")
+	assert.Equal(t, before, p.snapshot())
+}

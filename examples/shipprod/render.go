@@ -154,6 +154,9 @@ func printPlan(w io.Writer, plan *shipprod.Plan) {
 	if plan.Note != "" {
 		fmt.Fprintf(w, "Note: %s\n", plan.Note)
 	}
+	for _, warn := range rel.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warn)
+	}
 	for _, r := range rel.Reasons {
 		fmt.Fprintf(w, "  because %s: %s (%s)\n", r.Source, oneLine(r.Text), r.Bump)
 	}
