@@ -117,7 +117,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 			transient++
-			wait, reason = jitter(backoff, transient), "transient error"
+			wait, reason = jitter(backoff, transient, maxWait), "transient error"
 		default:
 			status = resp.StatusCode
 			body, perr := peek(resp)
@@ -133,7 +133,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				}
 			} else if status >= 500 && retriable && transient < maxRetries {
 				transient++
-				wait, reason = jitter(backoff, transient), "transient error"
+				wait, reason = jitter(backoff, transient, maxWait), "transient error"
 			} else {
 				return resp, nil
 			}
@@ -216,9 +216,18 @@ type readCloser struct {
 	io.Closer
 }
 
-// jitter returns a backoff of base·2^(n-1), randomised into [½, 1] of it.
-func jitter(base time.Duration, n int) time.Duration {
-	d := base << (n - 1)
+// MaxBackoff caps a single backoff between retries of transient failures.
+const MaxBackoff = 30 * time.Second
+
+// jitter returns a backoff of base·2^(n-1), capped at MaxBackoff (and at
+// limit), randomised into [½, 1] of it.
+func jitter(base time.Duration, n int, limit time.Duration) time.Duration {
+	limit = min(limit, MaxBackoff)
+	d := base
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 

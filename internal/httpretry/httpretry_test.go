@@ -182,3 +182,22 @@ func TestRateLimitWaitsAreBounded(t *testing.T) {
 	assert.EqualValues(t, httpretry.DefaultMaxRateLimitWaits+1, n.Load())
 	assert.True(t, waits[len(waits)-1].Refused)
 }
+
+func TestBackoffIsCappedHoweverManyRetries(t *testing.T) {
+	var handlers []http.HandlerFunc
+	for i := 0; i < 41; i++ {
+		handlers = append(handlers, status(503, nil, ""))
+	}
+	srv, n, _ := scripted(t, handlers...)
+	clock := shipprodtest.NewClock(start)
+	var waits []httpretry.Wait
+	tr := &httpretry.Transport{Clock: clock, MaxRetries: 40, OnWait: func(w httpretry.Wait) { waits = append(waits, w) }}
+	resp, err := httpretry.Client(tr, 0).Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.EqualValues(t, 41, n.Load())
+	for _, w := range waits {
+		assert.LessOrEqual(t, w.Wait, httpretry.MaxBackoff)
+		assert.Greater(t, w.Wait, time.Duration(0))
+	}
+}
