@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -48,6 +50,13 @@ func Unmarshal(file string, data []byte, v any) error {
 		}
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		return fmt.Errorf("%s:%d: a second YAML document (after ---): the file holds one document", file, second.Line)
+	}
 	return Decode(file, "", &doc, v)
 }
 
@@ -61,12 +70,78 @@ func Decode(file, path string, node *yaml.Node, v any) error {
 		return err
 	}
 	if err := node.Decode(v); err != nil {
-		if file != "" {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			err = &TypeError{File: file, Errors: nameKeys(te.Errors, keyLines(path, node))}
+		}
+		if file != "" && te == nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		return err
 	}
 	return nil
+}
+
+// TypeError is a value of the wrong type; each message names the line and
+// the key, e.g. "line 16: health.timeout: cannot unmarshal !!str `two` into
+// time.Duration".
+type TypeError struct {
+	File   string
+	Errors []string
+}
+
+func (e *TypeError) Error() string {
+	prefix := ""
+	if e.File != "" {
+		prefix = e.File + ": "
+	}
+	return prefix + "wrong type: " + strings.Join(e.Errors, "; ")
+}
+
+// keyLines maps the line of each value in node to its key's dotted path.
+func keyLines(path string, node *yaml.Node) map[int]string {
+	lines := map[int]string{}
+	var walk func(path string, n *yaml.Node)
+	walk = func(path string, n *yaml.Node) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, val := n.Content[i], n.Content[i+1]
+				p := join(path, k.Value)
+				if _, ok := lines[val.Line]; !ok {
+					lines[val.Line] = p
+				}
+				walk(p, val)
+			}
+		case yaml.SequenceNode:
+			for i, item := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if _, ok := lines[item.Line]; !ok {
+					lines[item.Line] = p
+				}
+				walk(p, item)
+			}
+		}
+	}
+	walk(path, node)
+	return lines
+}
+
+var lineMsg = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// nameKeys inserts the key of each "line N: …" message.
+func nameKeys(msgs []string, lines map[int]string) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+		if sm := lineMsg.FindStringSubmatch(m); sm != nil {
+			n, _ := strconv.Atoi(sm[1])
+			if key, ok := lines[n]; ok {
+				out[i] = fmt.Sprintf("line %d: %s: %s", n, key, sm[2])
+			}
+		}
+	}
+	return out
 }
 
 var (

@@ -41,7 +41,9 @@ func TestDecodeStrict(t *testing.T) {
 		{name: "top level", doc: "state: x\nstaet: y\n", err: `cfg.yaml:2: unknown key "staet" (known keys here: checks, deploy, labels, remote, state, timeout)`},
 		{name: "in a list", doc: "checks:\n  - name: api\n    expect_stauts: 200\n", err: `cfg.yaml:3: unknown key "checks[0].expect_stauts"`},
 		{name: "in a map value", doc: "labels:\n  a:\n    nme: x\n", err: `cfg.yaml:3: unknown key "labels.a.nme"`},
-		{name: "type error", doc: "timeout: soon\n", err: "cfg.yaml: yaml: unmarshal errors"},
+		{name: "type error", doc: "state: x\ntimeout: soon\n", err: "cfg.yaml: wrong type: line 2: timeout: cannot unmarshal !!str `soon` into time.Duration"},
+		{name: "type error in a list", doc: "checks:\n  - name: api\n    expect_status: twohundred\n", err: "line 3: checks[0].expect_status: cannot unmarshal !!str `twohundred` into int"},
+		{name: "two documents", doc: "state: x\n---\nstate: y\n", err: "cfg.yaml:2: a second YAML document (after ---)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
