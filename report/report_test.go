@@ -109,6 +109,8 @@ func TestReportOfARollback(t *testing.T) {
 	res.Steps = append(res.Steps, shipprod.StepRecord{Step: "monitor", Status: shipprod.StepSkipped, Reason: "health checks failed"})
 	md := report.Build(res, "001-login").Markdown()
 	assert.Contains(t, md, "**Status**: ↩️ Rolled back")
+	assert.Contains(t, md, "Deployed v1.3.0 (minor bump from v1.2.0) with git-push, found it unhealthy and rolled production back to v1.2.0.")
+	assert.NotContains(t, md, "Shipped v1.3.0")
 	assert.Contains(t, md, "❌ api (http https://app.example.com/health): status 503, want 200")
 	assert.Contains(t, md, "## Automatic Rollback")
 	assert.Contains(t, md, "- **Restored deployment**: fedcba (git-push)")
@@ -156,4 +158,11 @@ func TestPlanActionsNameBothFiles(t *testing.T) {
 	require.Len(t, acts, 2)
 	assert.Equal(t, "out/ship.md", acts[0].Target)
 	assert.Equal(t, "out/ship.json", acts[1].Target)
+}
+
+func TestRollbackProcedureNeverPrintsAMaskedRemote(t *testing.T) {
+	res := shippedResult()
+	res.Release.Remote = "https://***@github.com/acme/web.git"
+	md := report.Build(res, "x").Markdown()
+	assert.Contains(t, md, "git push <remote> :refs/tags/v1.3.0", "a command with *** in it could not run")
 }
