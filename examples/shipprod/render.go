@@ -129,7 +129,7 @@ func (o *jsonObserver) Observe(e shipprod.Event) {
 	o.enc.Encode(je)
 }
 
-// writeJSON writes v as one JSON line, with the kind it is.
+// result writes v as one JSON line under the key kind, e.g. {"result": …}.
 func (o *jsonObserver) result(kind string, v any) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
