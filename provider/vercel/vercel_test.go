@@ -551,6 +551,7 @@ func TestConformance(t *testing.T) {
 					Getenv:   func(k string) string { return map[string]string{"VERCEL_TOKEN": token}[k] },
 					Releases: [2]shipprod.Release{rel("1.0.0", sha1, "0.9.0", sha0), rel("1.1.0", sha2, "1.0.0", sha1)},
 					Live:     func(context.Context) (string, error) { return srv.LiveCommit("prj_web"), nil },
+					Deploys:  func() int { return deploysStarted(srv.Requests()) },
 					Stall:    srv.Stall,
 					Break: func() func(error) bool {
 						srv.Inject(vercelfake.Fault{Status: http.StatusForbidden})
@@ -561,4 +562,22 @@ func TestConformance(t *testing.T) {
 			}})
 		})
 	}
+}
+
+// deploysStarted counts the requests that start a deployment: builds
+// created (production rebuilds included), promotions and rollbacks.
+func deploysStarted(reqs []string) int {
+	n := 0
+	for _, r := range reqs {
+		method, path, _ := strings.Cut(r, " ")
+		parts := strings.Split(strings.Trim(path, "/"), "/")
+		switch {
+		case method != "POST":
+		case path == "/v13/deployments":
+			n++
+		case len(parts) == 5 && parts[1] == "projects" && (parts[3] == "promote" || parts[3] == "rollback"):
+			n++
+		}
+	}
+	return n
 }
