@@ -323,6 +323,7 @@ func TestConformance(t *testing.T) {
 			Dir:      w.dir,
 			Releases: [2]shipprod.Release{release("1.0.0", c1, "", ""), release("1.1.0", c2, "1.0.0", c1)},
 			Live:     w.live,
+			Deploys:  w.countPushes(),
 			Break: func() func(error) bool {
 				w.hook("echo 'protected branch' >&2\nexit 1\n")
 				return func(err error) bool { var rej *shipprod.PushRejectedError; return errors.As(err, &rej) }

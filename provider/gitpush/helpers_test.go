@@ -99,6 +99,26 @@ func (w *world) hook(script string) {
 	}
 }
 
+// countPushes installs a post-receive hook in the remote that notes each
+// branch a push moves, and returns a function counting those pushes. A push
+// that changes nothing ("Everything up-to-date") runs no hook: it deploys
+// nothing.
+func (w *world) countPushes() func() int {
+	w.t.Helper()
+	log := filepath.Join(w.t.TempDir(), "pushes.log")
+	script := "#!/bin/sh\nwhile read old new ref; do echo \"$ref $new\" >> '" + log + "'; done\n"
+	if err := os.WriteFile(filepath.Join(w.remote, "hooks", "post-receive"), []byte(script), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	return func() int {
+		data, err := os.ReadFile(log)
+		if err != nil {
+			return 0
+		}
+		return strings.Count(string(data), "\n")
+	}
+}
+
 // fakeFollower records what it was asked to follow.
 type fakeFollower struct {
 	mu    sync.Mutex

@@ -14,6 +14,8 @@
 //					Config:   "hook_url: " + srv.URL + "/hook\n",
 //					Releases: [2]shipprod.Release{v1, v2},
 //					Live:     srv.LiveCommit,
+//					Deploys:  srv.HookCalls,   // deployments started on the platform
+//					Break:    srv.FailNext,    // make the platform refuse the next deploy
 //				}
 //			},
 //		})
@@ -26,11 +28,14 @@
 //   - deploying fills the Deployment (provider name, id, commit, times, and
 //     the previous deployment when the deployer can roll back) and production
 //     then serves the release;
-//   - deploying the same release again succeeds and changes nothing;
+//   - deploying the same release again (a resumed run does) succeeds,
+//     leaves production as it is and starts no deployment on the platform
+//     (counted by Platform.Deploys: runs dispatched, builds created, hook
+//     calls, pushes made);
 //   - a cancelled context is honoured promptly, before and (with
 //     Platform.Stall) during a deploy, and the error wraps context.Canceled;
-//   - a refused deploy (Platform.Break) is an error that errors.Is/As can
-//     inspect;
+//   - a refused deploy (Platform.Break, required) is an error that carries
+//     the platform's cause for errors.Is/As;
 //   - a Rollbacker restores the previous release, twice in a row without
 //     harm, and honours cancellation;
 //   - an ActionPlanner lists the same actions whether or not the release
@@ -94,15 +99,26 @@ type Platform struct {
 	Releases [2]shipprod.Release
 	// Live returns the commit production serves now ("" for none).
 	Live func(ctx context.Context) (string, error)
+	// Deploys counts the deployments started on the platform so far: workflow
+	// runs dispatched, builds created or promoted, hook calls, pushes that
+	// moved a branch. Harnesses should set it: without it the kit cannot
+	// tell that re-deploying a release that is already live starts nothing
+	// (a second build, a second workflow run), only that production still
+	// serves it. The count must grow when a deploy starts something.
+	Deploys func() int
 
 	// Stall, when set, makes the platform stop making progress: a deploy
 	// started afterwards must keep waiting (on the clock or on the network)
 	// until its context ends. Without it the kit checks cancellation only
 	// before the deploy starts.
 	Stall func()
-	// Break, when set, makes the platform refuse the next deploy. It returns
+	// Break makes the platform refuse the next deploy the way it really
+	// refuses (a failed build, a rejected push, a revoked token). It returns
 	// a function saying whether the deploy's error carries the cause in a
 	// form errors.Is or errors.As finds (e.g. a *shipprod.PushRejectedError).
+	// Both are required: the RefusedDeployIsAWrappedError check fails
+	// without them, as every deployer must let its caller tell why a deploy
+	// failed.
 	Break func() func(error) bool
 
 	// Secrets are values (tokens, passwords) that must never appear in an
@@ -138,7 +154,7 @@ var checks = []check{
 	{"RedeployIsIdempotent", nil, checkRedeploy},
 	{"CanceledBeforeDeploy", nil, checkCanceledBefore},
 	{"CanceledDuringDeploy", func(i *instance) bool { return i.p.Stall != nil }, checkCanceledDuring},
-	{"RefusedDeployIsAWrappedError", func(i *instance) bool { return i.p.Break != nil }, checkBroken},
+	{"RefusedDeployIsAWrappedError", nil, checkBroken},
 	{"RollbackRestoresPrevious", isRollbacker, checkRollback},
 	{"RollbackHonoursCancel", isRollbacker, checkRollbackCanceled},
 	{"PlanAgreesWithRun", isPlanner, checkPlan},
@@ -194,6 +210,7 @@ func runCheck(t *testing.T, h Harness, c check) error {
 
 // instance is a deployer opened on a platform.
 type instance struct {
+	t      *testing.T
 	h      Harness
 	p      *Platform
 	d      shipprod.Deployer
@@ -216,7 +233,7 @@ func open(t *testing.T, h Harness, clock shipprod.Clock) (*instance, error) {
 			return nil, fmt.Errorf("Platform.Releases[%d] needs a Version and a Commit", i)
 		}
 	}
-	inst := &instance{h: h, p: p, clock: clock, client: p.HTTPClient, logs: &shipprodtest.Buffer{}}
+	inst := &instance{t: t, h: h, p: p, clock: clock, client: p.HTTPClient, logs: &shipprodtest.Buffer{}}
 	if inst.client == nil {
 		inst.client = &http.Client{Transport: &http.Transport{}}
 	}
@@ -256,6 +273,14 @@ func (inst *instance) openDeployer(extraConfig string) (shipprod.Deployer, error
 		env.Getenv = func(string) string { return "" }
 	}
 	return provider.Open(context.Background(), inst.h.Name, env)
+}
+
+// deploys returns Platform.Deploys, or 0 without it.
+func (inst *instance) deploys() int {
+	if inst.p.Deploys == nil {
+		return 0
+	}
+	return inst.p.Deploys()
 }
 
 func (inst *instance) live(ctx context.Context) (string, error) {
@@ -359,11 +384,20 @@ func checkRedeploy(ctx context.Context, inst *instance) error {
 	if _, err := inst.deploy(ctx, r0); err != nil {
 		return err
 	}
+	if inst.p.Deploys == nil {
+		inst.t.Log("Platform.Deploys is not set: the kit checks only that a re-deploy leaves production as it is, not that it starts no second deployment")
+	} else if inst.deploys() == 0 {
+		return fmt.Errorf("Platform.Deploys counted no deployment after Deploy(%s) made %s live; it must count what a deploy starts on the platform", r0.Version, r0.Commit)
+	}
 	first, err := inst.deploy(ctx, r1)
 	if err != nil {
 		return err
 	}
+	before := inst.deploys()
 	again, err := inst.d.Deploy(ctx, r1)
+	if started := inst.deploys() - before; started != 0 {
+		return fmt.Errorf("re-deploying %s, which production already serves (a resumed run does this), started %d deployment(s) on the platform; find the live release and start nothing", r1.Version, started)
+	}
 	if err != nil {
 		return fmt.Errorf("deploying %s a second time (a resumed run does this): %w", r1.Version, err)
 	}
@@ -424,7 +458,13 @@ func checkCanceledDuring(ctx context.Context, inst *instance) error {
 }
 
 func checkBroken(ctx context.Context, inst *instance) error {
+	if inst.p.Break == nil {
+		return errors.New("Platform.Break is required: make the platform refuse the next deploy the way it really refuses, so that the kit can check the error carries the cause")
+	}
 	carries := inst.p.Break()
+	if carries == nil {
+		return errors.New("Platform.Break returned no cause to look for: return a function that tells, with errors.Is or errors.As, whether an error carries the platform's refusal")
+	}
 	_, err := inst.d.Deploy(ctx, inst.p.Releases[0])
 	if err == nil {
 		return errors.New("Deploy succeeded on a platform that refuses it")
@@ -432,7 +472,7 @@ func checkBroken(ctx context.Context, inst *instance) error {
 	if strings.TrimSpace(err.Error()) == "" {
 		return errors.New("Deploy failed with an empty message")
 	}
-	if carries != nil && !carries(err) {
+	if !carries(err) {
 		return fmt.Errorf("the refused Deploy's error does not carry its cause for errors.Is/As (wrap with %%w): %v", err)
 	}
 	return inst.errNoSecrets("Deploy", err)

@@ -21,6 +21,7 @@ type memPlatform struct {
 	stalled bool
 	broken  bool
 	jobs    map[string]int // commit → polls left
+	started int            // deploy jobs started
 }
 
 var errRefused = errors.New("platform refused the deploy")
@@ -33,7 +34,15 @@ func (p *memPlatform) start(commit string) error {
 		return errRefused
 	}
 	p.jobs[commit] = 3
+	p.started++
 	return nil
+}
+
+// Started counts the deploy jobs started on the platform.
+func (p *memPlatform) Started() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.started
 }
 
 // poll reports whether the job for commit has finished.
@@ -65,6 +74,9 @@ type memConfig struct {
 	Leak         bool   `yaml:"leak"`
 	PlanSHA      bool   `yaml:"plan_sha"`
 	LogToken     bool   `yaml:"log_token"`
+	// Redeploy starts a new job even when production already serves the
+	// release.
+	Redeploy bool `yaml:"redeploy"`
 }
 
 var platforms sync.Map // name → *memPlatform
@@ -106,6 +118,11 @@ func (d *memDeployer) Deploy(ctx context.Context, rel shipprod.Release) (shippro
 		return dep, d.wrap("deploy", err)
 	}
 	prev, _ := d.p.Live(ctx)
+	if prev == rel.Commit && !d.cfg.Redeploy {
+		// Already live (a resumed run): nothing to start.
+		dep.FinishedAt = clock.Now()
+		return dep, nil
+	}
 	dep.PreviousID = prev
 	if d.cfg.LogToken {
 		d.env.LoggerOrDefault().Info("deploying", "token", d.env.EnvVar("MEM_TOKEN"))
@@ -173,8 +190,9 @@ func memHarness(name, extra string) Harness {
 					{Version: "1.0.0", Tag: "v1.0.0", Commit: sha1},
 					{Version: "1.1.0", Tag: "v1.1.0", Commit: sha2, PreviousVersion: "1.0.0", PreviousTag: "v1.0.0", PreviousCommit: sha1},
 				},
-				Live:  p.Live,
-				Stall: func() { p.mu.Lock(); p.stalled = true; p.mu.Unlock() },
+				Live:    p.Live,
+				Deploys: p.Started,
+				Stall:   func() { p.mu.Lock(); p.stalled = true; p.mu.Unlock() },
 				Break: func() func(error) bool {
 					p.mu.Lock()
 					p.broken = true
@@ -201,18 +219,35 @@ func TestKitCatchesMisbehaviour(t *testing.T) {
 	}
 	tests := []struct {
 		name, harnessName, extra, check, want string
+		// platform, when set, changes what the harness provides.
+		platform func(*Platform)
 	}{
-		{"lenient config", "providertest-lenient", "", "UnknownConfigKeyIsAnError", "unknown key in the configuration section was accepted"},
-		{"ignores cancel", "providertest-memory", "ignore_cancel: true\n", "CanceledDuringDeploy", "did not return within 300ms"},
-		{"unwrapped errors", "providertest-memory", "unwrapped: true\n", "CanceledBeforeDeploy", "want an error wrapping context.Canceled"},
-		{"unwrapped platform error", "providertest-memory", "unwrapped: true\n", "RefusedDeployIsAWrappedError", "does not carry its cause"},
-		{"leaks a goroutine", "providertest-memory", "leak: true\n", "DeployFillsDeployment", "goroutine(s) still running"},
-		{"plans with the SHA", "providertest-memory", "plan_sha: true\n", "PlanAgreesWithRun", "differs once the commit is known"},
-		{"logs the token", "providertest-memory", "log_token: true\n", "DeployFillsDeployment", "a secret appears in logs"},
+		{"lenient config", "providertest-lenient", "", "UnknownConfigKeyIsAnError", "unknown key in the configuration section was accepted", nil},
+		{"ignores cancel", "providertest-memory", "ignore_cancel: true\n", "CanceledDuringDeploy", "did not return within 300ms", nil},
+		{"unwrapped errors", "providertest-memory", "unwrapped: true\n", "CanceledBeforeDeploy", "want an error wrapping context.Canceled", nil},
+		{"unwrapped platform error", "providertest-memory", "unwrapped: true\n", "RefusedDeployIsAWrappedError", "does not carry its cause", nil},
+		{"leaks a goroutine", "providertest-memory", "leak: true\n", "DeployFillsDeployment", "goroutine(s) still running", nil},
+		{"plans with the SHA", "providertest-memory", "plan_sha: true\n", "PlanAgreesWithRun", "differs once the commit is known", nil},
+		{"logs the token", "providertest-memory", "log_token: true\n", "DeployFillsDeployment", "a secret appears in logs", nil},
+		{"re-deploy starts a second deployment", "providertest-memory", "redeploy: true\n", "RedeployIsIdempotent", "started 1 deployment(s) on the platform", nil},
+		{"counter that counts nothing", "providertest-memory", "", "RedeployIsIdempotent", "Platform.Deploys counted no deployment",
+			func(p *Platform) { p.Deploys = func() int { return 0 } }},
+		{"no Break", "providertest-memory", "", "RefusedDeployIsAWrappedError", "Platform.Break is required",
+			func(p *Platform) { p.Break = nil }},
+		{"Break without a cause to find", "providertest-memory", "", "RefusedDeployIsAWrappedError", "Platform.Break returned no cause",
+			func(p *Platform) { orig := p.Break; p.Break = func() func(error) bool { orig(); return nil } }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := memHarness(tt.harnessName, tt.extra)
+			if tt.platform != nil {
+				setup := h.Setup
+				h.Setup = func(t *testing.T, clock shipprod.Clock) *Platform {
+					p := setup(t, clock)
+					tt.platform(p)
+					return p
+				}
+			}
 			if tt.harnessName == "providertest-lenient" {
 				h.Setup = func(t *testing.T, clock shipprod.Clock) *Platform {
 					return &Platform{Live: func(context.Context) (string, error) { return "", nil },

@@ -1,13 +1,18 @@
 package vercel_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,16 +195,125 @@ func TestBuildModeFollowsByIDUntilLive(t *testing.T) {
 	}
 	slept, naps := f.clock.Slept()
 	t.Logf("build mode, slow build (21 polls): %d API requests, %d sleeps totalling %s", len(reqs), naps, slept)
+}
 
-	// The fake's alias pitfall: the production domain resolved while the
-	// build ran would have named the old deployment.
-	f.srv.ResetRequests()
-	f.srv.SetBuilds(vercelfake.DefaultBuilds)
-	dep, err = d.Deploy(context.Background(), rel("1.2.0", sha2, "1.1.0", sha1))
+// aliasSpy is the deployer's transport. After each answer about the new
+// deployment it notes what the deployer saw and, while that deployment is
+// not yet live, looks the production domain up the way a naive deployer
+// would (GET /v13/deployments/{domain}), as a bystander.
+type aliasSpy struct {
+	base http.RoundTripper
+	api  string // the fake's URL
+	old  string // the deployment production served before
+
+	mu      sync.Mutex
+	asked   []string // the deployer's own requests, "METHOD /path"
+	seen    []string // "state/substate/aliasAssigned" of each answer about the new deployment
+	lookups []string // "state of the new deployment → id the domain resolved to"
+}
+
+func (s *aliasSpy) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(req)
+	s.mu.Lock()
+	s.asked = append(s.asked, req.Method+" "+req.URL.Path)
+	s.mu.Unlock()
+	if err != nil || req.Method != http.MethodGet || !strings.HasPrefix(req.URL.Path, "/v13/deployments/dpl_") || strings.HasSuffix(req.URL.Path, "/"+s.old) {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var d struct {
+		ReadyState    string `json:"readyState"`
+		ReadySubstate string `json:"readySubstate"`
+		AliasAssigned bool   `json:"aliasAssigned"`
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.seen = append(s.seen, fmt.Sprintf("%s/%s/%v", d.ReadyState, d.ReadySubstate, d.AliasAssigned))
+	s.mu.Unlock()
+	if d.ReadyState == "READY" && d.ReadySubstate == "PROMOTED" {
+		return resp, nil
+	}
+	// Mid-build (or READY but STAGED): what does the domain say?
+	lookup, _ := http.NewRequestWithContext(req.Context(), http.MethodGet, s.api+"/v13/deployments/web.example.com?teamId=team_acme", nil)
+	lookup.Header.Set("Authorization", "Bearer "+token)
+	lr, err := s.base.RoundTrip(lookup)
+	if err != nil {
+		return nil, err
+	}
+	defer lr.Body.Close()
+	var via struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(lr.Body).Decode(&via); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.lookups = append(s.lookups, d.ReadyState+"/"+d.ReadySubstate+" → "+via.ID)
+	s.mu.Unlock()
+	return resp, nil
+}
+
+// TestAliasLookupResolvesToTheOldDeployment reproduces the pitfall of
+// following a deploy by its production domain: until the domains move, the
+// domain names the previous deployment (which is READY). The deployer must
+// not be fooled: it follows the new deployment by its dpl_ id and reports
+// success only once that one is READY and live.
+func TestAliasLookupResolvesToTheOldDeployment(t *testing.T) {
+	f := newFixture(t)
+	f.srv.SetBuilds(vercelfake.DefaultBuilds) // queued, building, READY but STAGED for a poll, then live
+	spy := &aliasSpy{base: f.srv.Client().Transport, api: f.srv.URL, old: f.prod0}
+	d, err := vercel.New(vercel.Config{Project: "web", Team: "team_acme", APIURL: f.srv.URL, Mode: vercel.ModeBuild},
+		vercel.Options{Clock: f.clock, HTTPClient: &http.Client{Transport: spy}, Getenv: func(string) string { return token }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("build mode, typical build: %d API requests", len(f.srv.Requests()))
+	dep, err := d.Deploy(context.Background(), rel("1.1.0", sha1, "1.0.0", sha0))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The pitfall is there: mid-build and while READY but STAGED, the
+	// production domain resolved to the old deployment.
+	var building, staged int
+	for _, l := range spy.lookups {
+		if !strings.HasSuffix(l, " → "+f.prod0) {
+			t.Fatalf("a lookup of the production domain before the new deployment was live gave %q, want the old deployment %s", l, f.prod0)
+		}
+		switch {
+		case strings.HasPrefix(l, "BUILDING/"):
+			building++
+		case strings.HasPrefix(l, "READY/STAGED"):
+			staged++
+		}
+	}
+	if building == 0 || staged == 0 {
+		t.Fatalf("lookups %q: want some while BUILDING and some while READY but STAGED", spy.lookups)
+	}
+
+	// The deployer was not fooled: it asked about deployments by dpl_ id
+	// only, and returned the new deployment once it was READY and live.
+	for _, r := range spy.asked {
+		if strings.HasPrefix(r, "GET /v13/deployments/") && !strings.HasPrefix(r, "GET /v13/deployments/dpl_") {
+			t.Fatalf("the deployer asked by something other than a dpl_ id: %s", r)
+		}
+	}
+	if dep.ID == f.prod0 || !strings.HasPrefix(dep.ID, "dpl_") || dep.PreviousID != f.prod0 {
+		t.Fatalf("deployment %s (previous %s), want a new dpl_ id after %s", dep.ID, dep.PreviousID, f.prod0)
+	}
+	if last := spy.seen[len(spy.seen)-1]; last != "READY/PROMOTED/true" {
+		t.Fatalf("the deployer returned after seeing the new deployment %s (answers %q), want READY/PROMOTED/true", last, spy.seen)
+	}
+	if got := f.srv.Production("prj_web"); got != dep.ID || f.srv.LiveCommit("prj_web") != sha1 {
+		t.Fatalf("production is %s serving %s, want %s serving %s", got, f.srv.LiveCommit("prj_web"), dep.ID, sha1)
+	}
+	t.Logf("build mode, typical build: %d API requests (answers seen: %s)", len(spy.asked), strings.Join(spy.seen, ", "))
 }
 
 func TestBuildModeSendsGitSourceFromTag(t *testing.T) {
@@ -551,6 +665,7 @@ func TestConformance(t *testing.T) {
 					Getenv:   func(k string) string { return map[string]string{"VERCEL_TOKEN": token}[k] },
 					Releases: [2]shipprod.Release{rel("1.0.0", sha1, "0.9.0", sha0), rel("1.1.0", sha2, "1.0.0", sha1)},
 					Live:     func(context.Context) (string, error) { return srv.LiveCommit("prj_web"), nil },
+					Deploys:  func() int { return deploysStarted(srv.Requests()) },
 					Stall:    srv.Stall,
 					Break: func() func(error) bool {
 						srv.Inject(vercelfake.Fault{Status: http.StatusForbidden})
@@ -561,4 +676,22 @@ func TestConformance(t *testing.T) {
 			}})
 		})
 	}
+}
+
+// deploysStarted counts the requests that start a deployment: builds
+// created (production rebuilds included), promotions and rollbacks.
+func deploysStarted(reqs []string) int {
+	n := 0
+	for _, r := range reqs {
+		method, path, _ := strings.Cut(r, " ")
+		parts := strings.Split(strings.Trim(path, "/"), "/")
+		switch {
+		case method != "POST":
+		case path == "/v13/deployments":
+			n++
+		case len(parts) == 5 && parts[1] == "projects" && (parts[3] == "promote" || parts[3] == "rollback"):
+			n++
+		}
+	}
+	return n
 }
