@@ -11,12 +11,17 @@
 // metrics source itself failed — never counted as a production failure), in
 // the style of Argo Rollouts' analysis. Per gate, a failure limit, an
 // inconclusive limit and a consecutive-error limit decide its verdict; a
-// critical gate that fails ends the window at once; a dry-run gate is
-// measured and reported ("would have rolled back") but never fails the
-// window. The window's verdict is the worst of its gates' (Failed > Error >
-// Inconclusive > Passed), and every verdict explains itself:
+// critical gate fails on its first failed measurement, whatever its
+// failure_limit; a dry-run gate is measured and reported ("would have
+// rolled back") but never fails the window. The window's verdict is the
+// worst of its gates' (Failed > Error > Inconclusive > Passed), so as soon
+// as any gate that is not dry-run fails, the verdict is final and the
+// window ends there, critical or not, rather than leaving the degraded
+// release in production until the window's end (as Argo Rollouts
+// terminates an analysis run when a metric fails). Every verdict explains
+// itself, naming the gate and when it ended the window:
 //
-//	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)
+//	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window
 //
 // A failed window is a shipprod.MonitorReport with VerdictFailed; the
 // Pipeline then applies its failure policy (rollback, freeze or notify),
@@ -339,7 +344,9 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 
 	var (
 		interrupted error
-		endedEarly  string
+		// endedBy is the gate whose failure ended the window early.
+		endedBy *gateState
+		endedAt time.Time
 	)
 	next := start.Add(m.cfg.InitialDelay)
 	results := make([]Measurement, len(states))
@@ -382,14 +389,19 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 			}
 			if st.verdict != "" {
 				m.logVerdict(st)
-				if st.verdict == shipprod.VerdictFailed && st.g.critical && !st.g.dryRun && endedEarly == "" {
-					endedEarly = st.g.name
+				// Failed is the worst verdict, so a gate that counts and has
+				// failed decides the window: nothing measured later can change
+				// it, and every further minute leaves the degraded release in
+				// production. A critical gate that fails in the same round is
+				// named first.
+				if st.verdict == shipprod.VerdictFailed && !st.g.dryRun && (endedBy == nil || st.g.critical && !endedBy.g.critical) {
+					endedBy, endedAt = st, meas.At
 				}
 			} else {
 				running++
 			}
 		}
-		if endedEarly != "" || running == 0 {
+		if endedBy != nil || running == 0 {
 			break
 		}
 		next = next.Add(m.cfg.Interval)
@@ -407,7 +419,16 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 		rep.Gates = append(rep.Gates, st.result())
 		rep.Measurements[st.g.name] = st.kept()
 	}
-	rep.Verdict, rep.Reason = m.verdict(states, endedEarly, rep.FinishedAt.Sub(start), interrupted)
+	ended := ""
+	if endedBy != nil {
+		kind := "gate"
+		if endedBy.g.critical {
+			kind = "critical gate"
+		}
+		ended = fmt.Sprintf("%s %s failed at %s of %s and ended the window", kind, endedBy.g.name, endedAt.Sub(start), m.cfg.Window)
+		m.log.Warn("monitor window ended early", "gate", endedBy.g.name, "critical", endedBy.g.critical, "at", endedAt, "after", endedAt.Sub(start))
+	}
+	rep.Verdict, rep.Reason = m.verdict(states, ended, rep.FinishedAt.Sub(start), interrupted)
 	m.log.Info("monitor window ended", "verdict", rep.Verdict, "reason", rep.Reason)
 	if interrupted != nil {
 		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), m.cfg.Window, interrupted)
@@ -424,7 +445,8 @@ func (m *Monitor) logVerdict(st *gateState) {
 }
 
 // verdict is the worst verdict of the gates that count, and why.
-func (m *Monitor) verdict(states []*gateState, endedEarly string, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
+// ended, when set, says which gate ended the window early, and when.
+func (m *Monitor) verdict(states []*gateState, ended string, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
 	rank := map[shipprod.Verdict]int{shipprod.VerdictPassed: 0, shipprod.VerdictInconclusive: 1, shipprod.VerdictError: 2, shipprod.VerdictFailed: 3}
 	verdict := shipprod.VerdictPassed
 	for _, st := range states {
@@ -447,8 +469,8 @@ func (m *Monitor) verdict(states []*gateState, endedEarly string, elapsed time.D
 		if verdict == shipprod.VerdictPassed {
 			verdict = shipprod.VerdictInconclusive
 		}
-	case endedEarly != "":
-		reasons = append(reasons, fmt.Sprintf("critical gate %s ended the window after %s of %s", endedEarly, elapsed, m.cfg.Window))
+	case ended != "":
+		reasons = append(reasons, ended)
 	case verdict == shipprod.VerdictPassed:
 		counted := 0
 		for _, st := range states {
