@@ -72,7 +72,10 @@ type Config struct {
 
 // PrometheusConfig says where the query and alerts gates read metrics.
 type PrometheusConfig struct {
-	// URL is the server's base URL, e.g. http://prometheus:9090.
+	// URL is the server's base URL, e.g. http://prometheus:9090. It must
+	// not hold credentials (http://user:password@…, or anything before an
+	// @): the URL is shown in plans, reports and errors, so New refuses it.
+	// Use Username and PasswordEnv, or BearerTokenEnv.
 	URL string `yaml:"url"`
 	// Timeout bounds each request (default 10s) and is sent to the server
 	// as the query timeout.

@@ -29,6 +29,12 @@
 // shipprod.Clock, so tests run a 24-hour window in moments, and only the
 // last KeepMeasurements measurements of each gate are kept, so memory stays
 // flat however long the window.
+//
+// Prometheus credentials come from the environment (password_env,
+// bearer_token_env) and are masked in everything the monitor writes, even
+// when a server repeats them. A prometheus.url with credentials in it
+// (http://user:password@…) is refused: the URL itself appears in plans,
+// reports and errors.
 package monitor
 
 import (
@@ -137,9 +143,17 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 		fail("monitor.gates is empty: give at least one gate (health, query or alerts)")
 	}
 
-	// The Prometheus client, when the configuration needs one.
+	// The Prometheus client, when the configuration needs one. Credentials
+	// in the URL are refused rather than masked: the URL is copied into
+	// plans, reports and errors, and shipprod.yaml is usually committed.
 	var secrets []string
-	if m.metrics == nil && cfg.Prometheus.URL != "" {
+	urlOK := true
+	if userInfo(cfg.Prometheus.URL) {
+		urlOK = false
+		fail("monitor.prometheus.url %q holds credentials (user info before @): set username and password_env (the name of the environment variable holding the password) or bearer_token_env instead",
+			redactUserInfo(cfg.Prometheus.URL))
+	}
+	if urlOK && m.metrics == nil && cfg.Prometheus.URL != "" {
 		client, s, err := newPrometheusClient(cfg.Prometheus, opts.HTTPClient, getenv)
 		secrets = s
 		if err != nil {
@@ -148,7 +162,7 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 			m.metrics = client
 		}
 	}
-	m.promURL = cfg.Prometheus.URL
+	m.promURL = redactUserInfo(cfg.Prometheus.URL)
 	var pairs []string
 	for _, s := range secrets {
 		if s != "" {
@@ -168,7 +182,9 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 			fail("%s: name %q is used by another gate; names must be unique", where, name)
 		}
 		seen[name] = true
-		g, err := newGate(gc, m.cfg.DryRun, opts.Health, m.metrics != nil)
+		// A URL that is set but wrong is reported once, above, not again
+		// by every gate that needs it.
+		g, err := newGate(gc, m.cfg.DryRun, opts.Health, m.metrics != nil || cfg.Prometheus.URL != "")
 		if err != nil {
 			fail("%s: %v", where, err)
 			continue
@@ -197,7 +213,7 @@ func newPrometheusClient(c PrometheusConfig, hc *http.Client, getenv func(string
 		return nil, nil, errors.New("timeout must not be negative")
 	}
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-		return nil, nil, fmt.Errorf("url %q must be an http or https URL", c.URL)
+		return nil, nil, fmt.Errorf("url %q must be an http or https URL", redactUserInfo(c.URL))
 	}
 	for k, v := range c.Headers {
 		client.Header.Set(k, v)
@@ -223,6 +239,43 @@ func newPrometheusClient(c PrometheusConfig, hc *http.Client, getenv func(string
 		secrets = append(secrets, strings.TrimPrefix(req.Header.Get("Authorization"), "Basic "))
 	}
 	return client, secrets, nil
+}
+
+// userInfo reports whether a URL carries user info. Any @ before the query
+// counts, even one that a URL parser would put in the path (a password with
+// a / in it): when in doubt, refuse.
+func userInfo(raw string) bool {
+	_, info, _ := splitUserInfo(raw)
+	return info != ""
+}
+
+// redactUserInfo returns raw with its user info, if any, replaced by the
+// mask, however malformed the URL ("admin:pw@host" has no scheme).
+func redactUserInfo(raw string) string {
+	prefix, info, rest := splitUserInfo(raw)
+	if info == "" {
+		return raw
+	}
+	return prefix + health.Mask + rest
+}
+
+// splitUserInfo splits raw into what comes before the user info (the
+// scheme and "://"), the user info up to the last @ before any ? or #, and
+// the rest, from that @.
+func splitUserInfo(raw string) (prefix, info, rest string) {
+	body := raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, body = raw[:i+3], raw[i+3:]
+	}
+	end := len(body)
+	if i := strings.IndexAny(body, "?#"); i >= 0 {
+		end = i
+	}
+	at := strings.LastIndex(body[:end], "@")
+	if at < 0 {
+		return raw, "", ""
+	}
+	return prefix, body[:at], body[at:]
 }
 
 // Policy is the failure policy the configuration asks the Pipeline to apply

@@ -1,10 +1,16 @@
 package monitor_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -593,6 +599,86 @@ func TestPrometheusAuthAndSecrets(t *testing.T) {
 	_, err = monitor.New(monitor.Config{Prometheus: monitor.PrometheusConfig{URL: proxy.URL, BearerTokenEnv: "UNSET"}, Gates: []monitor.GateConfig{errorRateGate()}},
 		monitor.Options{Getenv: func(string) string { return "" }})
 	assert.ErrorContains(t, err, "monitor.prometheus: bearer_token_env: environment variable UNSET is empty or unset")
+}
+
+// Credentials in prometheus.url would be copied wherever the URL goes — the
+// plan, the report, errors, logs — and sit in shipprod.yaml: the URL is
+// refused, with an error that says what to use instead and repeats no part
+// of the user info.
+func TestPrometheusURLWithCredentialsIsRefused(t *testing.T) {
+	const secret = "S3cr3t-pr0m"
+	prom := promtest.NewServer(t)
+	host := strings.TrimPrefix(prom.URL, "http://")
+	for _, tt := range []struct {
+		name, url string
+		shown     string // how the error shows the URL
+	}{
+		{"user and password", "http://admin:" + secret + "@" + host, "http://***@" + host},
+		{"escaped password", "https://admin:" + secret + "%40x@" + host + "/prom", "https://***@" + host + "/prom"},
+		{"token as user", "http://" + secret + "@" + host, "http://***@" + host},
+		{"password with a slash", "http://admin:" + secret + "/x@" + host, "http://***@" + host},
+		{"no scheme", "admin:" + secret + "@" + host, "***@" + host},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, metrics := range []monitor.Metrics{nil, &prometheus.Client{URL: prom.URL}} {
+				var logs bytes.Buffer
+				logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				m, err := monitor.New(monitor.Config{
+					Prometheus: monitor.PrometheusConfig{URL: tt.url},
+					Gates:      []monitor.GateConfig{errorRateGate(), {Name: "alerts", Alerts: &monitor.AlertsGate{}}},
+				}, monitor.Options{Logger: logger, Metrics: metrics})
+				require.Error(t, err, "the URL is refused, also when Options.Metrics replaces the client")
+				assert.Nil(t, m)
+				assert.Equal(t, "monitor.prometheus.url "+strconv.Quote(tt.shown)+" holds credentials (user info before @): "+
+					"set username and password_env (the name of the environment variable holding the password) or bearer_token_env instead", err.Error(),
+					"one problem, not a list with the gates complaining that there is no URL")
+				assert.NotContains(t, err.Error()+logs.String(), secret)
+				assert.NotContains(t, err.Error(), "admin")
+			}
+		})
+	}
+	assert.Empty(t, prom.Requests(), "nothing was sent with the credentials")
+}
+
+// Basic authentication the supported way: the password, read from the
+// environment, reaches Prometheus and nothing else — not the plan, the
+// baseline, the report, the verdict or the debug logs — even when a proxy
+// repeats the credentials it was sent.
+func TestPrometheusBasicAuthNeverLeaks(t *testing.T) {
+	const password = "b4sic-Pa55"
+	var users atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		users.Store(user + ":" + pass)
+		http.Error(w, fmt.Sprintf("denied %q (%s:%s)", r.Header.Get("Authorization"), user, pass), http.StatusUnauthorized)
+	}))
+	defer proxy.Close()
+	var logs bytes.Buffer
+	clock := shipprodtest.NewClock(start)
+	m, err := monitor.New(monitor.Config{Window: 3 * time.Minute,
+		Prometheus: monitor.PrometheusConfig{URL: proxy.URL, Username: "admin", PasswordEnv: "PROM_PASSWORD"},
+		Gates:      []monitor.GateConfig{errorRateGate(), {Name: "alerts", Alerts: &monitor.AlertsGate{}}},
+	}, monitor.Options{Clock: clock, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Getenv: func(k string) string { return map[string]string{"PROM_PASSWORD": password}[k] }})
+	require.NoError(t, err)
+	plan, err := m.PlanActions(context.Background(), rel)
+	require.NoError(t, err)
+	base, berr := m.Baseline(context.Background(), rel)
+	require.Error(t, berr)
+	rep, err := m.WatchReport(context.Background(), rel, dep, base)
+	require.NoError(t, err)
+	assert.Equal(t, "admin:"+password, users.Load(), "the credentials reached the server")
+	assert.Equal(t, shipprod.VerdictError, rep.Verdict)
+
+	planJSON, _ := json.Marshal(plan)
+	repJSON, _ := json.Marshal(rep)
+	everything := string(planJSON) + string(repJSON) + berr.Error() + (&shipprod.MonitorError{Report: rep.MonitorReport}).Error() + logs.String()
+	require.Contains(t, logs.String(), "monitor measurement", "the debug logs were captured")
+	assert.Contains(t, everything, "denied", "the proxy's answer is reported")
+	for _, leak := range []string{password, base64.StdEncoding.EncodeToString([]byte("admin:" + password))} {
+		assert.NotContains(t, everything, leak)
+	}
+	assert.Contains(t, rep.Reason, `Unauthorized: "denied \"Basic ***\" (admin:***)"`, "masked, not dropped")
 }
 
 func TestMeasurementsCallbackSeesEveryGate(t *testing.T) {
