@@ -169,7 +169,8 @@ type MonitorGateResult struct {
 	Failures     int     `json:"failures"`
 	Errors       int     `json:"errors"`
 	Inconclusive int     `json:"inconclusive"`
-	// Critical gates end the window at once when they fail.
+	// Critical gates tolerate no failed measurement: the first one fails
+	// them, whatever failure limit the gate has.
 	Critical bool `json:"critical,omitempty"`
 	// DryRun gates are evaluated and reported but never fail the window.
 	DryRun bool `json:"dry_run,omitempty"`

@@ -16,6 +16,7 @@
 #   SHIPPROD_TEST_REDIS_ADDR        127.0.0.1:PORT (requirepass set)
 #   SHIPPROD_TEST_REDIS_PASSWORD
 #   SHIPPROD_TEST_REDIS_TLS_ADDR    127.0.0.1:PORT (TLS, same password), when redis-server supports TLS
+#                                   (Debian's does; without it the TLS test fails under CI=true)
 #   SHIPPROD_TEST_REDIS_TLS_CA      the CA certificate that signed the server's
 #   SHIPPROD_TEST_PROMETHEUS_URL    http://127.0.0.1:PORT
 #   SHIPPROD_TEST_EXPORTER_ADDR     127.0.0.1:PORT, where the tests serve the
@@ -177,6 +178,14 @@ $4
 EOF
 }
 
+# _svc_redis_why prints why redis-server did not start: what it printed
+# (a configuration error goes to its output, before the log file is open)
+# and the end of its log.
+_svc_redis_why() {
+	local dir=$1
+	{ cat "$dir/redis-start.out" 2>/dev/null; tail -n 20 "$dir/redis.log" 2>/dev/null; } | sed 's/^/  redis-server: /' >&2
+}
+
 _svc_redis() {
 	local dir=$SHIPPROD_SERVICES_DIR/redis port tlsport="" pw tls=""
 	port=$(_svc_free_port) || return 1
@@ -189,20 +198,31 @@ tls-cert-file $SHIPPROD_SERVICES_DIR/tls/server.pem
 tls-key-file $SHIPPROD_SERVICES_DIR/tls/server.key
 tls-ca-cert-file $SHIPPROD_SERVICES_DIR/tls/ca.pem
 tls-auth-clients no"
+	else
+		_svc_log "openssl could not make the test certificates: starting Redis without TLS (the TLS test fails under CI=true)"
 	fi
 	_svc_redis_conf "$dir" "$port" "$pw" "$tls"
 	[ "$(id -u)" -eq 0 ] && chown -R "$SHIPPROD_SVC_USER" "$SHIPPROD_SERVICES_DIR"
-	if ! _svc_run redis-server "$dir/redis.conf" >/dev/null 2>&1 || ! _svc_wait redis 10 test -s "$dir/redis.pid"; then
+	if ! _svc_run redis-server "$dir/redis.conf" >"$dir/redis-start.out" 2>&1 || ! _svc_wait redis 10 test -s "$dir/redis.pid"; then
 		if [ -n "$tls" ]; then
-			_svc_log "redis-server did not start with TLS (built without it?); starting it without TLS"
+			_svc_log "redis-server did not start with TLS; starting it without TLS (the TLS test fails under CI=true). Why:"
+			_svc_redis_why "$dir"
 			tlsport="" tls=""
 			_svc_redis_conf "$dir" "$port" "$pw" ""
-			_svc_run redis-server "$dir/redis.conf" >/dev/null 2>&1 || { _svc_log "redis-server did not start"; cat "$dir/redis.log" >&2; return 1; }
+			_svc_run redis-server "$dir/redis.conf" >"$dir/redis-start.out" 2>&1 || { _svc_log "redis-server did not start:"; _svc_redis_why "$dir"; return 1; }
 		else
-			_svc_log "redis-server did not start"; cat "$dir/redis.log" >&2; return 1
+			_svc_log "redis-server did not start:"; _svc_redis_why "$dir"; return 1
 		fi
 	fi
-	_svc_wait redis 20 env REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 -p "$port" ping || { cat "$dir/redis.log" >&2; return 1; }
+	_svc_wait redis 20 env REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 -p "$port" ping || { _svc_redis_why "$dir"; return 1; }
+	# The TLS listener must answer too, with the test CA, before the tests
+	# are told it exists.
+	if [ -n "$tlsport" ] && ! _svc_wait "redis TLS" 10 env REDISCLI_AUTH="$pw" redis-cli --tls --cacert "$SHIPPROD_SERVICES_DIR/tls/ca.pem" \
+		-h 127.0.0.1 -p "$tlsport" ping; then
+		_svc_log "redis-server's TLS port $tlsport does not answer PING over TLS (the TLS test fails under CI=true):"
+		_svc_redis_why "$dir"
+		tlsport=""
+	fi
 	export SHIPPROD_TEST_REDIS_ADDR="127.0.0.1:$port" SHIPPROD_TEST_REDIS_PASSWORD="$pw"
 	if [ -n "$tlsport" ]; then
 		export SHIPPROD_TEST_REDIS_TLS_ADDR="127.0.0.1:$tlsport" SHIPPROD_TEST_REDIS_TLS_CA="$SHIPPROD_SERVICES_DIR/tls/ca.pem"

@@ -393,12 +393,24 @@ func (c *Checker) attempt(ctx context.Context, ch Check, tgt Target) (obs Observ
 			c.log.Error("health probe panicked", "check", ch.Name, "panic", c.mask.mask(fmt.Sprint(p)), "stack", c.mask.mask(string(debug.Stack())))
 			obs, err = Observation{}, fmt.Errorf("probe panicked: %v", p)
 		}
-		if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		if err != nil && ctx.Err() == nil && timedOut(actx) {
 			err = fmt.Errorf("timed out after %s: %w", ch.Timing.Timeout, err)
 		}
 	}()
 	obs, err = ch.Probe.Probe(actx, tgt)
 	return obs, 0, err
+}
+
+// timedOut reports whether actx's deadline has passed. Reading the clock as
+// well as actx.Err matters: a probe that sets its connection's deadline from
+// the context (the DNS resolver does) can fail with "i/o timeout" a moment
+// before the context's own timer fires, and that is a timeout all the same.
+func timedOut(actx context.Context) bool {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := actx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // PlanActions lists one read-only check action per check, for rel. Run

@@ -15,7 +15,10 @@ const (
 	DefaultPrometheusTimeout     = 10 * time.Second
 )
 
-// Config is the monitor section of shipprod.yaml:
+// Config is the monitor section of shipprod.yaml. The window ends early as
+// soon as a gate that is not dry-run fails (the verdict can no longer get
+// better); a critical gate fails on its first failed measurement, ignoring
+// failure_limit.
 //
 //	monitor:
 //	  window: 15m
@@ -69,7 +72,10 @@ type Config struct {
 
 // PrometheusConfig says where the query and alerts gates read metrics.
 type PrometheusConfig struct {
-	// URL is the server's base URL, e.g. http://prometheus:9090.
+	// URL is the server's base URL, e.g. http://prometheus:9090. It must
+	// not hold credentials (http://user:password@…, or anything before an
+	// @): the URL is shown in plans, reports and errors, so New refuses it.
+	// Use Username and PasswordEnv, or BearerTokenEnv.
 	URL string `yaml:"url"`
 	// Timeout bounds each request (default 10s) and is sent to the server
 	// as the query timeout.
@@ -156,13 +162,20 @@ type GateConfig struct {
 	// seconds, ms, or empty for plain numbers.
 	Unit string `yaml:"unit"`
 
-	// Critical gates end the window at once when they fail.
+	// Critical gates fail on their first failed measurement, ignoring
+	// FailureLimit: use it for what must never be tolerated (the error
+	// rate, critical alerts). Like any gate that is not dry-run, a failed
+	// critical gate ends the window at once; the verdict names critical
+	// gates first.
 	Critical bool `yaml:"critical"`
 	// DryRun gates are measured and reported ("would have failed") but
-	// never fail the window.
+	// never fail the window, nor end it.
 	DryRun bool `yaml:"dry_run"`
 	// FailureLimit is how many failed measurements the gate tolerates: it
 	// fails when there are more (default 0: the first failure fails it).
+	// Failures are counted over the whole window, not in a row. A gate that
+	// fails ends the window at once (the window's verdict cannot get
+	// better). Critical gates ignore FailureLimit.
 	FailureLimit int `yaml:"failure_limit"`
 	// InconclusiveLimit is how many inconclusive measurements the gate
 	// tolerates before it is inconclusive (default 0).

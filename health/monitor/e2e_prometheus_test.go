@@ -107,7 +107,7 @@ func TestEndToEndRealPrometheus(t *testing.T) {
 	// Both gates fail at the first measurement; the critical one ends the window.
 	assert.Regexp(t, `^gate error-rate failed: value \d+(\.\d+)?% vs threshold 1% \(baseline 0%\); `+
 		`gate p95-latency failed: value \d+(\.\d+)?ms vs threshold \d+(\.\d+)?ms \(baseline \d+(\.\d+)?ms\); `+
-		`critical gate error-rate ended the window after 0s of 2m0s$`, rep.Reason)
+		`critical gate error-rate failed at 0s of 2m0s and ended the window$`, rep.Reason)
 	assert.Equal(t, shipprod.VerdictPassed, rep.Gates[2].Verdict, "no alert fired")
 	p95 := rep.Measurements["p95-latency"][0]
 	assert.Equal(t, shipprod.VerdictFailed, p95.Phase)

@@ -49,7 +49,7 @@ func Example() {
 	fmt.Println(rep.Reason)
 	// Output:
 	// failed
-	// gate error-rate failed: value 4.1% vs threshold 1.4% (baseline 0.4%); critical gate error-rate ended the window after 1m0s of 15m0s
+	// gate error-rate failed: value 4.1% vs threshold 1.4% (baseline 0.4%); critical gate error-rate failed at 1m0s of 15m0s and ended the window
 }
 
 // rollingDeployer serves a version on loopback and can roll it back.
@@ -98,5 +98,5 @@ func Example_pipeline() {
 	fmt.Println(err)
 	// Output:
 	// rolled-back - live: 2.6.3 - restored version healthy: true
-	// production monitor failed: gate errors failed: value 9% vs threshold 1%; critical gate errors ended the window after 1m0s of 15m0s
+	// production monitor failed: gate errors failed: value 9% vs threshold 1%; critical gate errors failed at 1m0s of 15m0s and ended the window
 }

@@ -513,6 +513,14 @@ func (st *gateState) record(m Measurement) {
 	}
 	cfg := st.g.cfg
 	switch {
+	case st.g.critical && st.failed > 0:
+		// A critical gate fails on its first failed measurement: it guards
+		// something (errors, critical alerts) that must not be tolerated.
+		msg := m.Message
+		if cfg.FailureLimit > 0 {
+			msg += fmt.Sprintf(" — a critical gate fails on its first failed measurement (failure_limit %d does not apply)", cfg.FailureLimit)
+		}
+		st.decide(shipprod.VerdictFailed, msg)
 	case st.failed > cfg.FailureLimit:
 		msg := m.Message
 		if cfg.FailureLimit > 0 {

@@ -11,12 +11,17 @@
 // metrics source itself failed — never counted as a production failure), in
 // the style of Argo Rollouts' analysis. Per gate, a failure limit, an
 // inconclusive limit and a consecutive-error limit decide its verdict; a
-// critical gate that fails ends the window at once; a dry-run gate is
-// measured and reported ("would have rolled back") but never fails the
-// window. The window's verdict is the worst of its gates' (Failed > Error >
-// Inconclusive > Passed), and every verdict explains itself:
+// critical gate fails on its first failed measurement, whatever its
+// failure_limit; a dry-run gate is measured and reported ("would have
+// rolled back") but never fails the window. The window's verdict is the
+// worst of its gates' (Failed > Error > Inconclusive > Passed), so as soon
+// as any gate that is not dry-run fails, the verdict is final and the
+// window ends there, critical or not, rather than leaving the degraded
+// release in production until the window's end (as Argo Rollouts
+// terminates an analysis run when a metric fails). Every verdict explains
+// itself, naming the gate and when it ended the window:
 //
-//	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)
+//	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window
 //
 // A failed window is a shipprod.MonitorReport with VerdictFailed; the
 // Pipeline then applies its failure policy (rollback, freeze or notify),
@@ -24,6 +29,12 @@
 // shipprod.Clock, so tests run a 24-hour window in moments, and only the
 // last KeepMeasurements measurements of each gate are kept, so memory stays
 // flat however long the window.
+//
+// Prometheus credentials come from the environment (password_env,
+// bearer_token_env) and are masked in everything the monitor writes, even
+// when a server repeats them. A prometheus.url with credentials in it
+// (http://user:password@…) is refused: the URL itself appears in plans,
+// reports and errors.
 package monitor
 
 import (
@@ -132,9 +143,17 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 		fail("monitor.gates is empty: give at least one gate (health, query or alerts)")
 	}
 
-	// The Prometheus client, when the configuration needs one.
+	// The Prometheus client, when the configuration needs one. Credentials
+	// in the URL are refused rather than masked: the URL is copied into
+	// plans, reports and errors, and shipprod.yaml is usually committed.
 	var secrets []string
-	if m.metrics == nil && cfg.Prometheus.URL != "" {
+	urlOK := true
+	if userInfo(cfg.Prometheus.URL) {
+		urlOK = false
+		fail("monitor.prometheus.url %q holds credentials (user info before @): set username and password_env (the name of the environment variable holding the password) or bearer_token_env instead",
+			redactUserInfo(cfg.Prometheus.URL))
+	}
+	if urlOK && m.metrics == nil && cfg.Prometheus.URL != "" {
 		client, s, err := newPrometheusClient(cfg.Prometheus, opts.HTTPClient, getenv)
 		secrets = s
 		if err != nil {
@@ -143,7 +162,7 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 			m.metrics = client
 		}
 	}
-	m.promURL = cfg.Prometheus.URL
+	m.promURL = redactUserInfo(cfg.Prometheus.URL)
 	var pairs []string
 	for _, s := range secrets {
 		if s != "" {
@@ -163,7 +182,9 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 			fail("%s: name %q is used by another gate; names must be unique", where, name)
 		}
 		seen[name] = true
-		g, err := newGate(gc, m.cfg.DryRun, opts.Health, m.metrics != nil)
+		// A URL that is set but wrong is reported once, above, not again
+		// by every gate that needs it.
+		g, err := newGate(gc, m.cfg.DryRun, opts.Health, m.metrics != nil || cfg.Prometheus.URL != "")
 		if err != nil {
 			fail("%s: %v", where, err)
 			continue
@@ -192,7 +213,7 @@ func newPrometheusClient(c PrometheusConfig, hc *http.Client, getenv func(string
 		return nil, nil, errors.New("timeout must not be negative")
 	}
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
-		return nil, nil, fmt.Errorf("url %q must be an http or https URL", c.URL)
+		return nil, nil, fmt.Errorf("url %q must be an http or https URL", redactUserInfo(c.URL))
 	}
 	for k, v := range c.Headers {
 		client.Header.Set(k, v)
@@ -218,6 +239,43 @@ func newPrometheusClient(c PrometheusConfig, hc *http.Client, getenv func(string
 		secrets = append(secrets, strings.TrimPrefix(req.Header.Get("Authorization"), "Basic "))
 	}
 	return client, secrets, nil
+}
+
+// userInfo reports whether a URL carries user info. Any @ before the query
+// counts, even one that a URL parser would put in the path (a password with
+// a / in it): when in doubt, refuse.
+func userInfo(raw string) bool {
+	_, info, _ := splitUserInfo(raw)
+	return info != ""
+}
+
+// redactUserInfo returns raw with its user info, if any, replaced by the
+// mask, however malformed the URL ("admin:pw@host" has no scheme).
+func redactUserInfo(raw string) string {
+	prefix, info, rest := splitUserInfo(raw)
+	if info == "" {
+		return raw
+	}
+	return prefix + health.Mask + rest
+}
+
+// splitUserInfo splits raw into what comes before the user info (the
+// scheme and "://"), the user info up to the last @ before any ? or #, and
+// the rest, from that @.
+func splitUserInfo(raw string) (prefix, info, rest string) {
+	body := raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, body = raw[:i+3], raw[i+3:]
+	}
+	end := len(body)
+	if i := strings.IndexAny(body, "?#"); i >= 0 {
+		end = i
+	}
+	at := strings.LastIndex(body[:end], "@")
+	if at < 0 {
+		return raw, "", ""
+	}
+	return prefix, body[:at], body[at:]
 }
 
 // Policy is the failure policy the configuration asks the Pipeline to apply
@@ -339,7 +397,9 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 
 	var (
 		interrupted error
-		endedEarly  string
+		// endedBy is the gate whose failure ended the window early.
+		endedBy *gateState
+		endedAt time.Time
 	)
 	next := start.Add(m.cfg.InitialDelay)
 	results := make([]Measurement, len(states))
@@ -382,14 +442,19 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 			}
 			if st.verdict != "" {
 				m.logVerdict(st)
-				if st.verdict == shipprod.VerdictFailed && st.g.critical && !st.g.dryRun && endedEarly == "" {
-					endedEarly = st.g.name
+				// Failed is the worst verdict, so a gate that counts and has
+				// failed decides the window: nothing measured later can change
+				// it, and every further minute leaves the degraded release in
+				// production. A critical gate that fails in the same round is
+				// named first.
+				if st.verdict == shipprod.VerdictFailed && !st.g.dryRun && (endedBy == nil || st.g.critical && !endedBy.g.critical) {
+					endedBy, endedAt = st, meas.At
 				}
 			} else {
 				running++
 			}
 		}
-		if endedEarly != "" || running == 0 {
+		if endedBy != nil || running == 0 {
 			break
 		}
 		next = next.Add(m.cfg.Interval)
@@ -407,7 +472,16 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 		rep.Gates = append(rep.Gates, st.result())
 		rep.Measurements[st.g.name] = st.kept()
 	}
-	rep.Verdict, rep.Reason = m.verdict(states, endedEarly, rep.FinishedAt.Sub(start), interrupted)
+	ended := ""
+	if endedBy != nil {
+		kind := "gate"
+		if endedBy.g.critical {
+			kind = "critical gate"
+		}
+		ended = fmt.Sprintf("%s %s failed at %s of %s and ended the window", kind, endedBy.g.name, endedAt.Sub(start), m.cfg.Window)
+		m.log.Warn("monitor window ended early", "gate", endedBy.g.name, "critical", endedBy.g.critical, "at", endedAt, "after", endedAt.Sub(start))
+	}
+	rep.Verdict, rep.Reason = m.verdict(states, ended, rep.FinishedAt.Sub(start), interrupted)
 	m.log.Info("monitor window ended", "verdict", rep.Verdict, "reason", rep.Reason)
 	if interrupted != nil {
 		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), m.cfg.Window, interrupted)
@@ -424,7 +498,8 @@ func (m *Monitor) logVerdict(st *gateState) {
 }
 
 // verdict is the worst verdict of the gates that count, and why.
-func (m *Monitor) verdict(states []*gateState, endedEarly string, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
+// ended, when set, says which gate ended the window early, and when.
+func (m *Monitor) verdict(states []*gateState, ended string, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
 	rank := map[shipprod.Verdict]int{shipprod.VerdictPassed: 0, shipprod.VerdictInconclusive: 1, shipprod.VerdictError: 2, shipprod.VerdictFailed: 3}
 	verdict := shipprod.VerdictPassed
 	for _, st := range states {
@@ -447,8 +522,8 @@ func (m *Monitor) verdict(states []*gateState, endedEarly string, elapsed time.D
 		if verdict == shipprod.VerdictPassed {
 			verdict = shipprod.VerdictInconclusive
 		}
-	case endedEarly != "":
-		reasons = append(reasons, fmt.Sprintf("critical gate %s ended the window after %s of %s", endedEarly, elapsed, m.cfg.Window))
+	case ended != "":
+		reasons = append(reasons, ended)
 	case verdict == shipprod.VerdictPassed:
 		counted := 0
 		for _, st := range states {

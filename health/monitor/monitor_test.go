@@ -1,10 +1,16 @@
 package monitor_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -107,8 +113,8 @@ func TestWindowFails(t *testing.T) {
 		Gates:      []monitor.GateConfig{gate},
 	}, monitor.Options{})
 	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
-	assert.Equal(t, "gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)", rep.Reason)
-	assert.Equal(t, rep.Reason, rep.Gates[0].Message)
+	assert.Equal(t, "gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window", rep.Reason)
+	assert.Equal(t, "gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)", rep.Gates[0].Message)
 	assert.Equal(t, 5, rep.Gates[0].Measurements)
 	assert.Equal(t, 1, rep.Gates[0].Failures)
 	last := rep.Measurements["error-rate"][4]
@@ -119,7 +125,7 @@ func TestWindowFails(t *testing.T) {
 
 	// A failed window is an error the Pipeline understands.
 	merr := &shipprod.MonitorError{Report: rep.MonitorReport}
-	assert.Equal(t, "production monitor failed: gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%)", merr.Error())
+	assert.Equal(t, "production monitor failed: gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window", merr.Error())
 }
 
 func TestFailureLimitToleratesSomeFailures(t *testing.T) {
@@ -131,7 +137,81 @@ func TestFailureLimitToleratesSomeFailures(t *testing.T) {
 	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
 	assert.Equal(t, 3, rep.Gates[0].Failures)
 	assert.Equal(t, 5, rep.Gates[0].Measurements, "measurements at 0m: 3%%, 1m: 0.5%%, 2m: 3%%, 3m: 0.5%%, 4m: 3%%")
-	assert.Equal(t, "gate error-rate failed: value 3% vs threshold 1.5% (baseline 0.5%) — 3 failed measurements, more than failure_limit 2", rep.Reason)
+	assert.Equal(t, "gate error-rate failed: value 3% vs threshold 1.5% (baseline 0.5%) — 3 failed measurements, more than failure_limit 2; gate error-rate failed at 4m0s of 10m0s and ended the window", rep.Reason)
+}
+
+// A failed gate that is not dry-run decides the window — Failed is the worst
+// verdict, so nothing measured later can change it — and the window ends at
+// that measurement, critical or not, instead of leaving a degraded
+// production in place until the window's end (as Argo Rollouts terminates
+// an analysis run when a metric fails).
+func TestFailedGateEndsTheWindow(t *testing.T) {
+	const p99Q = `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[5m])))`
+	prom := promtest.NewServer(t)
+	// Baseline 0.5% (request 0); measurements at 0m 0.5%, 1m 3%, 2m 0.5%,
+	// 3m 3%, … — the second failure, at 3m, is more than failure_limit 1.
+	prom.SetFunc(errorRateQ, func(n int) promtest.Response {
+		if n == 0 || n%2 == 1 {
+			return promtest.Vector(0.005)
+		}
+		return promtest.Vector(0.03)
+	})
+	prom.Set(p95Q, promtest.Vector(0.2))
+	prom.Set(p99Q, promtest.Vector(2)) // fails the dry-run gate at once
+	gate := errorRateGate()
+	gate.Critical, gate.FailureLimit = false, 1
+	var seen []monitor.Measurement
+	rep, clock := watch(t, monitor.Config{
+		Window:     15 * time.Minute,
+		Prometheus: monitor.PrometheusConfig{URL: prom.URL},
+		Gates: []monitor.GateConfig{
+			{Name: "p95", Query: p95Q, Compare: monitor.CompareThreshold, Max: ptr(0.5), Unit: "seconds"},
+			gate,
+			{Name: "p99", Query: p99Q, Compare: monitor.CompareThreshold, Max: ptr(1.0), Unit: "seconds", DryRun: true},
+		},
+	}, monitor.Options{OnMeasurement: func(m monitor.Measurement) { seen = append(seen, m) }})
+
+	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
+	assert.Equal(t, start.Add(3*time.Minute), rep.FinishedAt, "the window ends at the failure, not at 15m")
+	assert.Equal(t, start.Add(3*time.Minute), clock.Now(), "nothing sleeps on after the failure")
+	assert.Equal(t, "gate error-rate failed: value 3% vs threshold 1.5% (baseline 0.5%) — 2 failed measurements, more than failure_limit 1; "+
+		"gate error-rate failed at 3m0s of 15m0s and ended the window; "+
+		"dry run: gate p99 failed: value 2s vs threshold 1s (would have rolled back)", rep.Reason)
+	require.Len(t, rep.Gates, 3)
+	assert.Equal(t, shipprod.VerdictPassed, rep.Gates[0].Verdict, rep.Gates[0].Message)
+	assert.Equal(t, 4, rep.Gates[0].Measurements, "p95 measured at 0m, 1m, 2m and 3m, then no more")
+	assert.Equal(t, shipprod.VerdictFailed, rep.Gates[1].Verdict)
+	assert.Equal(t, 4, rep.Gates[1].Measurements)
+	assert.Equal(t, 2, rep.Gates[1].Failures)
+	assert.Equal(t, shipprod.VerdictFailed, rep.Gates[2].Verdict, "the dry-run gate failed at 0m without ending the window")
+	assert.Equal(t, 1, rep.Gates[2].Measurements)
+	assert.Equal(t, 4, prom.Count(p95Q))
+	assert.Equal(t, 5, prom.Count(errorRateQ), "the baseline and four measurements")
+	require.NotEmpty(t, seen)
+	assert.Equal(t, start.Add(3*time.Minute), seen[len(seen)-1].At)
+}
+
+// A critical gate fails on its first failed measurement: failure_limit does
+// not apply to it, and the window ends there.
+func TestCriticalGateFailsOnItsFirstFailure(t *testing.T) {
+	prom := promtest.NewServer(t)
+	prom.Set(errorRateQ, promtest.Vector(0.005), promtest.Vector(0.005), promtest.Vector(0.005), promtest.Vector(0.04), promtest.Vector(0.005))
+	prom.Set(p95Q, promtest.Vector(0.2))
+	critical := errorRateGate()
+	critical.FailureLimit = 3
+	rep, clock := watch(t, monitor.Config{
+		Window:     10 * time.Minute,
+		Prometheus: monitor.PrometheusConfig{URL: prom.URL},
+		Gates: []monitor.GateConfig{
+			{Name: "p95", Query: p95Q, Compare: monitor.CompareThreshold, Max: ptr(0.5), Unit: "seconds"},
+			critical,
+		},
+	}, monitor.Options{})
+	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
+	assert.Equal(t, start.Add(2*time.Minute), clock.Now())
+	assert.Equal(t, 1, rep.Gates[1].Failures)
+	assert.Equal(t, "gate error-rate failed: value 4% vs threshold 1.5% (baseline 0.5%) — a critical gate fails on its first failed measurement (failure_limit 3 does not apply); "+
+		"critical gate error-rate failed at 2m0s of 10m0s and ended the window", rep.Reason)
 }
 
 func TestCriticalAlertEndsTheWindowAtOnce(t *testing.T) {
@@ -170,7 +250,7 @@ func TestCriticalAlertEndsTheWindowAtOnce(t *testing.T) {
 	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
 	// The alert became firing after the 5m measurement; the 6m one saw it.
 	assert.Equal(t, start.Add(6*time.Minute), rep.FinishedAt)
-	assert.Equal(t, `gate critical-alerts failed: value 1 vs threshold 0 (firing: HighErrorRate{alertname="HighErrorRate",job="web",severity="critical"} (firing)); critical gate critical-alerts ended the window after 6m0s of 30m0s`, rep.Reason)
+	assert.Equal(t, `gate critical-alerts failed: value 1 vs threshold 0 (firing: HighErrorRate{alertname="HighErrorRate",job="web",severity="critical"} (firing)); critical gate critical-alerts failed at 6m0s of 30m0s and ended the window`, rep.Reason)
 	assert.Equal(t, shipprod.VerdictPassed, rep.Gates[0].Verdict, "the health gate was fine while it ran")
 	assert.Equal(t, 7, rep.Gates[0].Measurements)
 	assert.Equal(t, int64(7), n.Load())
@@ -310,7 +390,7 @@ func TestComparisons(t *testing.T) {
 				assert.Equal(t, shipprod.VerdictPassed, rep.Verdict, rep.Reason)
 			} else {
 				assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
-				assert.Equal(t, "gate latency failed: "+tt.message, rep.Reason)
+				assert.Equal(t, "gate latency failed: "+tt.message+"; gate latency failed at 0s of 1m0s and ended the window", rep.Reason)
 			}
 			assert.Equal(t, tt.message, kept[0].Message)
 		})
@@ -368,7 +448,7 @@ func TestHealthGate(t *testing.T) {
 	rep, err := m.Watch(context.Background(), rel, shipprod.Deployment{URL: app.URL}, shipprod.MonitorBaseline{})
 	require.NoError(t, err)
 	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
-	assert.Equal(t, "gate smoke failed: value 50% vs threshold 25% (1 of 2 checks failed: api: status 503 Service Unavailable, want 200); critical gate smoke ended the window after 3m0s of 10m0s", rep.Reason)
+	assert.Equal(t, "gate smoke failed: value 50% vs threshold 25% (1 of 2 checks failed: api: status 503 Service Unavailable, want 200); critical gate smoke failed at 3m0s of 10m0s and ended the window", rep.Reason)
 	assert.Equal(t, 4, rep.Gates[0].Measurements)
 
 	_, err = monitor.New(monitor.Config{Gates: []monitor.GateConfig{{Name: "smoke", Health: &monitor.HealthGate{Checks: []string{"nope"}}}}},
@@ -519,6 +599,86 @@ func TestPrometheusAuthAndSecrets(t *testing.T) {
 	_, err = monitor.New(monitor.Config{Prometheus: monitor.PrometheusConfig{URL: proxy.URL, BearerTokenEnv: "UNSET"}, Gates: []monitor.GateConfig{errorRateGate()}},
 		monitor.Options{Getenv: func(string) string { return "" }})
 	assert.ErrorContains(t, err, "monitor.prometheus: bearer_token_env: environment variable UNSET is empty or unset")
+}
+
+// Credentials in prometheus.url would be copied wherever the URL goes — the
+// plan, the report, errors, logs — and sit in shipprod.yaml: the URL is
+// refused, with an error that says what to use instead and repeats no part
+// of the user info.
+func TestPrometheusURLWithCredentialsIsRefused(t *testing.T) {
+	const secret = "S3cr3t-pr0m"
+	prom := promtest.NewServer(t)
+	host := strings.TrimPrefix(prom.URL, "http://")
+	for _, tt := range []struct {
+		name, url string
+		shown     string // how the error shows the URL
+	}{
+		{"user and password", "http://admin:" + secret + "@" + host, "http://***@" + host},
+		{"escaped password", "https://admin:" + secret + "%40x@" + host + "/prom", "https://***@" + host + "/prom"},
+		{"token as user", "http://" + secret + "@" + host, "http://***@" + host},
+		{"password with a slash", "http://admin:" + secret + "/x@" + host, "http://***@" + host},
+		{"no scheme", "admin:" + secret + "@" + host, "***@" + host},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, metrics := range []monitor.Metrics{nil, &prometheus.Client{URL: prom.URL}} {
+				var logs bytes.Buffer
+				logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				m, err := monitor.New(monitor.Config{
+					Prometheus: monitor.PrometheusConfig{URL: tt.url},
+					Gates:      []monitor.GateConfig{errorRateGate(), {Name: "alerts", Alerts: &monitor.AlertsGate{}}},
+				}, monitor.Options{Logger: logger, Metrics: metrics})
+				require.Error(t, err, "the URL is refused, also when Options.Metrics replaces the client")
+				assert.Nil(t, m)
+				assert.Equal(t, "monitor.prometheus.url "+strconv.Quote(tt.shown)+" holds credentials (user info before @): "+
+					"set username and password_env (the name of the environment variable holding the password) or bearer_token_env instead", err.Error(),
+					"one problem, not a list with the gates complaining that there is no URL")
+				assert.NotContains(t, err.Error()+logs.String(), secret)
+				assert.NotContains(t, err.Error(), "admin")
+			}
+		})
+	}
+	assert.Empty(t, prom.Requests(), "nothing was sent with the credentials")
+}
+
+// Basic authentication the supported way: the password, read from the
+// environment, reaches Prometheus and nothing else — not the plan, the
+// baseline, the report, the verdict or the debug logs — even when a proxy
+// repeats the credentials it was sent.
+func TestPrometheusBasicAuthNeverLeaks(t *testing.T) {
+	const password = "b4sic-Pa55"
+	var users atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		users.Store(user + ":" + pass)
+		http.Error(w, fmt.Sprintf("denied %q (%s:%s)", r.Header.Get("Authorization"), user, pass), http.StatusUnauthorized)
+	}))
+	defer proxy.Close()
+	var logs bytes.Buffer
+	clock := shipprodtest.NewClock(start)
+	m, err := monitor.New(monitor.Config{Window: 3 * time.Minute,
+		Prometheus: monitor.PrometheusConfig{URL: proxy.URL, Username: "admin", PasswordEnv: "PROM_PASSWORD"},
+		Gates:      []monitor.GateConfig{errorRateGate(), {Name: "alerts", Alerts: &monitor.AlertsGate{}}},
+	}, monitor.Options{Clock: clock, Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Getenv: func(k string) string { return map[string]string{"PROM_PASSWORD": password}[k] }})
+	require.NoError(t, err)
+	plan, err := m.PlanActions(context.Background(), rel)
+	require.NoError(t, err)
+	base, berr := m.Baseline(context.Background(), rel)
+	require.Error(t, berr)
+	rep, err := m.WatchReport(context.Background(), rel, dep, base)
+	require.NoError(t, err)
+	assert.Equal(t, "admin:"+password, users.Load(), "the credentials reached the server")
+	assert.Equal(t, shipprod.VerdictError, rep.Verdict)
+
+	planJSON, _ := json.Marshal(plan)
+	repJSON, _ := json.Marshal(rep)
+	everything := string(planJSON) + string(repJSON) + berr.Error() + (&shipprod.MonitorError{Report: rep.MonitorReport}).Error() + logs.String()
+	require.Contains(t, logs.String(), "monitor measurement", "the debug logs were captured")
+	assert.Contains(t, everything, "denied", "the proxy's answer is reported")
+	for _, leak := range []string{password, base64.StdEncoding.EncodeToString([]byte("admin:" + password))} {
+		assert.NotContains(t, everything, leak)
+	}
+	assert.Contains(t, rep.Reason, `Unauthorized: "denied \"Basic ***\" (admin:***)"`, "masked, not dropped")
 }
 
 func TestMeasurementsCallbackSeesEveryGate(t *testing.T) {

@@ -126,7 +126,7 @@ func TestPipelineRollsBackWhenTheWindowFails(t *testing.T) {
 			assert.True(t, res.Health.OK())
 			require.NotNil(t, res.Monitor)
 			assert.Equal(t, shipprod.VerdictFailed, res.Monitor.Verdict)
-			assert.Equal(t, "gate error-rate failed: value 5.1% vs threshold 1.4% (baseline 0.4%); critical gate error-rate ended the window after 7m0s of 15m0s", res.Monitor.Reason)
+			assert.Equal(t, "gate error-rate failed: value 5.1% vs threshold 1.4% (baseline 0.4%); critical gate error-rate failed at 7m0s of 15m0s and ended the window", res.Monitor.Reason)
 			assert.Equal(t, "production monitor failed: "+res.Monitor.Reason, merr.Error())
 			if tt.policy == shipprod.PolicyRollback {
 				require.NotNil(t, res.Rollback)

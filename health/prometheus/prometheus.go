@@ -114,7 +114,9 @@ func (a Alert) Name() string { return a.Labels["alertname"] }
 // Client calls the Prometheus HTTP API. The zero value is not usable: set URL.
 type Client struct {
 	// URL is the server's base URL, e.g. "http://prometheus:9090" (a path
-	// prefix, as behind a proxy, is kept).
+	// prefix, as behind a proxy, is kept). User info in it is sent as basic
+	// authentication and masked in errors, but a server's error body that
+	// repeats the credentials is not: prefer setting Header.
 	URL string
 	// HTTPClient defaults to http.DefaultClient.
 	HTTPClient *http.Client
@@ -245,15 +247,24 @@ func (c *Client) do(ctx context.Context, method, u string, args url.Values) (*ht
 	return resp, b, nil
 }
 
-// redact drops the query string (it holds the PromQL, which can be long) and
-// any password from a URL for messages.
+// redact drops the query string (it holds the PromQL, which can be long)
+// from a URL for messages, and masks its user info whole: the user name
+// may be the credential (a token), not only the password.
 func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// Unparsable: keep only what follows any user info.
+		if at := strings.LastIndex(raw, "@"); at >= 0 {
+			return "***" + raw[at:]
+		}
 		return raw
 	}
 	u.RawQuery = ""
-	return u.Redacted()
+	if u.User == nil {
+		return u.String()
+	}
+	u.User = nil
+	return strings.Replace(u.String(), "//", "//***@", 1)
 }
 
 // parse turns a response into its envelope or an *Error, the way the

@@ -152,6 +152,14 @@ func TestQueryTransportFailures(t *testing.T) {
 	assert.Contains(t, err.Error(), "connection refused")
 	assert.NotContains(t, err.Error(), "query=", "the PromQL is not repeated in the message")
 
+	// Credentials in the URL (a token as user name, too) stay out of it.
+	for _, userInfo := range []string{"tok_5ecretUser", "admin:pw_5ecret"} {
+		_, err = (&prometheus.Client{URL: "http://" + userInfo + "@" + addr}).Query(context.Background(), "up", time.Time{})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "http://***@"+addr+"/api/v1/query")
+		assert.NotContains(t, err.Error(), "5ecret")
+	}
+
 	srv := promtest.NewServer(t)
 	srv.Set("slow", promtest.Hang())
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

@@ -18,6 +18,24 @@ const Hint = "start the test servers with `source .ci/services.sh && services_st
 // naming the variables and how to set them.
 func Require(t testing.TB, what string, names ...string) []string {
 	t.Helper()
+	return require(t, func(missing []string) string {
+		return "needs " + what + ": set " + strings.Join(missing, ", ") + "; " + Hint
+	}, names)
+}
+
+// RequireBecause is Require for a part of a server that .ci/services.sh
+// starts only when it can (Redis's TLS listener): when a variable is empty,
+// the message names it and then gives why, which should say what did not
+// start and where to look.
+func RequireBecause(t testing.TB, why string, names ...string) []string {
+	t.Helper()
+	return require(t, func(missing []string) string {
+		return strings.Join(missing, ", ") + " unset: " + why
+	}, names)
+}
+
+func require(t testing.TB, message func(missing []string) string, names []string) []string {
+	t.Helper()
 	values := make([]string, len(names))
 	var missing []string
 	for i, n := range names {
@@ -27,7 +45,7 @@ func Require(t testing.TB, what string, names ...string) []string {
 		}
 	}
 	if len(missing) > 0 {
-		msg := "needs " + what + ": set " + strings.Join(missing, ", ") + "; " + Hint
+		msg := message(missing)
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI=true: " + msg)
 		}
