@@ -72,7 +72,8 @@ const (
 	TriggerPush     = "push"
 )
 
-// DefaultClockSkew widens the created filter of run discovery.
+// DefaultClockSkew is WatchConfig.ClockSkew's default: how far GitHub's
+// clock may be from ours.
 const DefaultClockSkew = 5 * time.Second
 
 // Config is the deployer's section, `deploy.github-actions` in shipprod.yaml.
@@ -97,8 +98,6 @@ type Config struct {
 	// ReturnRunDetails asks GitHub for the run id on dispatch (default
 	// true); set false for servers known to refuse it.
 	ReturnRunDetails *bool `yaml:"return_run_details"`
-	// ClockSkew widens the created filter of run discovery (default 5s).
-	ClockSkew time.Duration `yaml:"clock_skew"`
 	// Environment is recorded in the Deployment (default "production").
 	Environment string `yaml:"environment"`
 	// EnvironmentURL is a template for the production URL the run deploys
@@ -173,10 +172,7 @@ func New(ctx context.Context, cfg Config, env provider.Env) (*Deployer, error) {
 	if cfg.Environment == "" {
 		cfg.Environment = "production"
 	}
-	d := &Deployer{cfg: cfg, dir: env.Dir, env: env, skew: cfg.ClockSkew, ask: cfg.ReturnRunDetails == nil || *cfg.ReturnRunDetails}
-	if d.skew <= 0 {
-		d.skew = DefaultClockSkew
-	}
+	d := &Deployer{cfg: cfg, dir: env.Dir, env: env, ask: cfg.ReturnRunDetails == nil || *cfg.ReturnRunDetails}
 	var err error
 	if d.tmpl.ref, err = parse("ref", cfg.Ref); err != nil {
 		return nil, err
@@ -212,6 +208,7 @@ func New(ctx context.Context, cfg Config, env provider.Env) (*Deployer, error) {
 	if d.w, err = NewWatcher(ctx, cfg.WatchConfig, env); err != nil {
 		return nil, err
 	}
+	d.skew = d.w.cfg.ClockSkew
 	return d, nil
 }
 

@@ -532,7 +532,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	f := newFixture(t, githubfake.RepoOptions{})
 	f.workflow(typicalRun, false)
 	env := f.env()
-	sec, err := provider.ParseSection("workflow: deploy.yml\ninputs:\n  version: \"{{.Version}}\"\n  environment: production\ntimeout: 20m\npoll_interval: 2s\nrollback:\n  workflow: deploy.yml\n")
+	sec, err := provider.ParseSection("workflow: deploy.yml\ninputs:\n  version: \"{{.Version}}\"\n  environment: production\ntimeout: 20m\npoll_interval: 2s\nclock_skew: 2s\nrollback:\n  workflow: deploy.yml\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +542,7 @@ func TestRegistryAndConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	gd := d.(*Deployer)
-	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second {
+	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second || gd.skew != 2*time.Second {
 		t.Fatalf("config %+v", gd.w.cfg)
 	}
 	if caps := provider.Capabilities(d); strings.Join(caps, ",") != "rollback,cancel,plan" {
