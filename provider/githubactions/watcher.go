@@ -390,12 +390,17 @@ type pacer struct {
 	interval, max  time.Duration
 	baseRequests   int64
 	consecutiveErr int
+	// minNext, when set, is the least the next sleep lasts.
+	minNext time.Duration
 }
 
 func (w *Watcher) newPacer(start, deadline time.Time) *pacer {
 	return &pacer{w: w, start: start, deadline: deadline, interval: w.cfg.PollInterval, max: w.cfg.MaxPollInterval,
 		baseRequests: w.client.Requests()}
 }
+
+// atLeast makes the next sleep last at least d.
+func (p *pacer) atLeast(d time.Duration) { p.minNext = max(p.minNext, d) }
 
 // expired reports whether the deadline has passed.
 func (p *pacer) expired() bool { return !p.w.clock.Now().Before(p.deadline) }
@@ -407,7 +412,8 @@ func (p *pacer) sleep(ctx context.Context) (bool, error) {
 	if !now.Before(p.deadline) {
 		return false, nil
 	}
-	d := p.interval
+	d := max(p.interval, p.minNext)
+	p.minNext = 0
 	p.interval = min(p.interval*3/2, p.max)
 	// The budget: the k-th request of this wait not before start+(k-burst)·interval.
 	made := p.w.client.Requests() - p.baseRequests
