@@ -234,3 +234,22 @@ func TestGitPushWithNothingPushed(t *testing.T) {
 		t.Fatalf("err %v, details %+v", err, dep.Details)
 	}
 }
+
+// TestGitPushFollowBudget: following the CI run of a push over 10 minutes
+// stays within one request per 5 seconds on average, the list of the runs
+// that exist before the push included.
+func TestGitPushFollowBudget(t *testing.T) {
+	g := newGitWorld(t)
+	sha := g.commit("release 1.0.0")
+	c := newCIWorld(t, g, "production", githubactions.WatchConfig{})
+	c.fake.QueueRunScripts("acme/web", "ci.yml", githubfake.RunScript{AppearAfter: 5 * time.Second, Queued: 30 * time.Second, Running: 10 * time.Minute})
+	start := c.clock.Now()
+	if _, err := c.dep.Deploy(context.Background(), shipprod.Release{Version: "1.0.0", Tag: "v1.0.0", Commit: sha}); err != nil {
+		t.Fatal(err)
+	}
+	n, took := c.fake.RequestCount(), c.clock.Now().Sub(start)
+	t.Logf("git push + following a 10-minute CI run: %d requests over %s", n, took.Round(time.Second))
+	if limit := int(took/(5*time.Second)) + 1; n > limit {
+		t.Fatalf("%d requests over %s exceed the budget of %d", n, took, limit)
+	}
+}
