@@ -56,7 +56,14 @@ func ExampleWatcher() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	run, err := w.WaitForPush(ctx, githubactions.PushRun{Workflow: "ci.yml", Ref: "production", SHA: "3f2c9d0e5b7a4c1d8e9f0a1b2c3d4e5f6a7b8c9d"})
+	// Note the time and the runs that exist already, then push: only a run
+	// that is new since then counts as the push's run.
+	push, err := w.StartPush(ctx, githubactions.PushRun{Workflow: "ci.yml", Ref: "production", SHA: "3f2c9d0e5b7a4c1d8e9f0a1b2c3d4e5f6a7b8c9d"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// … git push origin 3f2c9d0e…:refs/heads/production …
+	run, err := w.WaitForPush(ctx, push)
 	if err != nil {
 		log.Fatal(err) // a *RunError or a *TimeoutError says what happened, with the run's URL
 	}

@@ -11,19 +11,24 @@
 //     Server ≤ 3.20 does, the run is found instead: event workflow_dispatch,
 //     the ref as branch, created since the dispatch minus a clock skew, and
 //     — when the workflow declares one and shows it in its run-name — a
-//     unique correlation token passed as an input. Without a token, exactly
-//     one new run must match, or the deploy stops rather than follow
-//     someone else's run.
+//     unique correlation token passed as an input. Without a token, the
+//     runs that exist before the dispatch are listed first and left aside,
+//     and exactly one new run must match and stay the only one for the
+//     clock skew, or the deploy stops rather than follow someone else's run.
 //   - trigger: push follows the run that the release tag's push started
 //     (a workflow on: push: tags, like Spec-Flow's deploy-production.yml),
-//     found by event push and the release commit.
+//     found by event push, the ref and the release commit. That push was
+//     made by the tag step, before the deploy, so its run may already exist
+//     when the deploy starts and is not filtered by time; the ref (by
+//     default the release tag, new with each release) keeps earlier
+//     releases' runs out.
 //
 // The run is followed with adaptive polling on the injected clock (fast at
 // first, then slower, slower still when the rate limit runs low) until a
 // deadline, within a request budget: at most one request per 5.5 seconds on
 // average after the first six, whatever the configured intervals (with the
-// defaults a 10-minute run costs about 37 requests; a typical 3-minute
-// deploy 15). Each conclusion other than success fails the deploy
+// defaults a 10-minute run costs about 38 requests; a typical 3-minute
+// deploy 16). Each conclusion other than success fails the deploy
 // with its own message and the run's URL; a run stuck queued or waiting
 // hits the deadline with the likely reason.
 //
@@ -72,7 +77,8 @@ const (
 	TriggerPush     = "push"
 )
 
-// DefaultClockSkew widens the created filter of run discovery.
+// DefaultClockSkew is WatchConfig.ClockSkew's default: how far GitHub's
+// clock may be from ours.
 const DefaultClockSkew = 5 * time.Second
 
 // Config is the deployer's section, `deploy.github-actions` in shipprod.yaml.
@@ -97,8 +103,6 @@ type Config struct {
 	// ReturnRunDetails asks GitHub for the run id on dispatch (default
 	// true); set false for servers known to refuse it.
 	ReturnRunDetails *bool `yaml:"return_run_details"`
-	// ClockSkew widens the created filter of run discovery (default 5s).
-	ClockSkew time.Duration `yaml:"clock_skew"`
 	// Environment is recorded in the Deployment (default "production").
 	Environment string `yaml:"environment"`
 	// EnvironmentURL is a template for the production URL the run deploys
@@ -173,10 +177,7 @@ func New(ctx context.Context, cfg Config, env provider.Env) (*Deployer, error) {
 	if cfg.Environment == "" {
 		cfg.Environment = "production"
 	}
-	d := &Deployer{cfg: cfg, dir: env.Dir, env: env, skew: cfg.ClockSkew, ask: cfg.ReturnRunDetails == nil || *cfg.ReturnRunDetails}
-	if d.skew <= 0 {
-		d.skew = DefaultClockSkew
-	}
+	d := &Deployer{cfg: cfg, dir: env.Dir, env: env, ask: cfg.ReturnRunDetails == nil || *cfg.ReturnRunDetails}
 	var err error
 	if d.tmpl.ref, err = parse("ref", cfg.Ref); err != nil {
 		return nil, err
@@ -212,6 +213,7 @@ func New(ctx context.Context, cfg Config, env provider.Env) (*Deployer, error) {
 	if d.w, err = NewWatcher(ctx, cfg.WatchConfig, env); err != nil {
 		return nil, err
 	}
+	d.skew = d.w.cfg.ClockSkew
 	return d, nil
 }
 
@@ -422,6 +424,15 @@ func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, 
 	}
 	req := github.DispatchRequest{Workflow: workflow, Ref: ref, Inputs: inputs, ReturnRunDetails: d.ask && !d.noRDS.Load()}
 	var known map[int64]bool
+	if token == "" {
+		// GitHub may answer 204 without the run's id even when asked for
+		// it; without a token the run is then told from others only as a
+		// new one, so note the runs that exist before the dispatch.
+		var err error
+		if known, err = d.recentRuns(ctx, workflow, ref, d.w.clock.Now()); err != nil {
+			return Run{}, err
+		}
+	}
 	dispatchedAt := d.w.clock.Now()
 	res, err := d.w.client.Dispatch(ctx, req)
 	if err != nil && req.ReturnRunDetails && github.StatusOf(err) == http.StatusBadRequest {
@@ -431,11 +442,6 @@ func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, 
 		d.noRDS.Store(true)
 		d.w.log.Info("the server refuses return_run_details (GitHub Enterprise Server ≤ 3.20?); dispatching without it and finding the run instead", "err", err)
 		req.ReturnRunDetails = false
-		if token == "" {
-			if known, err = d.recentRuns(ctx, workflow, ref, dispatchedAt); err != nil {
-				return Run{}, err
-			}
-		}
 		dispatchedAt = d.w.clock.Now()
 		res, err = d.w.client.Dispatch(ctx, req)
 	}
@@ -469,7 +475,11 @@ func (d *Deployer) recentRuns(ctx context.Context, workflow, ref string, since t
 	runs, _, err := d.w.client.ListRuns(ctx, github.RunFilter{Workflow: workflow, Event: "workflow_dispatch", Branch: ref,
 		CreatedSince: since.Add(-d.skew - d.w.cfg.DiscoveryTimeout), PerPage: 100})
 	if err != nil {
-		return nil, fmt.Errorf("listing the runs before the dispatch: %w", err)
+		if github.StatusOf(err) == http.StatusNotFound {
+			return nil, fmt.Errorf("listing the runs of %s before dispatching it: %w (no workflow %s in %s: give the file name under .github/workflows or the id; or the token cannot see the repository)",
+				workflow, err, workflow, d.w.Repository())
+		}
+		return nil, fmt.Errorf("listing the runs of %s before dispatching it: %w", workflow, err)
 	}
 	known := make(map[int64]bool, len(runs))
 	for _, r := range runs {
@@ -480,10 +490,17 @@ func (d *Deployer) recentRuns(ctx context.Context, workflow, ref string, since t
 
 // findDispatched finds the run of our dispatch: by the correlation token
 // in its title when there is one, else the one new run created since the
-// dispatch (minus the clock skew) — and refuses to guess between several.
+// dispatch (minus the clock skew) that stays the only one for the clock
+// skew — and refuses to guess between several.
 func (d *Deployer) findDispatched(ctx context.Context, p *pacer, workflow, ref, token string, since time.Time, known map[int64]bool) (Run, error) {
 	dp := d.w.newPacer(d.w.clock.Now(), minTime(p.deadline, d.w.clock.Now().Add(d.w.cfg.DiscoveryTimeout)))
 	filter := github.RunFilter{Workflow: workflow, Event: "workflow_dispatch", Branch: ref, CreatedSince: since.Add(-d.skew), PerPage: 50}
+	// Without a token, a lone new run may be someone else's that GitHub
+	// shows before ours (pitfall: runs appear seconds after the dispatch,
+	// in no set order). It is taken only once it has stayed alone for the
+	// clock skew; if ours shows up meanwhile, the two cannot be told apart.
+	var lone int64
+	var loneSince time.Time
 	run, err := d.w.discover(ctx, dp, filter, func(runs []github.Run) (github.Run, bool, error) {
 		var matches []github.Run
 		for _, r := range runs {
@@ -497,7 +514,18 @@ func (d *Deployer) findDispatched(ctx context.Context, p *pacer, workflow, ref, 
 			}
 		}
 		switch {
+		case len(matches) == 1 && token != "":
+			return matches[0], true, nil
 		case len(matches) == 1:
+			now := d.w.clock.Now()
+			if matches[0].ID != lone {
+				lone, loneSince = matches[0].ID, now
+				d.w.log.Info("one new run of the workflow; waiting the clock skew to be sure it is the only one", "run", lone, "clock_skew", d.skew.String())
+			}
+			if settled := loneSince.Add(d.skew); now.Before(settled) {
+				dp.atLeast(settled.Sub(now))
+				return github.Run{}, false, nil
+			}
 			return matches[0], true, nil
 		case len(matches) > 1 && token != "":
 			return matches[0], true, nil // the same token twice can only be our own dispatch retried
@@ -520,6 +548,10 @@ func (d *Deployer) findDispatched(ctx context.Context, p *pacer, workflow, ref, 
 			}
 			te.Reason = fmt.Sprintf("GitHub accepted the dispatch of %s on %s, but no run was found %s within %s; see %s",
 				workflow, ref, how, d.w.cfg.DiscoveryTimeout, "the repository's Actions tab")
+			if lone != 0 {
+				te.Reason = fmt.Sprintf("GitHub accepted the dispatch of %s on %s; run %d appeared, but the time ran out before it had been the only new run for %s (the clock skew), so it was not taken for ours; declare a correlation input (e.g. dispatch_id, shown in run-name) to identify the run for certain",
+					workflow, ref, lone, d.skew)
+			}
 		}
 		return Run{}, err
 	}

@@ -201,9 +201,14 @@ func TestDispatchWithoutDetailsOrToken(t *testing.T) {
 		if d.CorrelationInput() != "" {
 			t.Fatal("no workflow file: no correlation input")
 		}
-		if _, err := d.Deploy(context.Background(), release()); err != nil {
+		dep, err := d.Deploy(context.Background(), release())
+		if err != nil {
 			t.Fatal(err)
 		}
+		if runs := f.fake.Runs(repoName); len(runs) != 1 || dep.ID != itoa(runs[0].ID) {
+			t.Fatalf("deployment %s, runs %+v", dep.ID, runs)
+		}
+		t.Logf("typical deploy (204, no token, run found as the only new one): %d API requests", f.fake.RequestCount())
 	})
 	t.Run("two dispatches in the same second are refused, not guessed", func(t *testing.T) {
 		f := newFixture(t, githubfake.RepoOptions{RunDetails: githubfake.DetailsNever})
@@ -241,6 +246,53 @@ func TestDispatchWithoutDetailsOrToken(t *testing.T) {
 			t.Fatalf("rollback dispatches %+v", posts)
 		}
 	})
+	t.Run("a run that exists before the dispatch is not ours, even on the 204 path", func(t *testing.T) {
+		f := newFixture(t, githubfake.RepoOptions{RunDetails: githubfake.DetailsNever})
+		f.workflow(typicalRun, false)
+		f.fake.QueueRunScripts(repoName, "deploy.yml",
+			githubfake.RunScript{Running: time.Minute},                                                      // someone else's, a success
+			githubfake.RunScript{AppearAfter: 3 * time.Second, Running: time.Minute, Conclusion: "failure"}) // ours
+		other := f.fake.TriggerDispatch(repoName, "deploy.yml", "v1.2.0", map[string]string{"version": "1.2.0"})
+		f.clock.Advance(3 * time.Second) // within the 5 s clock skew of our dispatch
+		d := f.deployer(Config{})
+		dep, err := d.Deploy(context.Background(), release())
+		ours := f.fake.Runs(repoName)[1].ID
+		var re *RunError
+		if !errors.As(err, &re) || re.Run.ID != ours || dep.ID != itoa(ours) {
+			t.Fatalf("followed %s (the other run is %d, ours %d): %v", dep.ID, other, ours, err)
+		}
+		// The dispatch asked for details, GitHub answered 204 anyway.
+		if posts := f.fake.RequestsTo("POST", "/dispatches"); len(posts) != 1 || posts[0].Status != 204 || !strings.Contains(string(posts[0].Body), "return_run_details") {
+			t.Fatalf("dispatches %+v", posts)
+		}
+	})
+	t.Run("a foreign run that shows up one poll before ours is not followed", func(t *testing.T) {
+		f := newFixture(t, githubfake.RepoOptions{RunDetails: githubfake.DetailsNever})
+		f.workflow(typicalRun, false)
+		// Someone dispatches the same workflow on the same ref just as we
+		// do; GitHub shows their run at +2 s, ours at +6 s: between our
+		// polls at +3 s and +7.5 s.
+		f.fake.QueueRunScripts(repoName, "deploy.yml",
+			githubfake.RunScript{AppearAfter: 2 * time.Second, Running: time.Minute},
+			githubfake.RunScript{AppearAfter: 6 * time.Second, Running: time.Minute, Conclusion: "failure"})
+		other := f.fake.TriggerDispatch(repoName, "deploy.yml", "v1.2.0", map[string]string{"version": "1.2.0"})
+		_, err := f.deployer(Config{}).Deploy(context.Background(), release())
+		if err == nil || !strings.Contains(err.Error(), "cannot tell which is ours") || !strings.Contains(err.Error(), "declare a correlation input") {
+			t.Fatalf("err %v", err)
+		}
+		if got := f.fake.RequestsTo("GET", "/actions/runs/"+itoa(other)); len(got) != 0 {
+			t.Fatalf("the foreign run %d was followed: %d requests", other, len(got))
+		}
+	})
+	t.Run("a lone run not yet confirmed when discovery ends is not taken", func(t *testing.T) {
+		f := newFixture(t, githubfake.RepoOptions{RunDetails: githubfake.DetailsNever})
+		f.workflow(typicalRun, false)
+		_, err := f.deployer(Config{WatchConfig: WatchConfig{DiscoveryTimeout: 4 * time.Second, ClockSkew: 5 * time.Second}}).Deploy(context.Background(), release())
+		var te *TimeoutError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), "had been the only new run for 5s") || !strings.Contains(err.Error(), "declare a correlation input") {
+			t.Fatalf("err %v", err)
+		}
+	})
 	t.Run("no run appears", func(t *testing.T) {
 		f := newFixture(t, githubfake.RepoOptions{RunDetails: githubfake.DetailsNever})
 		f.workflow(githubfake.RunScript{AppearAfter: time.Hour}, true)
@@ -273,6 +325,27 @@ func TestPushTriggeredWorkflow(t *testing.T) {
 	acts, _ := d.PlanActions(context.Background(), release())
 	if len(acts) != 1 || !strings.Contains(acts[0].Description, "follow the deploy-production.yml run that the push of v1.2.0 started") {
 		t.Fatalf("plan %+v", acts)
+	}
+}
+
+// TestPushTriggeredRunStartedBeforeTheDeploy: in trigger push mode the push
+// is the tag step's, made before the deploy starts, so the run may already
+// be there (and even done) when the deploy looks; it is still the run to
+// follow, while a run of another tag on the same commit is not.
+func TestPushTriggeredRunStartedBeforeTheDeploy(t *testing.T) {
+	f := newFixture(t, githubfake.RepoOptions{})
+	f.fake.AddWorkflow(repoName, githubfake.Workflow{File: "deploy-production.yml", NoDispatch: true,
+		Script: githubfake.RunScript{AppearAfter: 2 * time.Second, Running: 20 * time.Second, Conclusion: "failure"}})
+	f.fake.QueueRunScripts(repoName, "deploy-production.yml", githubfake.RunScript{Running: time.Minute}) // v1.1.0's, a success
+	f.fake.TriggerPush(repoName, "deploy-production.yml", "v1.1.0", relSHA)
+	f.clock.Advance(time.Hour)
+	push := f.fake.TriggerPush(repoName, "deploy-production.yml", "v1.2.0", relSHA)
+	f.clock.Advance(30 * time.Second) // the release step took a while
+	d := f.deployer(Config{Workflow: "deploy-production.yml", Trigger: TriggerPush, Inputs: map[string]string{}})
+	dep, err := d.Deploy(context.Background(), release())
+	var re *RunError
+	if !errors.As(err, &re) || dep.ID != itoa(push) {
+		t.Fatalf("deployment %s (want run %d): %v", dep.ID, push, err)
 	}
 }
 
@@ -372,7 +445,9 @@ func TestPollingSlowsWhenRateLimitRunsLow(t *testing.T) {
 	if _, err := f.deployer(Config{}).Deploy(context.Background(), release()); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.fake.RequestCount(); n > 12 {
+	// The list before the dispatch, the dispatch, then polls spread over
+	// what is left (without the slowdown, 37 requests).
+	if n := f.fake.RequestCount(); n > 13 {
 		t.Fatalf("%d requests with 20 left for 20 minutes", n)
 	}
 	if !strings.Contains(f.logs.String(), "polling more slowly") {
@@ -424,7 +499,11 @@ func TestDispatchErrors(t *testing.T) {
 				}
 			}
 			noToken(t, err)
-			if n := len(f.fake.RequestsTo("POST", "/dispatches")); n != 1 {
+			want := 1
+			if tc.name == "unknown workflow" {
+				want = 0 // the list of runs before the dispatch already answers 404
+			}
+			if n := len(f.fake.RequestsTo("POST", "/dispatches")); n != want {
 				t.Fatalf("a 4xx must not be retried: %d dispatches", n)
 			}
 		})
@@ -520,7 +599,8 @@ func TestContextCancellationIsPrompt(t *testing.T) {
 	cancel()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) || f.fake.RequestCount() != 2 {
+		// The list before the dispatch, the dispatch, one poll.
+		if !errors.Is(err, context.Canceled) || f.fake.RequestCount() != 3 {
 			t.Fatalf("err %v after %d requests", err, f.fake.RequestCount())
 		}
 	case <-time.After(2 * time.Second):
@@ -532,7 +612,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	f := newFixture(t, githubfake.RepoOptions{})
 	f.workflow(typicalRun, false)
 	env := f.env()
-	sec, err := provider.ParseSection("workflow: deploy.yml\ninputs:\n  version: \"{{.Version}}\"\n  environment: production\ntimeout: 20m\npoll_interval: 2s\nrollback:\n  workflow: deploy.yml\n")
+	sec, err := provider.ParseSection("workflow: deploy.yml\ninputs:\n  version: \"{{.Version}}\"\n  environment: production\ntimeout: 20m\npoll_interval: 2s\nclock_skew: 2s\nrollback:\n  workflow: deploy.yml\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +622,7 @@ func TestRegistryAndConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	gd := d.(*Deployer)
-	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second {
+	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second || gd.skew != 2*time.Second {
 		t.Fatalf("config %+v", gd.w.cfg)
 	}
 	if caps := provider.Capabilities(d); strings.Join(caps, ",") != "rollback,cancel,plan" {

@@ -165,6 +165,10 @@ type WatchConfig struct {
 	MaxPollInterval time.Duration `yaml:"max_poll_interval"`
 	// CancelOnTimeout cancels a run that is still going at the deadline.
 	CancelOnTimeout bool `yaml:"cancel_on_timeout"`
+	// ClockSkew is how far GitHub's clock (a run's created_at) may be
+	// from ours: runs created up to this long before a push or dispatch
+	// are still looked at (default 5s).
+	ClockSkew time.Duration `yaml:"clock_skew"`
 }
 
 func (c *WatchConfig) defaults() {
@@ -182,6 +186,9 @@ func (c *WatchConfig) defaults() {
 	}
 	if c.MaxPollInterval < c.PollInterval {
 		c.MaxPollInterval = c.PollInterval
+	}
+	if c.ClockSkew <= 0 {
+		c.ClockSkew = DefaultClockSkew
 	}
 }
 
@@ -248,32 +255,113 @@ type PushRun struct {
 	Ref string
 	// SHA is the pushed commit (head_sha). Required.
 	SHA string
+	// PushedAt is when the push was made, on the Watcher's clock. When
+	// set, only runs created since PushedAt minus the clock skew are
+	// considered: a commit pushed to the ref before (as a git-push
+	// rollback pushes the release it returns to) has runs of its own, and
+	// they say nothing about this push. When zero, the newest run of the
+	// commit on the ref is taken, however old.
+	PushedAt time.Time
+	// Existing are runs that existed before the push; they are never
+	// taken for its run. StartPush fills it in.
+	Existing []int64
+}
+
+// StartPush records the push that q describes as happening now: it sets
+// q.PushedAt from the Watcher's clock and q.Existing to the runs of the
+// commit on the ref that already exist within the clock skew. Call it just
+// before pushing (or, as PushFollower must, right after), then pass the
+// result to WaitForPush or FindPushRun.
+func (w *Watcher) StartPush(ctx context.Context, q PushRun) (PushRun, error) {
+	if q.SHA == "" {
+		return q, errors.New("finding the run of a push needs the pushed commit")
+	}
+	q.PushedAt = w.clock.Now()
+	runs, _, err := w.client.ListRuns(ctx, w.pushFilter(q, 100))
+	if err != nil {
+		return q, fmt.Errorf("listing the workflow runs that existed before the push of %s: %w", git.ShortSHA(q.SHA), err)
+	}
+	q.Existing = q.Existing[:0:0]
+	for _, r := range runs {
+		q.Existing = append(q.Existing, r.ID)
+	}
+	return q, nil
+}
+
+// pushFilter selects the runs a push of q may have triggered.
+func (w *Watcher) pushFilter(q PushRun, perPage int) github.RunFilter {
+	f := github.RunFilter{Workflow: q.Workflow, Event: "push", Branch: q.Ref, HeadSHA: q.SHA, PerPage: perPage}
+	if !q.PushedAt.IsZero() {
+		f.CreatedSince = q.PushedAt.Add(-w.cfg.ClockSkew)
+	}
+	return f
 }
 
 // FindPushRun waits (up to DiscoveryTimeout) for the run that a push of
-// q.SHA triggered, and returns the newest one.
+// q.SHA triggered, and returns the newest one created since q.PushedAt
+// (minus the clock skew) that is not one of q.Existing.
 func (w *Watcher) FindPushRun(ctx context.Context, q PushRun) (Run, error) {
 	if q.SHA == "" {
 		return Run{}, errors.New("finding the run of a push needs the pushed commit")
 	}
 	start := w.clock.Now()
 	p := w.newPacer(start, start.Add(w.cfg.DiscoveryTimeout))
-	filter := github.RunFilter{Workflow: q.Workflow, Event: "push", Branch: q.Ref, HeadSHA: q.SHA, PerPage: 10}
-	run, err := w.discover(ctx, p, filter, func(runs []github.Run) (github.Run, bool, error) {
-		if len(runs) == 0 {
-			return github.Run{}, false, nil
+	if wait := q.PushedAt.Add(w.cfg.PollInterval).Sub(start); !q.PushedAt.IsZero() && wait > 0 {
+		// GitHub takes seconds to start a run: the first look is one poll
+		// interval after the push, not a request that cannot succeed.
+		if err := w.clock.Sleep(ctx, wait); err != nil {
+			return Run{}, err
 		}
-		return runs[0], true, nil // newest first
+	}
+	existing := make(map[int64]bool, len(q.Existing))
+	for _, id := range q.Existing {
+		existing[id] = true
+	}
+	var skipped []github.Run
+	run, err := w.discover(ctx, p, w.pushFilter(q, 10), func(runs []github.Run) (github.Run, bool, error) {
+		skipped = skipped[:0]
+		for _, r := range runs { // newest first
+			if !existing[r.ID] {
+				return r, true, nil
+			}
+			skipped = append(skipped, r)
+		}
+		return github.Run{}, false, nil
 	})
 	if err != nil {
 		var te *TimeoutError
 		if errors.As(err, &te) {
 			te.Reason = fmt.Sprintf("no %s run for the push of %s%s appeared in %s; is the workflow triggered by this push (on: push), and was the push made with a token that may trigger workflows (GITHUB_TOKEN pushes do not)?",
 				cmp.Or(q.Workflow, "workflow"), git.ShortSHA(q.SHA), orEmpty(" to ", q.Ref), w.cfg.DiscoveryTimeout)
+			te.Reason += w.earlierRuns(ctx, q, skipped)
 		}
 		return Run{}, err
 	}
 	return run, nil
+}
+
+// earlierRuns explains, after no run of a push appeared, which runs of the
+// commit were left aside and why; "" when there were none.
+func (w *Watcher) earlierRuns(ctx context.Context, q PushRun, skipped []github.Run) string {
+	if q.PushedAt.IsZero() {
+		return ""
+	}
+	if len(skipped) > 0 {
+		r := fromRun(skipped[0])
+		return fmt.Sprintf(" (%s of this commit, %s, already existed when the push was made, so it was not taken for the push's run; if GitHub started it that fast, it is the run to look at: %s)",
+			r.describe(), cmp.Or(r.Conclusion, r.Status), r.URL)
+	}
+	// One more request, only on this failure: the newest earlier run of the
+	// commit, which tells a user whose branch already pointed at the commit
+	// (so that nothing was pushed and no run started) where to look.
+	older := w.pushFilter(PushRun{Workflow: q.Workflow, Ref: q.Ref, SHA: q.SHA}, 1)
+	runs, _, err := w.client.ListRuns(ctx, older)
+	if err != nil || len(runs) == 0 {
+		return ""
+	}
+	r := fromRun(runs[0])
+	return fmt.Sprintf(" (the newest earlier run of this commit, %s from %s, %s, predates the push and was not taken for its run; if %s already pointed at this commit, nothing was pushed and no run started: %s)",
+		r.describe(), r.CreatedAt.UTC().Format(time.RFC3339), cmp.Or(r.Conclusion, r.Status), cmp.Or(q.Ref, "the ref"), r.URL)
 }
 
 // Follow polls run id until it completes or the Timeout passes. It returns
@@ -302,12 +390,17 @@ type pacer struct {
 	interval, max  time.Duration
 	baseRequests   int64
 	consecutiveErr int
+	// minNext, when set, is the least the next sleep lasts.
+	minNext time.Duration
 }
 
 func (w *Watcher) newPacer(start, deadline time.Time) *pacer {
 	return &pacer{w: w, start: start, deadline: deadline, interval: w.cfg.PollInterval, max: w.cfg.MaxPollInterval,
 		baseRequests: w.client.Requests()}
 }
+
+// atLeast makes the next sleep last at least d.
+func (p *pacer) atLeast(d time.Duration) { p.minNext = max(p.minNext, d) }
 
 // expired reports whether the deadline has passed.
 func (p *pacer) expired() bool { return !p.w.clock.Now().Before(p.deadline) }
@@ -319,7 +412,8 @@ func (p *pacer) sleep(ctx context.Context) (bool, error) {
 	if !now.Before(p.deadline) {
 		return false, nil
 	}
-	d := p.interval
+	d := max(p.interval, p.minNext)
+	p.minNext = 0
 	p.interval = min(p.interval*3/2, p.max)
 	// The budget: the k-th request of this wait not before start+(k-burst)·interval.
 	made := p.w.client.Requests() - p.baseRequests

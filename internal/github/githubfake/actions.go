@@ -225,9 +225,9 @@ func (rn *run) state(now time.Time) (status, conclusion string, updated time.Tim
 	return "completed", c, doneAt
 }
 
-func (s *Server) runJSON(rp *repo, rn *run, now time.Time) map[string]any {
+func (s *Server) runJSON(r *http.Request, rp *repo, rn *run, now time.Time) map[string]any {
 	status, conclusion, updated := rn.state(now)
-	self := s.apiURL(fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id))
+	self := s.apiURL(r, fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id))
 	var concl any
 	if conclusion != "" {
 		concl = conclusion
@@ -241,19 +241,19 @@ func (s *Server) runJSON(rp *repo, rn *run, now time.Time) map[string]any {
 		"html_url":   fmt.Sprintf("%s/%s/actions/runs/%d", s.webURL, rp.name, rn.id),
 		"created_at": ts(rn.created), "updated_at": ts(updated), "run_started_at": ts(rn.created),
 		"jobs_url": self + "/jobs", "logs_url": self + "/logs", "cancel_url": self + "/cancel", "rerun_url": self + "/rerun",
-		"workflow_url":     s.apiURL(fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, rn.flow.id)),
+		"workflow_url":     s.apiURL(r, fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, rn.flow.id)),
 		"actor":            map[string]any{"login": "shipprod-bot"},
 		"triggering_actor": map[string]any{"login": "shipprod-bot"},
 		"pull_requests":    []any{},
 	}
 }
 
-func (s *Server) workflowJSON(rp *repo, f *workflow) map[string]any {
+func (s *Server) workflowJSON(r *http.Request, rp *repo, f *workflow) map[string]any {
 	return map[string]any{
 		"id": f.id, "node_id": fmt.Sprintf("W_fake%d", f.id), "name": f.def.Name,
 		"path": workflowsFolder + f.file, "state": "active",
 		"created_at": ts(f.created), "updated_at": ts(f.created),
-		"url":       s.apiURL(fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, f.id)),
+		"url":       s.apiURL(r, fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, f.id)),
 		"html_url":  fmt.Sprintf("%s/%s/blob/%s/%s%s", s.webURL, rp.name, rp.opts.DefaultBranch, workflowsFolder, f.file),
 		"badge_url": fmt.Sprintf("%s/%s/workflows/%s/badge.svg", s.webURL, rp.name, f.def.Name),
 	}
@@ -269,7 +269,7 @@ func (s *Server) routesActions() {
 		}
 		out := []any{}
 		for _, f := range paginate(w, r, rp.flows) {
-			out = append(out, s.workflowJSON(rp, f))
+			out = append(out, s.workflowJSON(r, rp, f))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(rp.flows), "workflows": out})
 	})
@@ -286,7 +286,7 @@ func (s *Server) routesActions() {
 			notFound(w, docGetWorkflow)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.workflowJSON(rp, f))
+		writeJSON(w, http.StatusOK, s.workflowJSON(r, rp, f))
 	})
 
 	s.mux.HandleFunc("POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", func(w http.ResponseWriter, r *http.Request) {
@@ -388,7 +388,7 @@ func (s *Server) routesActions() {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"workflow_run_id": rn.id,
-			"run_url":         s.apiURL(fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id)),
+			"run_url":         s.apiURL(r, fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id)),
 			"html_url":        fmt.Sprintf("%s/%s/actions/runs/%d", s.webURL, rp.name, rn.id),
 		})
 	})
@@ -425,7 +425,7 @@ func (s *Server) routesActions() {
 		})
 		out := []any{}
 		for _, rn := range paginate(w, r, list) {
-			out = append(out, s.runJSON(rp, rn, now))
+			out = append(out, s.runJSON(r, rp, rn, now))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": out})
 	}
@@ -464,7 +464,7 @@ func (s *Server) routesActions() {
 		}
 		now := s.clock.Now()
 		if rn := rp.runByID(r.PathValue("id")); rn != nil && rn.visible(now) {
-			writeJSON(w, http.StatusOK, s.runJSON(rp, rn, now))
+			writeJSON(w, http.StatusOK, s.runJSON(r, rp, rn, now))
 			return
 		}
 		notFound(w, docGetRun)

@@ -34,8 +34,8 @@ type depStatus struct {
 
 var deploymentStates = []string{"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 
-func (s *Server) deploymentJSON(rp *repo, d *deployment) map[string]any {
-	self := s.apiURL(fmt.Sprintf("/repos/%s/deployments/%d", rp.name, d.id))
+func (s *Server) deploymentJSON(r *http.Request, rp *repo, d *deployment) map[string]any {
+	self := s.apiURL(r, fmt.Sprintf("/repos/%s/deployments/%d", rp.name, d.id))
 	payload := d.payload
 	if payload == nil {
 		payload = map[string]any{}
@@ -47,13 +47,13 @@ func (s *Server) deploymentJSON(rp *repo, d *deployment) map[string]any {
 		"creator":    map[string]any{"login": "shipprod-bot", "id": 1, "type": "User"},
 		"created_at": ts(d.created), "updated_at": ts(d.updated),
 		"statuses_url":          self + "/statuses",
-		"repository_url":        s.apiURL("/repos/" + rp.name),
+		"repository_url":        s.apiURL(r, "/repos/"+rp.name),
 		"transient_environment": d.transient, "production_environment": d.prod,
 	}
 }
 
-func (s *Server) statusJSON(rp *repo, d *deployment, st *depStatus) map[string]any {
-	dep := s.apiURL(fmt.Sprintf("/repos/%s/deployments/%d", rp.name, d.id))
+func (s *Server) statusJSON(r *http.Request, rp *repo, d *deployment, st *depStatus) map[string]any {
+	dep := s.apiURL(r, fmt.Sprintf("/repos/%s/deployments/%d", rp.name, d.id))
 	return map[string]any{
 		"id": st.id, "node_id": fmt.Sprintf("DES_fake%d", st.id),
 		"url": fmt.Sprintf("%s/statuses/%d", dep, st.id), "state": st.state,
@@ -61,7 +61,7 @@ func (s *Server) statusJSON(rp *repo, d *deployment, st *depStatus) map[string]a
 		"description": st.description, "environment": st.environment,
 		"target_url": st.logURL, "log_url": st.logURL, "environment_url": st.envURL,
 		"created_at": ts(st.created), "updated_at": ts(st.created),
-		"deployment_url": dep, "repository_url": s.apiURL("/repos/" + rp.name),
+		"deployment_url": dep, "repository_url": s.apiURL(r, "/repos/"+rp.name),
 	}
 }
 
@@ -138,7 +138,7 @@ func (s *Server) routesDeployments() {
 			d.requiredContexts = append([]string{}, (*req.RequiredContexts)...)
 		}
 		rp.deploys = append(rp.deploys, d)
-		writeJSON(w, http.StatusCreated, s.deploymentJSON(rp, d))
+		writeJSON(w, http.StatusCreated, s.deploymentJSON(r, rp, d))
 	})
 
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +159,7 @@ func (s *Server) routesDeployments() {
 		}
 		out := []any{}
 		for _, d := range paginate(w, r, list) {
-			out = append(out, s.deploymentJSON(rp, d))
+			out = append(out, s.deploymentJSON(r, rp, d))
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -172,7 +172,7 @@ func (s *Server) routesDeployments() {
 			return
 		}
 		if d := rp.deploymentByID(r.PathValue("id")); d != nil {
-			writeJSON(w, http.StatusOK, s.deploymentJSON(rp, d))
+			writeJSON(w, http.StatusOK, s.deploymentJSON(r, rp, d))
 			return
 		}
 		notFound(w, "https://docs.github.com/rest/deployments/deployments#get-a-deployment")
@@ -235,7 +235,7 @@ func (s *Server) routesDeployments() {
 				}
 			}
 		}
-		writeJSON(w, http.StatusCreated, s.statusJSON(rp, d, st))
+		writeJSON(w, http.StatusCreated, s.statusJSON(r, rp, d, st))
 	})
 
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
@@ -256,7 +256,7 @@ func (s *Server) routesDeployments() {
 		}
 		out := []any{}
 		for _, st := range paginate(w, r, list) {
-			out = append(out, s.statusJSON(rp, d, st))
+			out = append(out, s.statusJSON(r, rp, d, st))
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

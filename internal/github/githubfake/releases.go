@@ -38,15 +38,15 @@ func (s *Server) releaseHTML(rp *repo, rel *release) string {
 	return fmt.Sprintf("%s/%s/releases/tag/%s", s.webURL, rp.name, rel.tag)
 }
 
-func (s *Server) releaseJSON(rp *repo, rel *release) map[string]any {
-	self := s.apiURL(fmt.Sprintf("/repos/%s/releases/%d", rp.name, rel.id))
+func (s *Server) releaseJSON(r *http.Request, rp *repo, rel *release) map[string]any {
+	self := s.apiURL(r, fmt.Sprintf("/repos/%s/releases/%d", rp.name, rel.id))
 	return map[string]any{
 		"url":              self,
 		"html_url":         s.releaseHTML(rp, rel),
 		"assets_url":       self + "/assets",
 		"upload_url":       fmt.Sprintf("%s/repos/%s/releases/%d/assets{?name,label}", s.URL, rp.name, rel.id),
-		"tarball_url":      s.apiURL(fmt.Sprintf("/repos/%s/tarball/%s", rp.name, rel.tag)),
-		"zipball_url":      s.apiURL(fmt.Sprintf("/repos/%s/zipball/%s", rp.name, rel.tag)),
+		"tarball_url":      s.apiURL(r, fmt.Sprintf("/repos/%s/tarball/%s", rp.name, rel.tag)),
+		"zipball_url":      s.apiURL(r, fmt.Sprintf("/repos/%s/zipball/%s", rp.name, rel.tag)),
 		"id":               rel.id,
 		"node_id":          fmt.Sprintf("RE_fake%d", rel.id),
 		"tag_name":         rel.tag,
@@ -96,7 +96,7 @@ func (s *Server) routesReleases() {
 		page := paginate(w, r, rels)
 		out := make([]any, 0, len(page))
 		for _, rel := range page {
-			out = append(out, s.releaseJSON(rp, rel))
+			out = append(out, s.releaseJSON(r, rp, rel))
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -160,8 +160,8 @@ func (s *Server) routesReleases() {
 		}
 		rp.releases = append(rp.releases, rel)
 		rp.setLatest(rel)
-		w.Header().Set("Location", s.apiURL(fmt.Sprintf("/repos/%s/releases/%d", rp.name, rel.id)))
-		writeJSON(w, http.StatusCreated, s.releaseJSON(rp, rel))
+		w.Header().Set("Location", s.apiURL(r, fmt.Sprintf("/repos/%s/releases/%d", rp.name, rel.id)))
+		writeJSON(w, http.StatusCreated, s.releaseJSON(r, rp, rel))
 	})
 
 	s.mux.HandleFunc("GET /repos/{owner}/{repo}/releases/latest", func(w http.ResponseWriter, r *http.Request) {
@@ -173,7 +173,7 @@ func (s *Server) routesReleases() {
 		}
 		for _, rel := range rp.releases {
 			if rel.id == rp.latestID {
-				writeJSON(w, http.StatusOK, s.releaseJSON(rp, rel))
+				writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 				return
 			}
 		}
@@ -191,7 +191,7 @@ func (s *Server) routesReleases() {
 		for _, rel := range rp.releases {
 			// Drafts are not found by tag: they have no tag until published.
 			if rel.tag == tag && !rel.draft {
-				writeJSON(w, http.StatusOK, s.releaseJSON(rp, rel))
+				writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 				return
 			}
 		}
@@ -206,7 +206,7 @@ func (s *Server) routesReleases() {
 			return
 		}
 		if rel := rp.releaseByID(r.PathValue("id")); rel != nil {
-			writeJSON(w, http.StatusOK, s.releaseJSON(rp, rel))
+			writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 			return
 		}
 		notFound(w, docGetRelease)
@@ -275,7 +275,7 @@ func (s *Server) routesReleases() {
 			rel.makeLatest = *req.MakeLatest
 		}
 		rp.setLatest(rel)
-		writeJSON(w, http.StatusOK, s.releaseJSON(rp, rel))
+		writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 	})
 
 	s.mux.HandleFunc("DELETE /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -13,7 +13,8 @@
 //   - a User-Agent is required (403 without), X-GitHub-Api-Version must be
 //     2022-11-28 or 2026-03-10 (400 otherwise), Accept must be JSON-ish;
 //   - the API is served under "/" and under GitHub Enterprise Server's
-//     "/api/v3/" prefix;
+//     "/api/v3/" prefix, and the URLs an answer carries (Link, url,
+//     Location) stay under the prefix the request used;
 //   - releases: 201 on create, 422 already_exists when the tag has a release
 //     (draft or not), get-by-tag answers 404 for drafts, the list includes
 //     drafts, newest first, paged with a Link header;
@@ -38,6 +39,7 @@ package githubfake
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -309,11 +311,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	path := r.URL.Path
 	ghes := false
-	if p, ok := strings.CutPrefix(path, "/api/v3"); ok && (p == "" || strings.HasPrefix(p, "/")) {
+	if p, ok := strings.CutPrefix(path, ghesPrefix); ok && (p == "" || strings.HasPrefix(p, "/")) {
 		path, ghes = p, true
 		if path == "" {
 			path = "/"
 		}
+		// The routes see the path without the prefix; the URLs the
+		// answer carries (Link, url, Location) put it back.
+		r = r.WithContext(context.WithValue(r.Context(), prefixKey{}, ghesPrefix))
 		r.URL.Path = path
 		r.URL.RawPath = ""
 	}
@@ -575,6 +580,7 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) []T {
 		qq.Set("per_page", strconv.Itoa(per))
 		u.RawQuery = qq.Encode()
 		u.Scheme, u.Host = "http", r.Host
+		u.Path = apiPrefix(r) + u.Path
 		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
 	}
 	var links []string
@@ -595,8 +601,22 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) []T {
 	return items[start:end]
 }
 
-// apiURL is the API URL of path for self links.
-func (s *Server) apiURL(path string) string { return s.URL + path }
+// ghesPrefix is where GitHub Enterprise Server serves the REST API.
+const ghesPrefix = "/api/v3"
+
+// prefixKey marks, in a request's context, the API prefix the request came
+// in under (the path the routes see has it stripped).
+type prefixKey struct{}
+
+// apiPrefix is the prefix r came in under: "/api/v3" or "".
+func apiPrefix(r *http.Request) string {
+	p, _ := r.Context().Value(prefixKey{}).(string)
+	return p
+}
+
+// apiURL is the API URL of path for self links, under the root r came in
+// under, so that a client of GitHub Enterprise Server can follow it.
+func (s *Server) apiURL(r *http.Request, path string) string { return s.URL + apiPrefix(r) + path }
 
 func (s *Server) id() int64 {
 	s.nextID++

@@ -280,3 +280,113 @@ func TestFaults(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// TestGHESPrefixInLinks follows the Link header of paginated lists under
+// GitHub Enterprise Server's /api/v3 prefix literally, as clients do, and
+// the url fields of the items, which must stay under the prefix too.
+func TestGHESPrefixInLinks(t *testing.T) {
+	s, clock := newServer(t)
+	s.AddWorkflow("acme/web", Workflow{File: "deploy.yml"})
+	for i := range 5 {
+		s.AddRelease("acme/web", ReleaseInfo{TagName: "v1.0." + strconv.Itoa(i)})
+		s.TriggerPush("acme/web", "deploy.yml", "v1.0."+strconv.Itoa(i), strings.Repeat("c", 40))
+		clock.Advance(time.Second)
+	}
+	for _, root := range []string{s.GHESURL(), s.APIURL()} {
+		for _, list := range []struct{ path, key, field, selfField string }{
+			{"repos/acme/web/releases?per_page=2", "", "tag_name", "url"},
+			{"repos/acme/web/actions/workflows/deploy.yml/runs?per_page=2&event=push", "workflow_runs", "head_branch", "workflow_url"},
+		} {
+			t.Run(root+list.path, func(t *testing.T) {
+				s.ResetRequests()
+				next := root + list.path
+				var got []string
+				for pages := 0; next != ""; pages++ {
+					if pages > 5 {
+						t.Fatal("the Link header never ends")
+					}
+					resp, items := getList(t, s, next, list.key)
+					if resp.StatusCode != http.StatusOK {
+						t.Fatalf("GET %s (taken literally from the Link header): %d", next, resp.StatusCode)
+					}
+					for _, it := range items {
+						got = append(got, it[list.field].(string))
+						for _, f := range []string{"url", list.selfField} {
+							self := it[f].(string)
+							if !strings.HasPrefix(self, root) {
+								t.Fatalf("%s %s is not under %s", f, self, root)
+							}
+							if resp, _ := getList(t, s, self, ""); resp.StatusCode != http.StatusOK {
+								t.Fatalf("GET %s (the item's %s): %d", self, f, resp.StatusCode)
+							}
+						}
+					}
+					next = ""
+					for _, l := range parseLink(resp.Header.Get("Link")) {
+						if !strings.HasPrefix(l.url, root) {
+							t.Fatalf("Link %s %q is not under %s", l.rel, l.url, root)
+						}
+						if l.rel == "next" {
+							next = l.url
+						}
+					}
+				}
+				if strings.Join(got, ",") != "v1.0.4,v1.0.3,v1.0.2,v1.0.1,v1.0.0" {
+					t.Fatalf("the pages gave %v, want all 5, newest first", got)
+				}
+				for _, r := range s.Requests() {
+					if r.GHES != strings.HasSuffix(root, "/api/v3/") {
+						t.Fatalf("request %s %s (GHES %v) left the API root %s", r.Method, r.Path, r.GHES, root)
+					}
+				}
+			})
+		}
+	}
+}
+
+// getList GETs an absolute URL and decodes its JSON: the array under key,
+// the array itself when key is "", or one object as a one-element list.
+func getList(t *testing.T, s *Server, u, key string) (*http.Response, []map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", "test")
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if key != "" {
+		var obj map[string][]map[string]any
+		_ = json.Unmarshal(b, &obj)
+		return resp, obj[key]
+	}
+	var list []map[string]any
+	if json.Unmarshal(b, &list) != nil {
+		var one map[string]any
+		_ = json.Unmarshal(b, &one)
+		list = []map[string]any{one}
+	}
+	return resp, list
+}
+
+type link struct{ url, rel string }
+
+// parseLink parses a Link header as GitHub writes it:
+// <url>; rel="next", <url>; rel="last".
+func parseLink(h string) []link {
+	var out []link
+	for _, part := range strings.Split(h, ",") {
+		u, params, ok := strings.Cut(strings.TrimSpace(part), ";")
+		if !ok {
+			continue
+		}
+		rel := strings.Trim(strings.TrimPrefix(strings.TrimSpace(params), "rel="), `"`)
+		out = append(out, link{url: strings.Trim(strings.TrimSpace(u), "<>"), rel: rel})
+	}
+	return out
+}
