@@ -31,6 +31,8 @@ func TestConformance(t *testing.T) {
 				Facts:    map[string]string{FactRepository: repoName, FactAPIURL: fake.APIURL()},
 				Getenv:   func(k string) string { return map[string]string{"GITHUB_TOKEN": token}[k] },
 				Releases: [2]shipprod.Release{r0, r1},
+				// Every workflow run is a deployment started.
+				Deploys: func() int { return len(fake.Runs(repoName)) },
 				Live: func(context.Context) (string, error) {
 					runs := fake.Runs(repoName)
 					for i := len(runs) - 1; i >= 0; i-- {

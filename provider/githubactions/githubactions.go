@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/github"
 	"github.com/shipprod/shipprod/provider"
 )
@@ -328,7 +329,7 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 		if inputs, err = renderInputs(d.tmpl.inputs, rel); err != nil {
 			return shipprod.Deployment{}, err
 		}
-		run, err = d.dispatchAndFollow(ctx, d.cfg.Workflow, ref, inputs, start)
+		run, err = d.deployOnce(ctx, d.cfg.Workflow, ref, rel.Commit, inputs, start)
 	}
 	dep := d.deployment(rel, run, start)
 	dep.Details["requests"] = strconv.FormatInt(d.w.Requests()-base, 10)
@@ -391,7 +392,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	if err != nil {
 		return shipprod.Deployment{}, err
 	}
-	run, err := d.dispatchAndFollow(ctx, d.tmpl.rbWorkflow, ref, inputs, start)
+	run, err := d.deployOnce(ctx, d.tmpl.rbWorkflow, ref, to.Commit, inputs, start)
 	dep := d.deployment(to, run, start)
 	dep.Details["workflow"] = d.tmpl.rbWorkflow
 	dep.Details["rolled_back"] = failed.ID
@@ -414,6 +415,26 @@ func (d *Deployer) Cancel(ctx context.Context, dep shipprod.Deployment) error {
 }
 
 // dispatchAndFollow dispatches workflow on ref, finds its run and follows it.
+// deployOnce dispatches workflow for commit and follows the run, unless
+// production already runs commit: when the workflow's latest successful run
+// is for commit, nothing is dispatched. So deploying (or rolling back to) a
+// release that is live starts nothing. A run for commit that is still going
+// is not taken over: it may be someone else's, and the workflow's
+// concurrency settings decide how two runs of one release meet.
+func (d *Deployer) deployOnce(ctx context.Context, workflow, ref, commit string, inputs map[string]string, start time.Time) (Run, error) {
+	if commit != "" {
+		latest, _, err := d.w.client.ListRuns(ctx, github.RunFilter{Workflow: workflow, Status: "success", PerPage: 1})
+		if err != nil && !github.IsNotFound(err) { // an unknown workflow is reported by the dispatch
+			return Run{}, fmt.Errorf("listing the latest successful run of %s: %w", workflow, err)
+		}
+		if len(latest) == 1 && latest[0].HeadSHA == commit {
+			d.w.log.Info("the workflow's latest successful run deployed this commit already; nothing to dispatch", "run", latest[0].ID, "commit", git.ShortSHA(commit))
+			return fromRun(latest[0]), nil
+		}
+	}
+	return d.dispatchAndFollow(ctx, workflow, ref, inputs, start)
+}
+
 func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, inputs map[string]string, start time.Time) (Run, error) {
 	deadline := start.Add(d.w.cfg.Timeout)
 	p := d.w.newPacer(start, deadline)

@@ -599,8 +599,9 @@ func TestContextCancellationIsPrompt(t *testing.T) {
 	cancel()
 	select {
 	case err := <-done:
-		// The list before the dispatch, the dispatch, one poll.
-		if !errors.Is(err, context.Canceled) || f.fake.RequestCount() != 3 {
+		// The latest successful run, the list before the dispatch, the
+		// dispatch, one poll.
+		if !errors.Is(err, context.Canceled) || f.fake.RequestCount() != 4 {
 			t.Fatalf("err %v after %d requests", err, f.fake.RequestCount())
 		}
 	case <-time.After(2 * time.Second):

@@ -26,9 +26,11 @@ type ciFollower struct {
 	github func(branch, sha string)
 }
 
-func (f ciFollower) FollowRun(ctx context.Context, branch, sha string) (gitpush.FollowedRun, error) {
-	f.github(branch, sha)
-	return f.PushFollower.FollowRun(ctx, branch, sha)
+func (f ciFollower) FollowRun(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpush.FollowedRun, error) {
+	if pushed {
+		f.github(mark.Branch, mark.SHA)
+	}
+	return f.PushFollower.FollowRun(ctx, mark, pushed)
 }
 
 // gitWorld is a working repository with a bare remote, both real git,
@@ -202,9 +204,9 @@ func TestGitPushIgnoresRunsThatPredateThePush(t *testing.T) {
 }
 
 // TestGitPushWithNothingPushed: when the branch already points at the
-// release commit, git-push pushes nothing, no run starts, and the follower
-// says so after the discovery timeout, naming the earlier run, instead of
-// passing that run off as the push's.
+// release commit (a resumed deploy), git-push pushes nothing and no new run
+// starts: the run the earlier push started is the one that says whether the
+// deploy worked, so it is followed.
 func TestGitPushWithNothingPushed(t *testing.T) {
 	g := newGitWorld(t)
 	sha := g.commit("release 1.0.0")
@@ -227,11 +229,30 @@ func TestGitPushWithNothingPushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = d.WithFollower(githubactions.PushFollower{Watcher: w, Workflow: "ci.yml"})
+	before := len(c.fake.Runs("acme/web"))
 	dep, err := d.Deploy(context.Background(), rel)
-	var te *githubactions.TimeoutError
 	old := c.fake.Runs("acme/web")[0]
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "nothing was pushed") || !strings.Contains(err.Error(), c.runURL(old.ID)) || dep.Details["ci_run_id"] != "" {
-		t.Fatalf("err %v, details %+v", err, dep.Details)
+	if err != nil || dep.Details["pushed"] != "false (already at the release commit)" || dep.Details["ci_run_id"] != strconv.FormatInt(old.ID, 10) {
+		t.Fatalf("err %v, details %+v; want the earlier push's run %d followed", err, dep.Details, old.ID)
+	}
+	if len(c.fake.Runs("acme/web")) != before {
+		t.Fatal("a run was started although nothing was pushed")
+	}
+}
+
+// TestGitPushRunThatStartsAtOnce: a CI run created the moment the push lands
+// is the push's own, because the runs that existed were listed before it.
+func TestGitPushRunThatStartsAtOnce(t *testing.T) {
+	g := newGitWorld(t)
+	sha := g.commit("release 1.0.0")
+	c := newCIWorld(t, g, "production", githubactions.WatchConfig{})
+	c.fake.QueueRunScripts("acme/web", "ci.yml", githubfake.RunScript{AppearAfter: 0, Queued: time.Second, Running: time.Minute})
+	dep, err := c.dep.Deploy(context.Background(), shipprod.Release{Version: "1.0.0", Tag: "v1.0.0", Commit: sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dep.Details["ci_conclusion"] != "success" || dep.Details["ci_run_id"] == "" {
+		t.Fatalf("details %+v: the run that started at once was not followed", dep.Details)
 	}
 }
 

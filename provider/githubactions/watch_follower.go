@@ -2,6 +2,7 @@ package githubactions
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/shipprod/shipprod/provider/gitpush"
@@ -14,11 +15,12 @@ import (
 //	w, _ := githubactions.NewWatcher(ctx, githubactions.WatchConfig{}, env)
 //	dep = dep.WithFollower(githubactions.PushFollower{Watcher: w, Workflow: "deploy-production.yml"})
 //
-// The git-push deployer calls FollowRun right after its push, so the call
-// stands for the push: only a run created since then (minus the clock
-// skew), and not already there when FollowRun started, is taken for the
-// push's run. A rollback pushes a commit that was deployed before, and the
-// run of that earlier deploy says nothing about the rollback.
+// The git-push deployer calls BeforePush right before its push: only a run
+// created since then (minus the clock skew), and not already there, is
+// taken for the push's run. A rollback pushes a commit that was deployed
+// before, and the run of that earlier deploy says nothing about the
+// rollback. When nothing was pushed (a resumed deploy), the newest run of
+// the commit is the one the earlier push started, and that is followed.
 type PushFollower struct {
 	Watcher *Watcher
 	// Workflow is the workflow file name or id ("" for any workflow run the
@@ -28,11 +30,31 @@ type PushFollower struct {
 
 var _ gitpush.RunFollower = PushFollower{}
 
-// FollowRun implements gitpush.RunFollower.
-func (f PushFollower) FollowRun(ctx context.Context, branch, sha string) (gitpush.FollowedRun, error) {
+// BeforePush implements gitpush.RunFollower.
+func (f PushFollower) BeforePush(ctx context.Context, branch, sha string) (gitpush.PushMark, error) {
 	q, err := f.Watcher.StartPush(ctx, PushRun{Workflow: f.Workflow, Ref: branch, SHA: sha})
 	if err != nil {
-		return gitpush.FollowedRun{}, err
+		return gitpush.PushMark{}, err
+	}
+	mark := gitpush.PushMark{Branch: branch, SHA: sha, At: q.PushedAt}
+	for _, id := range q.Existing {
+		mark.Existing = append(mark.Existing, strconv.FormatInt(id, 10))
+	}
+	return mark, nil
+}
+
+// FollowRun implements gitpush.RunFollower.
+func (f PushFollower) FollowRun(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpush.FollowedRun, error) {
+	q := PushRun{Workflow: f.Workflow, Ref: mark.Branch, SHA: mark.SHA}
+	if pushed {
+		q.PushedAt = mark.At
+		for _, id := range mark.Existing {
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return gitpush.FollowedRun{}, fmt.Errorf("push mark: run id %q is not a GitHub run id", id)
+			}
+			q.Existing = append(q.Existing, n)
+		}
 	}
 	run, err := f.Watcher.WaitForPush(ctx, q)
 	out := gitpush.FollowedRun{URL: run.URL, Conclusion: run.Conclusion}

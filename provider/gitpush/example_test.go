@@ -66,8 +66,9 @@ func ExampleDeployer_WithFollower() {
 		fmt.Println(err)
 		return
 	}
-	d = d.WithFollower(followerFunc(func(ctx context.Context, branch, sha string) (gitpush.FollowedRun, error) {
-		// Find the run of event=push, branch, head_sha=sha and wait for it.
+	d = d.WithFollower(followerFunc(func(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpush.FollowedRun, error) {
+		// Find the run of event=push, branch, head_sha=mark.SHA created
+		// since mark.At, and wait for it.
 		return gitpush.FollowedRun{ID: "1234", URL: "https://github.com/acme/web/actions/runs/1234", Conclusion: "success"}, nil
 	}))
 	acts, _ := d.PlanActions(context.Background(), shipprod.Release{Tag: "v1.1.0"})
@@ -79,8 +80,13 @@ func ExampleDeployer_WithFollower() {
 	// follow the CI run the push to production triggers until it completes
 }
 
-type followerFunc func(ctx context.Context, branch, sha string) (gitpush.FollowedRun, error)
+// followerFunc is a RunFollower that needs nothing before the push.
+type followerFunc func(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpush.FollowedRun, error)
 
-func (f followerFunc) FollowRun(ctx context.Context, branch, sha string) (gitpush.FollowedRun, error) {
-	return f(ctx, branch, sha)
+func (f followerFunc) BeforePush(ctx context.Context, branch, sha string) (gitpush.PushMark, error) {
+	return gitpush.PushMark{Branch: branch, SHA: sha}, nil
+}
+
+func (f followerFunc) FollowRun(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpush.FollowedRun, error) {
+	return f(ctx, mark, pushed)
 }

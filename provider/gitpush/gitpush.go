@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
@@ -75,12 +76,28 @@ type FollowedRun struct {
 	Conclusion string
 }
 
-// RunFollower waits for the CI run that a push of sha to branch triggers and
-// follows it until it completes. It returns an error when the run fails, is
-// cancelled, never appears or outlives its deadline. The GitHub Actions
-// deployer's run-following code satisfies it through a small adapter.
+// RunFollower follows the CI run that a push of sha to branch triggers until
+// it completes. It returns an error when the run fails, is cancelled, never
+// appears or outlives its deadline. githubactions.PushFollower is one.
 type RunFollower interface {
-	FollowRun(ctx context.Context, branch, sha string) (FollowedRun, error)
+	// BeforePush is called right before the push. It notes what it needs
+	// to tell the push's own run from older runs of the same commit (a
+	// rollback pushes a commit that was deployed before, and the run of that
+	// earlier deploy says nothing about the rollback).
+	BeforePush(ctx context.Context, branch, sha string) (PushMark, error)
+	// FollowRun waits for the run and follows it. pushed is false when the
+	// branch already pointed at the commit (a resumed deploy): then the run
+	// the earlier push started is the one to follow.
+	FollowRun(ctx context.Context, mark PushMark, pushed bool) (FollowedRun, error)
+}
+
+// PushMark is what a RunFollower noted right before a push.
+type PushMark struct {
+	Branch, SHA string
+	// At is when the push was about to happen.
+	At time.Time
+	// Existing are the ids of the runs of SHA that existed before it.
+	Existing []string
 }
 
 // Options are the run-time things the deployer needs besides its Config.
@@ -211,8 +228,13 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 		return fail(fmt.Errorf("reading the production branch: %w", err))
 	}
 	dep.Details = map[string]string{"remote": git.MaskURL(d.cfg.Remote), "branch": d.cfg.Branch}
+	pushed := prev != commit
+	mark, err := d.beforePush(ctx, commit, pushed)
+	if err != nil {
+		return fail(err)
+	}
 	switch {
-	case prev == commit:
+	case !pushed:
 		// A re-run: the branch already serves this release.
 		d.log.Info("production branch already at the release commit; nothing to push", "branch", d.cfg.Branch, "commit", commit)
 		dep.Details["pushed"] = "false (already at the release commit)"
@@ -234,7 +256,7 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	if dep.PreviousID != "" {
 		dep.RollbackSteps = []string{d.rollbackCommand(dep.PreviousID, commit)}
 	}
-	if err := d.follow(ctx, &dep, commit); err != nil {
+	if err := d.follow(ctx, &dep, mark, pushed); err != nil {
 		dep.FinishedAt = d.clock.Now()
 		return dep, &shipprod.ProductionChangedError{Deployment: dep, Err: &FollowError{Deployment: dep, Err: err}}
 	}
@@ -279,7 +301,12 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	if err != nil {
 		return fail(fmt.Errorf("reading the production branch: %w", err))
 	}
-	if current == target {
+	pushed := current != target
+	mark, err := d.beforePush(ctx, target, pushed)
+	if err != nil {
+		return fail(err)
+	}
+	if !pushed {
 		d.log.Info("production branch already at the rollback target; nothing to push", "branch", d.cfg.Branch, "commit", target)
 		dep.Details["pushed"] = "false (already at the rollback target)"
 	} else {
@@ -295,7 +322,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		dep.Details["pushed"] = "true"
 	}
 	dep.RollbackSteps = []string{d.rollbackCommand(expected, target)}
-	if err := d.follow(ctx, &dep, target); err != nil {
+	if err := d.follow(ctx, &dep, mark, pushed); err != nil {
 		dep.FinishedAt = d.clock.Now()
 		return dep, &shipprod.ProductionChangedError{Deployment: dep, Err: &FollowError{Deployment: dep, Err: err}}
 	}
@@ -349,12 +376,25 @@ func (d *Deployer) rollbackCommand(prev, current string) string {
 	return fmt.Sprintf("git push --force-with-lease=%s:%s %s %s:%s", d.ref(), current, git.MaskURL(d.cfg.Remote), prev, d.ref())
 }
 
-// follow waits for the CI run the push of sha triggered, when a follower is set.
-func (d *Deployer) follow(ctx context.Context, dep *shipprod.Deployment, sha string) error {
+// beforePush lets the follower, when there is one, note the runs of sha
+// that exist before the push (when there will be one).
+func (d *Deployer) beforePush(ctx context.Context, sha string, push bool) (PushMark, error) {
+	if d.opts.Follower == nil || !push {
+		return PushMark{Branch: d.cfg.Branch, SHA: sha}, nil
+	}
+	mark, err := d.opts.Follower.BeforePush(ctx, d.cfg.Branch, sha)
+	if err != nil {
+		return mark, fmt.Errorf("preparing to follow the CI run of the push: %w", err)
+	}
+	return mark, nil
+}
+
+// follow waits for the CI run the push triggered, when a follower is set.
+func (d *Deployer) follow(ctx context.Context, dep *shipprod.Deployment, mark PushMark, pushed bool) error {
 	if d.opts.Follower == nil {
 		return nil
 	}
-	run, err := d.opts.Follower.FollowRun(ctx, d.cfg.Branch, sha)
+	run, err := d.opts.Follower.FollowRun(ctx, mark, pushed)
 	if run.ID != "" {
 		dep.Details["ci_run_id"] = run.ID
 	}

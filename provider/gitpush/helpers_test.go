@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/shipprod/shipprod/provider/gitpush"
 )
 
 // world is a working repository with a bare remote "origin", both real git.
@@ -127,9 +130,13 @@ type fakeFollower struct {
 	block bool
 }
 
-func (f *fakeFollower) FollowRun(ctx context.Context, branch, sha string) (gitpushRun, error) {
+func (f *fakeFollower) BeforePush(ctx context.Context, branch, sha string) (gitpush.PushMark, error) {
+	return gitpush.PushMark{Branch: branch, SHA: sha, At: time.Unix(1, 0)}, nil
+}
+
+func (f *fakeFollower) FollowRun(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpushRun, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, branch+"@"+sha)
+	f.calls = append(f.calls, mark.Branch+"@"+mark.SHA)
 	err, block := f.err, f.block
 	f.mu.Unlock()
 	if block {
