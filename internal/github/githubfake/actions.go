@@ -260,13 +260,7 @@ func (s *Server) workflowJSON(r *http.Request, rp *repo, f *workflow) map[string
 }
 
 func (s *Server) routesActions() {
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/actions/workflows", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		out := []any{}
 		for _, f := range paginate(w, r, rp.flows) {
 			out = append(out, s.workflowJSON(r, rp, f))
@@ -274,13 +268,7 @@ func (s *Server) routesActions() {
 		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(rp.flows), "workflows": out})
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows/{wf}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/actions/workflows/{wf}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		f := rp.flowByName(r.PathValue("wf"))
 		if f == nil {
 			notFound(w, docGetWorkflow)
@@ -289,13 +277,7 @@ func (s *Server) routesActions() {
 		writeJSON(w, http.StatusOK, s.workflowJSON(r, rp, f))
 	})
 
-	s.mux.HandleFunc("POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		f := rp.flowByName(r.PathValue("wf"))
 		if f == nil {
 			notFound(w, docDispatch)
@@ -430,13 +412,7 @@ func (s *Server) routesActions() {
 		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": out})
 	}
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/workflows/{wf}/runs", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/actions/workflows/{wf}/runs", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		f := rp.flowByName(r.PathValue("wf"))
 		if f == nil {
 			notFound(w, docListRuns)
@@ -445,23 +421,11 @@ func (s *Server) routesActions() {
 		listRuns(w, r, rp, f)
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/actions/runs", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		listRuns(w, r, rp, nil)
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/actions/runs/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/actions/runs/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		now := s.clock.Now()
 		if rn := rp.runByID(r.PathValue("id")); rn != nil && rn.visible(now) {
 			writeJSON(w, http.StatusOK, s.runJSON(r, rp, rn, now))
@@ -470,13 +434,7 @@ func (s *Server) routesActions() {
 		notFound(w, docGetRun)
 	})
 
-	s.mux.HandleFunc("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		now := s.clock.Now()
 		rn := rp.runByID(r.PathValue("id"))
 		if rn == nil || !rn.visible(now) {

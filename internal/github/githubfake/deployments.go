@@ -66,13 +66,7 @@ func (s *Server) statusJSON(r *http.Request, rp *repo, d *deployment, st *depSta
 }
 
 func (s *Server) routesDeployments() {
-	s.mux.HandleFunc("POST /repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("POST /repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		var req struct {
 			Ref                   string    `json:"ref"`
 			Task                  *string   `json:"task"`
@@ -141,13 +135,7 @@ func (s *Server) routesDeployments() {
 		writeJSON(w, http.StatusCreated, s.deploymentJSON(r, rp, d))
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		q := r.URL.Query()
 		var list []*deployment
 		for i := len(rp.deploys) - 1; i >= 0; i-- {
@@ -164,13 +152,7 @@ func (s *Server) routesDeployments() {
 		writeJSON(w, http.StatusOK, out)
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/deployments/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		if d := rp.deploymentByID(r.PathValue("id")); d != nil {
 			writeJSON(w, http.StatusOK, s.deploymentJSON(r, rp, d))
 			return
@@ -178,13 +160,7 @@ func (s *Server) routesDeployments() {
 		notFound(w, "https://docs.github.com/rest/deployments/deployments#get-a-deployment")
 	})
 
-	s.mux.HandleFunc("POST /repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("POST /repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		d := rp.deploymentByID(r.PathValue("id"))
 		if d == nil {
 			notFound(w, docCreateStatus)
@@ -238,13 +214,7 @@ func (s *Server) routesDeployments() {
 		writeJSON(w, http.StatusCreated, s.statusJSON(r, rp, d, st))
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		d := rp.deploymentByID(r.PathValue("id"))
 		if d == nil {
 			notFound(w, "https://docs.github.com/rest/deployments/statuses#list-deployment-statuses")

@@ -79,13 +79,7 @@ func (rp *repo) setLatest(rel *release) {
 }
 
 func (s *Server) routesReleases() {
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/releases", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/releases", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		rels := append([]*release(nil), rp.releases...)
 		sort.SliceStable(rels, func(i, j int) bool {
 			if !rels[i].created.Equal(rels[j].created) {
@@ -101,13 +95,7 @@ func (s *Server) routesReleases() {
 		writeJSON(w, http.StatusOK, out)
 	})
 
-	s.mux.HandleFunc("POST /repos/{owner}/{repo}/releases", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("POST /repos/{owner}/{repo}/releases", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		var req struct {
 			TagName                *string `json:"tag_name"`
 			TargetCommitish        string  `json:"target_commitish"`
@@ -164,13 +152,7 @@ func (s *Server) routesReleases() {
 		writeJSON(w, http.StatusCreated, s.releaseJSON(r, rp, rel))
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/releases/latest", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/releases/latest", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		for _, rel := range rp.releases {
 			if rel.id == rp.latestID {
 				writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
@@ -180,13 +162,7 @@ func (s *Server) routesReleases() {
 		notFound(w, docLatestRelease)
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/releases/tags/{tag...}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/releases/tags/{tag...}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		tag := unescape(r.PathValue("tag"))
 		for _, rel := range rp.releases {
 			// Drafts are not found by tag: they have no tag until published.
@@ -198,13 +174,7 @@ func (s *Server) routesReleases() {
 		notFound(w, docGetByTag)
 	})
 
-	s.mux.HandleFunc("GET /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("GET /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		if rel := rp.releaseByID(r.PathValue("id")); rel != nil {
 			writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 			return
@@ -212,13 +182,7 @@ func (s *Server) routesReleases() {
 		notFound(w, docGetRelease)
 	})
 
-	s.mux.HandleFunc("PATCH /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("PATCH /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		rel := rp.releaseByID(r.PathValue("id"))
 		if rel == nil {
 			notFound(w, docUpdateRelease)
@@ -278,13 +242,7 @@ func (s *Server) routesReleases() {
 		writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 	})
 
-	s.mux.HandleFunc("DELETE /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rp := s.repoFor(w, r)
-		if rp == nil {
-			return
-		}
+	s.repoHandler("DELETE /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		for i, rel := range rp.releases {
 			if strconv.FormatInt(rel.id, 10) == r.PathValue("id") {
 				rp.releases = append(rp.releases[:i:i], rp.releases[i+1:]...)

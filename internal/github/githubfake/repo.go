@@ -102,6 +102,19 @@ func (s *Server) repoFor(w http.ResponseWriter, r *http.Request) *repo {
 	return rp
 }
 
+// repoHandler registers h for pattern, called with the server locked and
+// the repository the path names (a request for an unknown repository gets
+// GitHub's 404 without reaching h).
+func (s *Server) repoHandler(pattern string, h func(w http.ResponseWriter, r *http.Request, rp *repo)) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if rp := s.repoFor(w, r); rp != nil {
+			h(w, r, rp)
+		}
+	})
+}
+
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // resolve returns the SHA ref points at and whether the ref exists. A full
