@@ -537,20 +537,29 @@ func (j *memJournal) Save(_ context.Context, res *shipprod.Result) error {
 	return err
 }
 
-func TestFailedRunIsResumed(t *testing.T) {
-	f := newFixture()
+// failDeployOnce gives the pipeline a journal and runs it once with a deploy
+// that is refused after the release was made; the next Run finds a journal
+// to resume, and the deployer works again.
+func failDeployOnce(t *testing.T, f *fixture) *memJournal {
+	t.Helper()
 	j := &memJournal{}
 	f.p.Journal = j
 	f.dep.err = errors.New("production branch is protected")
 	_, err := f.p.Run(context.Background())
 	require.Error(t, err)
+	f.dep.err = nil
+	f.calls.log = nil
+	return j
+}
+
+func TestFailedRunIsResumed(t *testing.T) {
+	f := newFixture()
+	failDeployOnce(t, f)
 
 	// The release now exists: its tag is where the versioner finds the
 	// current version, so on its own it would say "nothing to release".
 	f.ver.next = shipprod.Release{Version: "", PreviousVersion: "1.3.0", PreviousTag: "v1.3.0", PreviousCommit: "c0ffee", Bump: shipprod.BumpNone}
 	f.ver.nextErr = fmt.Errorf("since v1.3.0: no commits: %w", shipprod.ErrNothingToRelease)
-	f.dep.err = nil
-	f.calls.log = nil
 
 	plan, err := f.p.Plan(context.Background())
 	require.NoError(t, err)
@@ -586,16 +595,10 @@ func TestFailedRunIsResumed(t *testing.T) {
 
 func TestJournalOfAnOlderReleaseIsLeftBehind(t *testing.T) {
 	f := newFixture()
-	j := &memJournal{}
-	f.p.Journal = j
-	f.dep.err = errors.New("refused")
-	_, err := f.p.Run(context.Background())
-	require.Error(t, err)
+	failDeployOnce(t, f)
 
 	// A fix was committed since: the versioner decides a new release.
 	f.ver.next = shipprod.Release{Version: "1.3.1", PreviousVersion: "1.3.0", Tag: "v1.3.1", PreviousTag: "v1.3.0", Bump: shipprod.BumpPatch}
-	f.dep.err = nil
-	f.calls.log = nil
 	res, err := f.p.Run(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "1.3.1", res.Release.Version)
@@ -607,14 +610,10 @@ func TestJournalOfAnOlderReleaseIsLeftBehind(t *testing.T) {
 
 func TestBlockedRunKeepsTheJournal(t *testing.T) {
 	f := newFixture()
-	j := &memJournal{}
-	f.p.Journal = j
-	f.dep.err = errors.New("refused")
-	_, err := f.p.Run(context.Background())
-	require.Error(t, err)
+	j := failDeployOnce(t, f)
 	saved := string(j.data)
 	f.p.Gates = gate.Static("ops", shipprod.GateResult{Name: "freeze", Found: "on", Required: "off", Key: "freeze"})
-	_, err = f.p.Run(context.Background())
+	_, err := f.p.Run(context.Background())
 	var blocked *shipprod.GateBlockedError
 	require.ErrorAs(t, err, &blocked)
 	assert.Equal(t, saved, string(j.data), "a run that made no release does not overwrite the one to resume")
@@ -659,15 +658,24 @@ func TestGivenReleaseIsResumedToo(t *testing.T) {
 	f := newFixture()
 	f.p.Versioner = nil
 	f.p.Release = shipprod.Release{Version: "2.0.0", Tag: "v2.0.0", Commit: "beef", PreviousVersion: "1.9.0", PreviousTag: "v1.9.0"}
-	f.p.Journal = &memJournal{}
-	f.dep.err = errors.New("refused")
-	_, err := f.p.Run(context.Background())
-	require.Error(t, err)
-	f.dep.err = nil
-	f.calls.log = nil
+	failDeployOnce(t, f)
 	res, err := f.p.Run(context.Background())
 	require.NoError(t, err)
 	assert.NotContains(t, f.calls.list(), "tag v2.0.0 at beef", "the tag step is not repeated")
 	tagStep, _ := res.Step(shipprod.StepTag)
 	assert.True(t, tagStep.Resumed)
+}
+
+// A journal that cannot be read stops the run before anything changes: a
+// release must not be made twice because its record was lost.
+func TestUnreadableJournalStopsTheRun(t *testing.T) {
+	f := newFixture()
+	f.p.Journal = &memJournal{data: []byte("{not json")}
+	res, err := f.p.Run(context.Background())
+	var se *shipprod.StepError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, shipprod.StepVersion, se.Step)
+	assert.Contains(t, err.Error(), "reading the journal")
+	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+	assert.Equal(t, []string{"next"}, f.calls.list(), "nothing was applied, tagged or deployed")
 }

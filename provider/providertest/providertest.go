@@ -478,13 +478,19 @@ func checkBroken(ctx context.Context, inst *instance) error {
 	return inst.errNoSecrets("Deploy", err)
 }
 
+// deployBoth deploys the first release, then the second, and returns the
+// second deployment: the one a rollback undoes.
+func (inst *instance) deployBoth(ctx context.Context) (shipprod.Deployment, error) {
+	if _, err := inst.deploy(ctx, inst.p.Releases[0]); err != nil {
+		return shipprod.Deployment{}, err
+	}
+	return inst.deploy(ctx, inst.p.Releases[1])
+}
+
 func checkRollback(ctx context.Context, inst *instance) error {
 	rb := inst.d.(shipprod.Rollbacker)
 	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
-	if _, err := inst.deploy(ctx, r0); err != nil {
-		return err
-	}
-	dep, err := inst.deploy(ctx, r1)
+	dep, err := inst.deployBoth(ctx)
 	if err != nil {
 		return err
 	}
@@ -508,11 +514,8 @@ func checkRollback(ctx context.Context, inst *instance) error {
 
 func checkRollbackCanceled(ctx context.Context, inst *instance) error {
 	rb := inst.d.(shipprod.Rollbacker)
-	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
-	if _, err := inst.deploy(ctx, r0); err != nil {
-		return err
-	}
-	dep, err := inst.deploy(ctx, r1)
+	r1 := inst.p.Releases[1]
+	dep, err := inst.deployBoth(ctx)
 	if err != nil {
 		return err
 	}
