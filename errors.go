@@ -124,10 +124,10 @@ func (e *ProductionChangedError) Unwrap() error { return e.Err }
 // StepError says which pipeline step failed. It wraps the step's error, so
 // errors.As still finds the typed errors above.
 type StepError struct {
-	Step string
+	Step StepName
 	Err  error
 }
 
-func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Error() string { return string(e.Step) + ": " + e.Err.Error() }
 
 func (e *StepError) Unwrap() error { return e.Err }

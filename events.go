@@ -2,20 +2,6 @@ package shipprod
 
 import "time"
 
-// Step names, in the order the Pipeline runs them.
-const (
-	StepGates       = "gates"
-	StepVersion     = "version"
-	StepTag         = "tag"
-	StepBaseline    = "baseline"
-	StepDeploy      = "deploy"
-	StepHealth      = "health"
-	StepRollback    = "rollback"
-	StepReport      = "report"
-	StepMonitor     = "monitor"
-	StepFinalReport = "final-report"
-)
-
 // EventKind says what happened to a step.
 type EventKind string
 
@@ -29,7 +15,7 @@ const (
 
 // Event reports progress of one pipeline step to an Observer.
 type Event struct {
-	Step string    `json:"step"`
+	Step StepName  `json:"step"`
 	Kind EventKind `json:"event"`
 	// Title is the step's human line, e.g. "Creating git tag v2.7.0".
 	Title string    `json:"title"`

@@ -39,7 +39,7 @@ func resumable(prev *Result) bool {
 }
 
 // doneIn reports whether step finished in prev.
-func doneIn(prev *Result, step string) bool {
+func doneIn(prev *Result, step StepName) bool {
 	if prev == nil {
 		return false
 	}

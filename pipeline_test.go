@@ -286,13 +286,13 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
 	assert.Equal(t, []string{"deploy v2.0.0"}, c.list())
-	reasons := map[string]string{}
+	reasons := map[shipprod.StepName]string{}
 	for _, s := range res.Steps {
 		if s.Status == shipprod.StepSkipped {
 			reasons[s.Step] = s.Reason
 		}
 	}
-	assert.Equal(t, map[string]string{
+	assert.Equal(t, map[shipprod.StepName]string{
 		"gates":        "no GateSource configured",
 		"version":      "no Versioner configured; shipping the release as given",
 		"tag":          "no Tagger configured",
@@ -575,7 +575,7 @@ func TestFailedRunIsResumed(t *testing.T) {
 	assert.Equal(t, "c0ffee", res.Release.Commit)
 	assert.Equal(t, "https://example.com/releases/v1.3.0", res.Release.ReleaseURL, "the tag step's outputs come from the journal")
 	assert.Equal(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), res.ResumedFrom)
-	for _, step := range []string{shipprod.StepVersion, shipprod.StepTag, shipprod.StepBaseline} {
+	for _, step := range []shipprod.StepName{shipprod.StepVersion, shipprod.StepTag, shipprod.StepBaseline} {
 		s, _ := res.Step(step)
 		assert.True(t, s.Resumed, step)
 	}

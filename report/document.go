@@ -229,7 +229,7 @@ func Build(res shipprod.Result, feature string) *Document {
 			fmt.Sprintf("Optional, only if %s must never be deployed again (tags are kept by default so that the history stays true): git tag -d %s && git push %s :refs/tags/%s", rel.Tag, rel.Tag, remote, rel.Tag))
 	}
 	for _, s := range res.Steps {
-		d.Steps = append(d.Steps, Step{Step: s.Step, Title: s.Title, Status: string(s.Status), DurationMS: s.Duration.Milliseconds(),
+		d.Steps = append(d.Steps, Step{Step: string(s.Step), Title: s.Title, Status: string(s.Status), DurationMS: s.Duration.Milliseconds(),
 			Reason: s.Reason, Warning: s.Warning, Error: s.Error})
 	}
 	d.Reports = res.Reports

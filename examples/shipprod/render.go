@@ -17,11 +17,11 @@ type humanObserver struct {
 	mu sync.Mutex
 	w  io.Writer
 	// open is the step whose "Title... " line awaits its mark.
-	open string
+	open shipprod.StepName
 	// skipped are consecutive skipped steps with the same reason, printed
 	// as one line: after a block or a failure every later step is skipped
 	// for the same reason.
-	skipped    []string
+	skipped    []shipprod.StepName
 	skipReason string
 }
 
@@ -58,7 +58,7 @@ func (o *humanObserver) Observe(e shipprod.Event) {
 		fmt.Fprintf(o.w, "❌\n%s\n", indent(e.Err.Error(), "   "))
 	case shipprod.EventSkipped:
 		o.close()
-		o.skipped, o.skipReason = []string{e.Step}, e.Reason
+		o.skipped, o.skipReason = []shipprod.StepName{e.Step}, e.Reason
 	}
 }
 
@@ -77,7 +77,11 @@ func (o *humanObserver) flushSkips() {
 	case 1:
 		fmt.Fprintf(o.w, "Skipped %s: %s\n", o.skipped[0], o.skipReason)
 	default:
-		fmt.Fprintf(o.w, "Skipped %s: %s\n", strings.Join(o.skipped, ", "), o.skipReason)
+		names := make([]string, len(o.skipped))
+		for i, s := range o.skipped {
+			names[i] = string(s)
+		}
+		fmt.Fprintf(o.w, "Skipped %s: %s\n", strings.Join(names, ", "), o.skipReason)
 	}
 	o.skipped, o.skipReason = nil, ""
 }

@@ -1,0 +1,77 @@
+package shipprod
+
+import (
+	"context"
+	"slices"
+)
+
+// The optional capabilities of a Deployer are declared here, in one place.
+// The Pipeline finds them with DeployerAs, which follows wrappers (see
+// DeployerWrapper) the way errors.As follows wrapped errors.
+
+// Rollbacker is implemented by Deployers that can return production to an
+// earlier release. failed is the deployment to undo; to is the release to
+// restore (Release.Previous of the one shipped).
+type Rollbacker interface {
+	Rollback(ctx context.Context, failed Deployment, to Release) (Deployment, error)
+}
+
+// DeployerWrapper is implemented by a Deployer that wraps another to add
+// behaviour around it (recording deployments somewhere, say). Capability
+// lookups follow Unwrap, so a wrapper needs one type whatever the wrapped
+// deployer can do.
+//
+// A wrapper may implement a capability itself, to intercept it; it must
+// then call the wrapped deployer's through DeployerAs. A wrapper never adds
+// a capability: DeployerAs finds a wrapper's method only when the deployer
+// at the bottom of the chain has the capability too.
+type DeployerWrapper interface {
+	Deployer
+	Unwrap() Deployer
+}
+
+// DeployerAs finds capability T in d: the outermost deployer of the chain of
+// wrappers that implements T, provided the innermost (the deployer that
+// does the work) implements it too.
+func DeployerAs[T any](d Deployer) (T, bool) {
+	var (
+		found T
+		ok    bool
+	)
+	for d != nil {
+		if c, is := d.(T); is && !ok {
+			found, ok = c, true
+		}
+		w, isWrapper := d.(DeployerWrapper)
+		if !isWrapper {
+			_, bottomHas := d.(T)
+			if !bottomHas {
+				var zero T
+				return zero, false
+			}
+			return found, ok
+		}
+		d = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
+// CanRollback reports whether d can roll a deployment back.
+func CanRollback(d Deployer) bool {
+	_, ok := DeployerAs[Rollbacker](d)
+	return ok
+}
+
+// Capabilities lists the optional capabilities d has, for messages and
+// documentation ("rollback", "plan").
+func Capabilities(d Deployer) []string {
+	var caps []string
+	if CanRollback(d) {
+		caps = append(caps, "rollback")
+	}
+	if _, ok := d.(ActionPlanner); ok { // a wrapper lists its own actions too
+		caps = append(caps, "plan")
+	}
+	return slices.Clip(caps)
+}

@@ -1,0 +1,284 @@
+package shipprod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// The run functions of the step table, in the order of the table.
+
+func (e *execution) checkGates(ctx context.Context) (string, error) {
+	report, err := e.p.Gates.CheckGates(ctx)
+	e.res.Gates = report
+	if e.plan != nil {
+		e.plan.Gates = report
+	}
+	if err != nil {
+		return "", &GateBlockedError{Gates: report.Blocking(), Err: err}
+	}
+	if blocking := report.Blocking(); len(blocking) > 0 {
+		return "", &GateBlockedError{Gates: blocking}
+	}
+	return "", nil
+}
+
+// decide makes the version decision (or takes the confirmed plan's) and
+// works out whether this run resumes a journaled one. It only reads.
+func (e *execution) decide(ctx context.Context) error {
+	if e.confirmed != nil {
+		e.decision, e.decideErr = e.confirmed.decision, e.confirmed.decideErr
+	} else if e.p.Versioner != nil {
+		e.decision, e.decideErr = e.p.Versioner.NextVersion(ctx)
+	}
+	prev, note, err := e.p.resumePoint(ctx, e.decision, e.decideErr)
+	if err != nil {
+		return err
+	}
+	if e.confirmed != nil && !sameRun(prev, e.confirmed.resumes) {
+		return errors.New("the journal changed since the plan was made: make the plan again")
+	}
+	if note != "" {
+		e.log.Info(note)
+		e.warn(note)
+	}
+	switch {
+	case prev != nil:
+		e.prev, e.journaling = prev, true
+		e.res.Release, e.res.ResumedFrom = prev.Release, prev.StartedAt
+	case e.p.Versioner == nil:
+		e.journaling = e.plan == nil
+	case errors.Is(e.decideErr, ErrNothingToRelease):
+		e.res.Release = e.decision
+		e.res.Outcome = OutcomeNothingToRelease
+		e.stopReason = "nothing to release"
+	case e.decideErr != nil:
+		return e.decideErr
+	default:
+		e.res.Release = e.decision
+		for _, w := range e.decision.Warnings {
+			e.warn("version: " + w)
+		}
+	}
+	if e.plan != nil {
+		e.plan.Release, e.plan.Note = e.res.Release, note
+		e.plan.decision, e.plan.decideErr = e.decision, e.decideErr
+		e.plan.resumes = prev
+	}
+	return nil
+}
+
+// sameRun reports whether two journaled runs are the same one.
+func sameRun(a, b *Result) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.StartedAt.Equal(b.StartedAt)
+}
+
+func (e *execution) applyVersion(ctx context.Context) (string, error) {
+	applied, err := e.p.Versioner.ApplyVersion(ctx, e.res.Release)
+	if err != nil {
+		return "", err
+	}
+	e.res.Release, e.journaling = applied, true
+	return "", nil
+}
+
+func (e *execution) tag(ctx context.Context) (string, error) {
+	tagged, err := e.p.Tagger.Tag(ctx, e.res.Release)
+	if err != nil {
+		return "", err
+	}
+	e.res.Release = tagged
+	return "", nil
+}
+
+// captureBaseline measures production before the deploy changes it. A
+// baseline that cannot be measured is a warning: the monitor's gates then
+// report Error rather than blocking the release on a metrics outage.
+func (e *execution) captureBaseline(ctx context.Context) (string, error) {
+	b, err := e.p.Monitor.Baseline(ctx, e.res.Release)
+	e.res.Baseline = &b
+	if err != nil {
+		return "", fmt.Errorf("baseline not captured: %w", err)
+	}
+	return "", nil
+}
+
+func (e *execution) resumeBaseline() bool {
+	if e.prev.Baseline == nil {
+		return false
+	}
+	b := *e.prev.Baseline
+	e.res.Baseline = &b
+	return true
+}
+
+func (e *execution) deploy(ctx context.Context) (string, error) {
+	dep, err := e.p.Deployer.Deploy(ctx, e.res.Release)
+	if changed, ok := errors.AsType[*ProductionChangedError](err); ok {
+		// Production changed and then the deploy failed: its state is
+		// unknown, so it is treated like a failed health check.
+		e.res.Deployment = &changed.Deployment
+	} else if err == nil {
+		e.res.Deployment = &dep
+	}
+	return "", err
+}
+
+func (e *execution) resumeDeployment() bool {
+	if e.prev.Deployment == nil {
+		return false
+	}
+	dep := *e.prev.Deployment
+	e.res.Deployment = &dep
+	return true
+}
+
+// skipUndeployed skips a step that needs a deployment to look at.
+func (e *execution) skipUndeployed() string {
+	switch {
+	case e.plan != nil:
+		return ""
+	case e.res.Deployment == nil:
+		return "nothing was deployed"
+	case e.unhealthy != nil:
+		return "the deploy failed after changing production"
+	}
+	return ""
+}
+
+func (e *execution) checkHealth(ctx context.Context) (string, error) {
+	hr, err := e.p.Health.Check(ctx, e.res.Release, *e.res.Deployment)
+	if err != nil {
+		return "", err
+	}
+	e.res.Health = &hr
+	if !hr.OK() {
+		return "", &HealthCheckError{Report: hr}
+	}
+	return "", nil
+}
+
+// writeReport writes the report of the outcome so far. The Result's own
+// Outcome stays unset until the run ends, so that a journal written while
+// the monitor watches says the run is not finished.
+func (e *execution) writeReport(ctx context.Context) (string, error) {
+	res := *e.res
+	res.Outcome = e.outcome()
+	if e.failed {
+		res.Error = errors.Join(e.errs...).Error()
+	}
+	paths, err := e.p.Reporter.WriteReport(ctx, res)
+	e.res.Reports = paths
+	return "", err
+}
+
+func (e *execution) skipMonitor() string {
+	switch {
+	case e.p.Deployer == nil:
+		return "nothing is deployed"
+	case e.plan != nil:
+		return ""
+	case e.res.Deployment == nil:
+		return "nothing was deployed"
+	case e.unhealthy != nil:
+		return "production was found unhealthy"
+	}
+	return ""
+}
+
+func (e *execution) watch(ctx context.Context) (string, error) {
+	var base MonitorBaseline
+	if e.res.Baseline != nil {
+		base = *e.res.Baseline
+	}
+	mr, err := e.p.Monitor.Watch(ctx, e.res.Release, *e.res.Deployment, base)
+	if err != nil {
+		return "", err
+	}
+	e.res.Monitor = &mr
+	switch mr.Verdict {
+	case VerdictFailed:
+		return "", &MonitorError{Report: mr}
+	case VerdictPassed:
+		return "", nil
+	}
+	return fmt.Sprintf("monitor verdict %s: %s", mr.Verdict, mr.Reason), nil
+}
+
+func (e *execution) skipRollback() string {
+	policy := e.p.policy()
+	switch {
+	case policy != PolicyRollback:
+		if e.plan != nil {
+			return fmt.Sprintf("policy %s: production is left as it is when unhealthy", policy)
+		}
+		return fmt.Sprintf("policy %s: production left as it is", policy)
+	case !CanRollback(e.p.Deployer):
+		return fmt.Sprintf("deployer %s cannot roll back", describe(e.p.Deployer))
+	case e.plan == nil && e.unhealthy != nil && e.res.Release.Previous().Version == "" && e.res.Deployment.PreviousID == "":
+		return "no previous release to roll back to"
+	}
+	return ""
+}
+
+func (e *execution) rollback(ctx context.Context) (string, error) {
+	reason := e.unhealthy.Error()
+	if changed, ok := errors.AsType[*ProductionChangedError](e.unhealthy); ok {
+		reason = "the deploy failed after changing production: " + changed.Error()
+	} else if _, ok := errors.AsType[*HealthCheckError](e.unhealthy); ok {
+		reason = "health checks failed: " + reason
+	}
+	report, warning, err := e.p.rollBack(ctx, *e.res.Deployment, e.res.Release.Previous(), reason)
+	e.res.Rollback = report
+	return warning, err
+}
+
+func (e *execution) skipFinalReport() string {
+	report, ok := e.res.Step(StepReport)
+	switch {
+	case e.plan != nil && e.p.Monitor == nil:
+		return "no Monitor configured"
+	case e.plan != nil && e.p.Deployer == nil:
+		return "nothing is deployed"
+	case e.plan != nil:
+		return ""
+	case !ok || report.Status != StepDone:
+		return "no report was written"
+	case e.res.Monitor == nil && e.res.Error == "" && !e.ranAfter(StepReport):
+		return "nothing changed since the report"
+	}
+	return ""
+}
+
+// ranAfter reports whether a step ran (done or failed) after step.
+func (e *execution) ranAfter(step StepName) bool {
+	after := false
+	for _, s := range e.res.Steps {
+		if after && (s.Status == StepDone || s.Status == StepFailed) {
+			return true
+		}
+		after = after || s.Step == step
+	}
+	return false
+}
+
+func (e *execution) writeFinalReport(ctx context.Context) (string, error) {
+	res := *e.res
+	res.Outcome = e.outcome()
+	paths, err := e.p.Reporter.WriteReport(ctx, res)
+	if err == nil {
+		e.res.Reports = paths
+	}
+	return "", err
+}
+
+// skipVersion skips the version step when there is nothing to release.
+func (e *execution) skipVersion() string {
+	if errors.Is(e.decideErr, ErrNothingToRelease) && e.prev == nil {
+		return e.decideErr.Error()
+	}
+	return ""
+}

@@ -1,0 +1,251 @@
+package shipprod
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+)
+
+// StepName names a step of the Pipeline.
+type StepName string
+
+// The steps, in the order the Pipeline runs them. The rollback runs as soon
+// as a step finds production unhealthy; when nothing does, it is recorded
+// as skipped in its place.
+const (
+	StepGates       StepName = "gates"
+	StepVersion     StepName = "version"
+	StepTag         StepName = "tag"
+	StepBaseline    StepName = "baseline"
+	StepDeploy      StepName = "deploy"
+	StepHealth      StepName = "health"
+	StepReport      StepName = "report"
+	StepMonitor     StepName = "monitor"
+	StepRollback    StepName = "rollback"
+	StepFinalReport StepName = "final-report"
+)
+
+// failure says what a step's error means for the run.
+type failure int
+
+const (
+	// failStop: the run fails; every later step is skipped (but the
+	// report, once a release exists).
+	failStop failure = iota
+	// failBlock: a gate refused; nothing is changed and the run stops.
+	failBlock
+	// failUnhealthy: production was found unhealthy; the failure policy
+	// applies (the rollback step runs at once) and the run goes on to
+	// report it.
+	failUnhealthy
+	// failWarn: the step's failure is a warning; the run goes on.
+	failWarn
+	// failUnverified: production was not judged (the monitor could not
+	// run); the run goes on to report it and fails.
+	failUnverified
+)
+
+// resumeRule says how a run that resumes a journaled one treats a step.
+type resumeRule int
+
+const (
+	// rerun: the step runs again (checks, reports, the monitor).
+	rerun resumeRule = iota
+	// reuse: a step the journaled run finished is not run again; its
+	// outputs come from the journal.
+	reuse
+)
+
+// stepSpec describes one step: everything the executor, Plan and the
+// journal need to know about it. The table (Pipeline.steps) is the one
+// place a step is described.
+type stepSpec struct {
+	name StepName
+	// title is the step's human line for a release.
+	title func(Release) string
+	// impl is the implementation the step calls; nil means it is not
+	// configured, and the step is skipped with the reason none.
+	impl any
+	none string
+	// skip says why the step does not run in this run, "" when it does.
+	// Plan evaluates it too, so it must only look at the configuration,
+	// the journal and what earlier steps recorded.
+	skip func(*execution) string
+	// condition is set for a step that runs only if something happens; Plan
+	// shows it (and leaves its actions out of Plan.Actions).
+	condition string
+	// onUnhealthy: the step runs as soon as another step finds production
+	// unhealthy, rather than in its place.
+	onUnhealthy bool
+	// afterFailure: the step still runs after a failed step (once the
+	// run has made a release): the report says what failed.
+	afterFailure bool
+	// readOnly steps are run by Plan too (they change nothing).
+	readOnly bool
+	// prepare runs before the step's skip is evaluated, in Plan and Run
+	// alike; it may only read (the version decision and the journal).
+	prepare func(*execution, context.Context) error
+	resume  resumeRule
+	// resumed, for reuse steps, restores the step's outputs from the
+	// journaled run; false means they are missing, so the step runs again.
+	resumed func(*execution) bool
+	// ownActions: the implementation lists the step's actions when it is
+	// an ActionPlanner.
+	ownActions bool
+	// action is the step's single planned action otherwise; nil means the
+	// step makes no change.
+	action func(rel Release, impl string) Action
+	// run performs the step and returns a warning worth telling.
+	run func(*execution, context.Context) (warning string, err error)
+	// classify says what run's error means; nil means failStop.
+	classify func(error) failure
+}
+
+// steps is the Pipeline's table of steps. Adding a step is adding an entry.
+func (p *Pipeline) steps() []stepSpec {
+	return []stepSpec{
+		{
+			name: StepGates, impl: p.Gates, none: "no GateSource configured", readOnly: true,
+			title:    func(Release) string { return "Verifying release gates" },
+			run:      (*execution).checkGates,
+			classify: func(error) failure { return failBlock },
+		},
+		{
+			name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resume: reuse,
+			title: versionTitle, ownActions: true,
+			prepare: (*execution).decide,
+			skip:    (*execution).skipVersion,
+			resumed: func(*execution) bool { return true },
+			action: func(rel Release, impl string) Action {
+				return Action{Kind: ActionCommit, Target: rel.Version, Description: fmt.Sprintf("write version %s with %s and commit it", rel.Version, impl)}
+			},
+			run: (*execution).applyVersion,
+		},
+		{
+			name: StepTag, impl: p.Tagger, none: "no Tagger configured", resume: reuse,
+			title: func(rel Release) string { return "Creating git tag " + rel.Tag }, ownActions: true,
+			resumed: func(*execution) bool { return true },
+			action: func(rel Release, impl string) Action {
+				return Action{Kind: ActionTag, Target: rel.Tag, Description: fmt.Sprintf("create and publish tag %s with %s", rel.Tag, impl)}
+			},
+			run: (*execution).tag,
+		},
+		{
+			name: StepBaseline, impl: p.Monitor, none: "no Monitor configured", resume: reuse,
+			title:    func(Release) string { return "Capturing production baseline" },
+			resumed:  (*execution).resumeBaseline,
+			run:      (*execution).captureBaseline,
+			classify: func(error) failure { return failWarn },
+		},
+		{
+			name: StepDeploy, impl: p.Deployer, none: "no Deployer configured", resume: reuse,
+			title: func(rel Release) string { return "Deploying " + cmp.Or(rel.Tag, rel.Version) + " to production" }, ownActions: true,
+			resumed: (*execution).resumeDeployment,
+			action: func(rel Release, impl string) Action {
+				return Action{Kind: ActionDeploy, Target: impl, Description: fmt.Sprintf("deploy %s with %s", cmp.Or(rel.Tag, rel.Version), impl)}
+			},
+			run:      (*execution).deploy,
+			classify: unhealthyIf[*ProductionChangedError],
+		},
+		{
+			name: StepHealth, impl: p.Health, none: "no HealthChecker configured",
+			skip:  (*execution).skipUndeployed,
+			title: func(Release) string { return "Running health checks" }, ownActions: true,
+			action: func(_ Release, impl string) Action {
+				return Action{Kind: ActionCheck, Target: impl, Description: "run health checks with " + impl}
+			},
+			run:      (*execution).checkHealth,
+			classify: unhealthyIf[*HealthCheckError],
+		},
+		{
+			name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true,
+			title: func(Release) string { return "Writing ship report" }, ownActions: true,
+			action: reportAction,
+			run:    (*execution).writeReport,
+		},
+		{
+			name: StepMonitor, impl: p.Monitor, none: "no Monitor configured",
+			skip:  (*execution).skipMonitor,
+			title: func(Release) string { return "Monitoring production" }, ownActions: true,
+			action: func(_ Release, impl string) Action {
+				return Action{Kind: ActionWatch, Target: impl, Description: "watch production with " + impl}
+			},
+			run:      (*execution).watch,
+			classify: monitorFailure,
+		},
+		{
+			name: StepRollback, impl: p.Deployer, none: "nothing is deployed", onUnhealthy: true,
+			condition: "only if health checks or the monitor find production unhealthy",
+			skip:      (*execution).skipRollback,
+			title:     func(rel Release) string { return "Rolling back to " + cmp.Or(rel.PreviousTag, "the previous release") },
+			action: func(rel Release, impl string) Action {
+				return Action{Kind: ActionRollback, Target: impl,
+					Description: fmt.Sprintf("roll production back to %s with %s and check its health", cmp.Or(rel.PreviousTag, "the previous release"), impl)}
+			},
+			run: (*execution).rollback,
+		},
+		{
+			name: StepFinalReport, impl: p.Reporter, none: "no report was written",
+			skip:  (*execution).skipFinalReport,
+			title: func(Release) string { return "Updating ship report" }, ownActions: true,
+			action: reportAction,
+			run:    (*execution).writeFinalReport,
+		},
+	}
+}
+
+// reasonGivenRelease is why the version step is skipped without a Versioner.
+const reasonGivenRelease = "no Versioner configured; shipping the release as given"
+
+func versionTitle(rel Release) string {
+	switch {
+	case rel.PreviousVersion != "":
+		return fmt.Sprintf("Bumping version %s → %s", rel.PreviousVersion, rel.Version)
+	case rel.Version != "":
+		return "Setting first version " + rel.Version
+	}
+	return "Bumping version"
+}
+
+func reportAction(_ Release, impl string) Action {
+	return Action{Kind: ActionWriteFile, Target: impl, Description: "write the ship report with " + impl}
+}
+
+// unhealthyIf classifies errors of type E as production found unhealthy and
+// any other error as a failure of the step.
+func unhealthyIf[E error](err error) failure {
+	if _, ok := errors.AsType[E](err); ok {
+		return failUnhealthy
+	}
+	return failStop
+}
+
+// monitorFailure: a failed gate means production is unhealthy; a monitor
+// that could not run leaves production unjudged.
+func monitorFailure(err error) failure {
+	if _, ok := errors.AsType[*MonitorError](err); ok {
+		return failUnhealthy
+	}
+	return failUnverified
+}
+
+// stepTitle is the human line for a step, in the style users know from
+// Spec-Flow ("Creating git tag v2.7.0").
+func (p *Pipeline) stepTitle(name StepName, rel Release) string {
+	for _, s := range p.steps() {
+		if s.name == name {
+			return s.title(rel)
+		}
+	}
+	return string(name)
+}
+
+// describe names a step implementation for humans: its String method if it
+// has one, else its type.
+func describe(impl any) string {
+	if s, ok := impl.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", impl)
+}
