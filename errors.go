@@ -131,3 +131,15 @@ type StepError struct {
 func (e *StepError) Error() string { return string(e.Step) + ": " + e.Err.Error() }
 
 func (e *StepError) Unwrap() error { return e.Err }
+
+// NotVerifiedError means the release is live but nothing verified it: no
+// health check or monitor is configured, or the monitor could not judge
+// production (its verdict was error or inconclusive). Production was left
+// as it is; Reasons say what is missing.
+type NotVerifiedError struct {
+	Reasons []string
+}
+
+func (e *NotVerifiedError) Error() string {
+	return "shipped, but not verified: " + strings.Join(e.Reasons, "; ")
+}

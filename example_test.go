@@ -16,6 +16,15 @@ func (d hookDeployer) Deploy(ctx context.Context, rel shipprod.Release) (shippro
 	return shipprod.Deployment{Provider: "hook", ID: "deploy-" + rel.Version, URL: d.url}, nil
 }
 
+// smokeTest is a custom HealthChecker: a release nothing verified is
+// "not verified", never "shipped".
+type smokeTest struct{}
+
+func (smokeTest) Check(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment) (shipprod.HealthReport, error) {
+	// A real check would request dep.URL and look at the answer.
+	return shipprod.HealthReport{Checks: []shipprod.CheckResult{{Name: "home", Kind: "http", Target: dep.URL, Status: shipprod.HealthPass}}}, nil
+}
+
 // Compose a Pipeline from the steps you need; nil steps are skipped and the
 // skips are reported.
 func Example() {
@@ -23,6 +32,7 @@ func Example() {
 		Gates:    gate.Static("ci", gate.Approved("staging_validation")),
 		Release:  shipprod.Release{Version: "1.4.0", Tag: "v1.4.0"}, // no Versioner: ship this release as given
 		Deployer: hookDeployer{url: "https://app.example.com"},
+		Health:   smokeTest{},
 		Observer: shipprod.ObserverFunc(func(e shipprod.Event) {
 			if e.Kind == shipprod.EventFinished {
 				fmt.Printf("%s... ✅\n", e.Title)
@@ -38,6 +48,7 @@ func Example() {
 	// Output:
 	// Verifying release gates... ✅
 	// Deploying v1.4.0 to production... ✅
+	// Running health checks... ✅
 	// shipped deploy-1.4.0 https://app.example.com
 }
 

@@ -3,6 +3,7 @@ package shipprod
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -35,6 +36,8 @@ type execution struct {
 	errs []error
 	// ran holds the steps already run out of their place (the rollback).
 	ran map[StepName]bool
+	// interrupted is set when the run's context ended while a step ran.
+	interrupted bool
 	// decision is the Versioner's decision (or the given release).
 	decision  Release
 	decideErr error
@@ -59,13 +62,17 @@ func (e *execution) walk(ctx context.Context) {
 
 // step decides whether s runs, is skipped or is resumed, and runs it.
 func (e *execution) step(ctx context.Context, table []stepSpec, s stepSpec) {
-	if e.stopReason != "" && !(s.afterFailure && e.failed && e.journaling) {
+	if e.stopped(s) {
 		e.skip(s, e.stopReason)
 		return
 	}
 	if s.prepare != nil {
 		if err := s.prepare(e, ctx); err != nil {
 			e.failPrepare(s, err)
+			return
+		}
+		if e.stopped(s) {
+			e.skip(s, e.stopReason)
 			return
 		}
 	}
@@ -89,6 +96,19 @@ func (e *execution) step(ctx context.Context, table []stepSpec, s stepSpec) {
 	default:
 		e.exec(ctx, table, s)
 	}
+}
+
+// stopped reports whether an earlier step stopped the run before s: the
+// report still runs after a failure once a release exists, and the
+// notification always runs.
+func (e *execution) stopped(s stepSpec) bool {
+	switch {
+	case e.stopReason == "" || s.always:
+		return false
+	case s.afterFailure:
+		return !e.failed || !e.journaling
+	}
+	return true
 }
 
 // skipReason says why s does not run ("" when it does).
@@ -117,7 +137,7 @@ func (e *execution) exec(ctx context.Context, table []stepSpec, s stepSpec) {
 		e.res.Steps = append(e.res.Steps, rec)
 		e.checkpoint(ctx)
 		e.emit(Event{Step: s.name, Kind: EventStarted, Title: title, Actions: actions})
-		rec.Warning, err = s.run(e, ctx)
+		rec.Warning, err = e.runStep(ctx, s)
 		e.res.Steps = e.res.Steps[:len(e.res.Steps)-1]
 	}
 	rec.Duration = e.clock.Now().Sub(start)
@@ -127,6 +147,20 @@ func (e *execution) exec(ctx context.Context, table []stepSpec, s stepSpec) {
 	}
 	e.fail(ctx, table, s, rec, err)
 }
+
+// runStep runs s; a step that survives cancellation runs on a context of
+// its own once the run was interrupted.
+func (e *execution) runStep(ctx context.Context, s stepSpec) (string, error) {
+	if s.survivesCancel && ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		return s.run(e, cctx)
+	}
+	return s.run(e, ctx)
+}
+
+// cleanupTimeout bounds the steps that still run after an interruption.
+const cleanupTimeout = 30 * time.Second
 
 func (e *execution) finish(ctx context.Context, s stepSpec, rec StepRecord) {
 	rec.Status = StepDone
@@ -141,7 +175,12 @@ func (e *execution) finish(ctx context.Context, s stepSpec, rec StepRecord) {
 // fail records a failed step and applies what its failure means.
 func (e *execution) fail(ctx context.Context, table []stepSpec, s stepSpec, rec StepRecord, err error) {
 	kind := failStop
-	if s.classify != nil {
+	switch {
+	case ctx.Err() != nil && !s.survivesCancel:
+		// Interrupted: whatever the step's error says, it is the
+		// cancellation's doing; the run stops where it is.
+		e.interrupted = true
+	case s.classify != nil:
 		kind = s.classify(err)
 	}
 	if kind == failWarn {
@@ -166,13 +205,14 @@ func (e *execution) fail(ctx context.Context, table []stepSpec, s stepSpec, rec 
 		e.unhealthy = err
 		e.runUnhealthyHandlers(ctx, table)
 	case failUnverified:
-		err = &StepError{Step: s.name, Err: err}
-		e.errs = append(e.errs, err)
-		e.res.Error = err.Error()
+		e.errs = append(e.errs, &StepError{Step: s.name, Err: err})
 	default:
 		e.errs = append(e.errs, &StepError{Step: s.name, Err: err})
 		e.failed = true
 		e.stopReason = "an earlier step failed"
+		if e.interrupted {
+			e.stopReason = "the run was interrupted"
+		}
 	}
 }
 
@@ -289,8 +329,56 @@ func (e *execution) outcome() Outcome {
 		return OutcomeRolledBack
 	case e.unhealthy != nil:
 		return OutcomeUnhealthy
-	case e.failed || e.res.Error != "":
+	case e.interrupted:
+		return OutcomeInterrupted
+	case e.failed:
 		return OutcomeFailed
+	case e.res.Deployment == nil:
+		return OutcomeReleased
+	case len(e.notVerified()) > 0:
+		return OutcomeNotVerified
 	}
 	return OutcomeShipped
+}
+
+// notVerified says why a live release is not verified: nothing checked it,
+// or the monitor could not judge it.
+func (e *execution) notVerified() []string {
+	var reasons []string
+	if e.p.Health == nil && e.p.Monitor == nil {
+		reasons = append(reasons, "no health checks and no monitor are configured: nothing verified the release")
+	}
+	if s, ok := e.res.Step(StepMonitor); ok && s.Status == StepFailed {
+		reasons = append(reasons, "the monitor could not run: "+s.Error)
+	}
+	if m := e.res.Monitor; m != nil && m.Verdict != VerdictPassed && m.Verdict != VerdictFailed {
+		reasons = append(reasons, fmt.Sprintf("the monitor's verdict is %s: %s", m.Verdict, m.Reason))
+	}
+	return reasons
+}
+
+// errText is the text of the run's errors so far ("" when none).
+func (e *execution) errText() string {
+	if err := errors.Join(e.errs...); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// configWarnings are what the configuration leaves unchecked, for the plan
+// and the result: Spec-Flow's "insufficient health checks" and "no
+// post-deploy monitoring" anti-patterns.
+func (p *Pipeline) configWarnings() []string {
+	var w []string
+	if p.Deployer == nil {
+		w = append(w, "no Deployer is configured: the release is tagged and published, not deployed")
+		return w
+	}
+	if p.Health == nil {
+		w = append(w, "no health checks are configured: nothing checks production right after the deploy")
+	}
+	if p.Monitor == nil {
+		w = append(w, "no monitor is configured: production is not watched after the deploy, and nothing rolls it back on its own when it degrades")
+	}
+	return w
 }

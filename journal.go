@@ -29,7 +29,7 @@ func resumable(prev *Result) bool {
 	if prev == nil || prev.Release.Version == "" {
 		return false
 	}
-	if prev.Outcome != OutcomeFailed && prev.Outcome != "" {
+	if prev.Outcome != OutcomeFailed && prev.Outcome != OutcomeInterrupted && prev.Outcome != "" {
 		return false
 	}
 	// Without a Versioner the release was given, not made: the version step

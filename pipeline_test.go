@@ -218,10 +218,10 @@ func TestRunShipsInOrder(t *testing.T) {
 		"report shipped", "watch dep-1.3.0", "report shipped",
 	}, f.calls.list())
 	assert.Equal(t, []string{
-		"gates:started", "gates:finished", "version:started", "version:finished", "tag:started", "tag:finished",
+		"gates:started", "gates:finished", "preflight:skipped", "version:started", "version:finished", "tag:started", "tag:finished",
 		"baseline:started", "baseline:finished", "deploy:started", "deploy:finished", "health:started", "health:finished",
 		"report:started", "report:finished", "monitor:started", "monitor:finished", "rollback:skipped",
-		"final-report:started", "final-report:finished",
+		"final-report:started", "final-report:finished", "notify:skipped",
 	}, f.rec.Trace())
 	assert.Equal(t, "https://example.com/releases/v1.3.0", res.Release.ReleaseURL)
 	assert.Equal(t, "c0ffee", res.Release.Commit)
@@ -283,8 +283,10 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 		Observer: rec,
 	}
 	res, err := p.Run(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	var nv *shipprod.NotVerifiedError
+	require.ErrorAs(t, err, &nv, "live, but nothing verified it")
+	assert.Equal(t, shipprod.OutcomeNotVerified, res.Outcome)
+	assert.Equal(t, []string{"no health checks and no monitor are configured: nothing verified the release"}, res.NotVerified)
 	assert.Equal(t, []string{"deploy v2.0.0"}, c.list())
 	reasons := map[shipprod.StepName]string{}
 	for _, s := range res.Steps {
@@ -294,6 +296,7 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 	}
 	assert.Equal(t, map[shipprod.StepName]string{
 		"gates":        "no GateSource configured",
+		"preflight":    "no step implementation has a pre-flight check",
 		"version":      "no Versioner configured; shipping the release as given",
 		"tag":          "no Tagger configured",
 		"baseline":     "no Monitor configured",
@@ -302,6 +305,7 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 		"report":       "no Reporter configured",
 		"monitor":      "no Monitor configured",
 		"final-report": "no report was written",
+		"notify":       "no Notifier configured",
 	}, reasons)
 	skipped := 0
 	for _, e := range rec.Events() {
@@ -311,6 +315,7 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(reasons), skipped, "every skip is an event too")
+	assert.Contains(t, res.Warnings, "no health checks are configured: nothing checks production right after the deploy")
 }
 
 func TestBlockedGateStopsEverything(t *testing.T) {
@@ -451,25 +456,27 @@ func TestMonitorVerdicts(t *testing.T) {
 		assert.Contains(t, f.calls.list(), "rollback dep-1.3.0 to v1.2.0")
 		assert.Equal(t, "report rolled-back", f.calls.list()[len(f.calls.list())-1], "the final report records the rollback")
 	})
-	t.Run("error is a warning, not a production failure", func(t *testing.T) {
+	t.Run("error leaves the release live but not verified", func(t *testing.T) {
 		f := newFixture()
 		f.monitor.verdict = shipprod.VerdictError
 		res, err := f.p.Run(context.Background())
-		require.NoError(t, err)
-		assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
-		assert.NotContains(t, strings.Join(f.calls.list(), ","), "rollback")
-		require.Len(t, res.Warnings, 1)
-		assert.Contains(t, res.Warnings[0], "prometheus unreachable")
+		var nv *shipprod.NotVerifiedError
+		require.ErrorAs(t, err, &nv)
+		assert.Equal(t, shipprod.OutcomeNotVerified, res.Outcome)
+		assert.Equal(t, []string{"the monitor's verdict is error: prometheus unreachable"}, res.NotVerified)
+		assert.NotContains(t, strings.Join(f.calls.list(), ","), "rollback", "a metrics outage is no reason to roll back")
 	})
-	t.Run("a monitor that cannot run fails the run without a rollback", func(t *testing.T) {
+	t.Run("a monitor that cannot run leaves the release not verified, without a rollback", func(t *testing.T) {
 		f := newFixture()
 		f.monitor.watchErr = errors.New("bad query")
 		res, err := f.p.Run(context.Background())
 		var se *shipprod.StepError
 		require.ErrorAs(t, err, &se)
 		assert.Equal(t, shipprod.StepMonitor, se.Step)
-		assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+		assert.Equal(t, shipprod.OutcomeNotVerified, res.Outcome)
+		assert.Equal(t, []string{"the monitor could not run: bad query"}, res.NotVerified)
 		assert.NotContains(t, strings.Join(f.calls.list(), ","), "rollback")
+		assert.Equal(t, "report not-verified", f.calls.list()[len(f.calls.list())-1], "the final report says so")
 	})
 }
 
@@ -493,7 +500,14 @@ func TestCancelledContextStopsTheMonitor(t *testing.T) {
 	})
 	res, err := f.p.Run(ctx)
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+	assert.Equal(t, shipprod.OutcomeInterrupted, res.Outcome)
+	m, _ := res.Step(shipprod.StepMonitor)
+	assert.Equal(t, shipprod.StepFailed, m.Status)
+	fr, _ := res.Step(shipprod.StepFinalReport)
+	assert.Equal(t, shipprod.StepDone, fr.Status, "the report is brought up to date after the interruption")
+	last := f.reporter.written[len(f.reporter.written)-1]
+	assert.Equal(t, shipprod.OutcomeInterrupted, last.Outcome)
+	assert.Contains(t, last.Error, "context canceled")
 }
 
 func TestDeployThatChangedProductionIsRolledBack(t *testing.T) {
@@ -674,7 +688,7 @@ func TestUnreadableJournalStopsTheRun(t *testing.T) {
 	res, err := f.p.Run(context.Background())
 	var se *shipprod.StepError
 	require.ErrorAs(t, err, &se)
-	assert.Equal(t, shipprod.StepVersion, se.Step)
+	assert.Equal(t, shipprod.StepPreflight, se.Step, "the journal is read with the version decision, before the pre-flight")
 	assert.Contains(t, err.Error(), "reading the journal")
 	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
 	assert.Equal(t, []string{"next"}, f.calls.list(), "nothing was applied, tagged or deployed")

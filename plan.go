@@ -65,6 +65,9 @@ type Plan struct {
 	Steps   []PlannedStep `json:"steps"`
 	// Note says whether Run resumes a journaled run, when there is one.
 	Note string `json:"note,omitempty"`
+	// Warnings say what the configuration leaves unchecked (no health
+	// checks, no monitor, no deployer).
+	Warnings []string `json:"warnings,omitempty"`
 
 	// What RunPlan needs to run this plan without deciding again.
 	made      bool
@@ -114,7 +117,7 @@ func (p *Pipeline) actionsFor(ctx context.Context, s stepSpec, rel Release) ([]A
 // the plan. RunPlan runs the plan as it is.
 func (p *Pipeline) Plan(ctx context.Context) (*Plan, error) {
 	e := p.newExecution()
-	e.plan = &Plan{Release: p.Release, made: true}
+	e.plan = &Plan{Release: p.Release, made: true, Warnings: p.configWarnings()}
 	e.walk(ctx)
 	return e.plan, errors.Join(e.errs...)
 }

@@ -51,7 +51,7 @@ func (e *execution) decide(ctx context.Context) error {
 	case errors.Is(e.decideErr, ErrNothingToRelease):
 		e.res.Release = e.decision
 		e.res.Outcome = OutcomeNothingToRelease
-		e.stopReason = "nothing to release"
+		e.stopReason = e.decideErr.Error()
 	case e.decideErr != nil:
 		return e.decideErr
 	default:
@@ -117,6 +117,9 @@ func (e *execution) resumeBaseline() bool {
 
 func (e *execution) deploy(ctx context.Context) (string, error) {
 	dep, err := e.p.Deployer.Deploy(ctx, e.res.Release)
+	if err == nil && dep.ID == "" {
+		return "", fmt.Errorf("deployer %s returned a deployment without an id: nothing says the release is live", describe(e.p.Deployer))
+	}
 	if changed, ok := errors.AsType[*ProductionChangedError](err); ok {
 		// Production changed and then the deploy failed: its state is
 		// unknown, so it is treated like a failed health check.
@@ -168,7 +171,7 @@ func (e *execution) writeReport(ctx context.Context) (string, error) {
 	res := *e.res
 	res.Outcome = e.outcome()
 	if e.failed {
-		res.Error = errors.Join(e.errs...).Error()
+		res.Error = e.errText()
 	}
 	paths, err := e.p.Reporter.WriteReport(ctx, res)
 	e.res.Reports = paths
@@ -247,7 +250,7 @@ func (e *execution) skipFinalReport() string {
 		return ""
 	case !ok || report.Status != StepDone:
 		return "no report was written"
-	case e.res.Monitor == nil && e.res.Error == "" && !e.ranAfter(StepReport):
+	case e.res.Monitor == nil && !e.ranAfter(StepReport):
 		return "nothing changed since the report"
 	}
 	return ""
@@ -268,6 +271,8 @@ func (e *execution) ranAfter(step StepName) bool {
 func (e *execution) writeFinalReport(ctx context.Context) (string, error) {
 	res := *e.res
 	res.Outcome = e.outcome()
+	res.Error = e.errText()
+	res.NotVerified = e.notVerified()
 	paths, err := e.p.Reporter.WriteReport(ctx, res)
 	if err == nil {
 		e.res.Reports = paths
@@ -275,10 +280,11 @@ func (e *execution) writeFinalReport(ctx context.Context) (string, error) {
 	return "", err
 }
 
-// skipVersion skips the version step when there is nothing to release.
-func (e *execution) skipVersion() string {
-	if errors.Is(e.decideErr, ErrNothingToRelease) && e.prev == nil {
-		return e.decideErr.Error()
-	}
-	return ""
+// notify sends the outcome; it runs last, whatever happened.
+func (e *execution) notify(ctx context.Context) (string, error) {
+	res := *e.res
+	res.Outcome = e.outcome()
+	res.Error = e.errText()
+	res.NotVerified = e.notVerified()
+	return "", e.p.Notifier.Notify(ctx, res)
 }

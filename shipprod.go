@@ -1,21 +1,47 @@
 // Package shipprod promotes a validated staging build to production, end to
-// end: it verifies the release gates, bumps the semantic version, tags and
-// publishes the release, deploys it, checks its health, writes the ship
-// report and watches production for a while, rolling back on its own when
-// production degrades.
+// end: it verifies the release gates, checks that every step can do its part,
+// bumps the semantic version, tags and publishes the release, deploys it,
+// checks its health, writes the ship report and watches production for a
+// while, rolling back on its own when production degrades.
 //
-// The package owns the vocabulary — the step interfaces (GateSource,
-// Versioner, Tagger, Deployer, HealthChecker, Reporter, Monitor), the values
-// that flow between them (Release, Deployment, HealthReport, MonitorReport,
-// Result) and the errors a caller acts on (GateBlockedError, HealthCheckError,
-// MonitorError, PushRejectedError) — and the Pipeline that runs the steps in
-// order. Implementations live in sub-packages (gate, version, tag, provider/…,
-// health, report) and an importer can replace any of them with its own.
+// The package owns the vocabulary — the step interfaces, the values that
+// flow between them (Release, Deployment, HealthReport, MonitorReport,
+// Result), the optional capabilities (capabilities.go) and the errors a
+// caller acts on — and the Pipeline that runs the steps. Implementations
+// live in sub-packages and an importer can replace any of them with its own.
 //
-// Every side effect is planned first: Plan returns the list of actions Run
-// would perform, without performing any, and Run reports the same list as it
-// goes. A nil step is skipped, and the skip is recorded in the events and the
-// Result, never silent.
+// # The steps
+//
+// The Pipeline walks one table of steps; Run performs them, Plan lists them
+// (running only the read-only ones), and the journal, the events and the
+// Result all name them the same way:
+//
+//	step          interface      built-in implementation
+//	gates         GateSource     gate.SpecFlow (Spec-Flow state.yaml), gate.Static, gate.Func
+//	preflight     Preflighter    every implementation that talks to something (read-only)
+//	version       Versioner      version.Versioner (Conventional Commits, CHANGELOG, version files)
+//	tag           Tagger         tag.Tagger (annotated tag, atomic push, GitHub Release)
+//	baseline      Monitor        monitor.Monitor (measured before the deploy)
+//	deploy        Deployer       provider/gitpush, provider/vercel, provider/githubactions
+//	health        HealthChecker  health.Checker (HTTP, version, TCP, DNS, SQL, Redis, command)
+//	report        Reporter       report.Reporter (Markdown and JSON)
+//	monitor       Monitor        monitor.Monitor (Prometheus, alert and health gates)
+//	rollback      Rollbacker     the Deployer's capability; runs only when production is unhealthy
+//	final-report  Reporter       the report again, with the monitor's verdict
+//	notify        Notifier       notify.Webhook (Slack-compatible or signed JSON)
+//
+// A nil step is skipped, and the skip is recorded in the events and the
+// Result, never silent. Every side effect is planned first: Plan returns the
+// list of actions Run would perform, without performing any, and Run
+// reports the same list as it goes.
+//
+// # Outcomes
+//
+// A run ends shipped (live and verified: the health checks passed and, when
+// configured, the monitor passed), not-verified (live, but nothing verified
+// it, or the monitor could not judge), released (tagged and published, with
+// no Deployer), rolled-back or unhealthy (production was found unhealthy),
+// blocked (a gate refused), nothing-to-release, or failed.
 package shipprod
 
 import (
@@ -90,15 +116,36 @@ type Monitor interface {
 	Watch(ctx context.Context, rel Release, dep Deployment, base MonitorBaseline) (MonitorReport, error)
 }
 
+// Notifier tells people how a run ended: it is the last step, and it runs
+// whatever the outcome (it decides itself which outcomes to send). The
+// Result says what happened and, when production needs a human, what to
+// do. A failure to notify is a warning; it never changes the outcome.
+type Notifier interface {
+	Notify(ctx context.Context, res Result) error
+}
+
 // Outcome is how a run ended.
 type Outcome string
 
 // Run outcomes.
 const (
-	OutcomeShipped          Outcome = "shipped"
+	// OutcomeShipped: the release is live and verified — the health checks
+	// passed and, when a Monitor is configured, its window passed.
+	OutcomeShipped Outcome = "shipped"
+	// OutcomeNotVerified: the release is live but nothing verified it: no
+	// health check and no monitor is configured, or the monitor ended in
+	// error or inconclusive. Result.NotVerified says why.
+	OutcomeNotVerified Outcome = "not-verified"
+	// OutcomeReleased: the release was tagged and published, and not
+	// deployed, because the Pipeline has no Deployer.
+	OutcomeReleased         Outcome = "released"
 	OutcomeNothingToRelease Outcome = "nothing-to-release"
 	OutcomeBlocked          Outcome = "blocked"
 	OutcomeFailed           Outcome = "failed"
+	// OutcomeInterrupted: the run's context ended (a signal, a deadline)
+	// before the run did. The journal says where it stopped; the next run
+	// resumes it.
+	OutcomeInterrupted Outcome = "interrupted"
 	// OutcomeRolledBack: production was found unhealthy and rolled back.
 	OutcomeRolledBack Outcome = "rolled-back"
 	// OutcomeUnhealthy: production was found unhealthy and left as it is
@@ -156,6 +203,9 @@ type Result struct {
 	// ResumedFrom is when the run this one resumed started (zero when it
 	// did not resume one).
 	ResumedFrom time.Time `json:"resumed_from,omitzero"`
+	// NotVerified says why a live release is not verified (with
+	// OutcomeNotVerified).
+	NotVerified []string `json:"not_verified,omitempty"`
 	// Error is the run's error, if it failed.
 	Error string `json:"error,omitempty"`
 }
@@ -185,6 +235,7 @@ type Pipeline struct {
 	Health    HealthChecker
 	Reporter  Reporter
 	Monitor   Monitor
+	Notifier  Notifier
 
 	// Release seeds the run. With a nil Versioner it is shipped as given
 	// (e.g. to deploy an existing tag).
@@ -206,12 +257,14 @@ type Pipeline struct {
 	Logger *slog.Logger
 }
 
-// Run performs the release. It returns the Result (never nil) and, when the
-// run did not ship, an error: *GateBlockedError when a gate refused,
-// *HealthCheckError or *MonitorError when production was unhealthy after the
-// deploy (Result.Outcome says whether it was rolled back), or a *StepError
-// wrapping the failure of any other step. "Nothing to release" is not an
-// error.
+// Run performs the release. It returns the Result (never nil) and, unless
+// the release shipped verified (or was released without a Deployer), an
+// error: *GateBlockedError when a gate refused, *PreflightError when a step
+// could not do its part (nothing was changed), *HealthCheckError or
+// *MonitorError when production was unhealthy after the deploy
+// (Result.Outcome says whether it was rolled back), *NotVerifiedError when
+// the release is live but nothing verified it, or a *StepError wrapping the
+// failure of any other step. "Nothing to release" is not an error.
 func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 	return p.run(ctx, nil)
 }
@@ -231,11 +284,18 @@ func (p *Pipeline) RunPlan(ctx context.Context, plan *Plan) (*Result, error) {
 func (p *Pipeline) run(ctx context.Context, confirmed *Plan) (*Result, error) {
 	e := p.newExecution()
 	e.confirmed = confirmed
+	for _, w := range p.configWarnings() {
+		e.warn(w)
+	}
 	e.walk(ctx)
 	res := e.res
 	res.FinishedAt = e.clock.Now()
-	err := errors.Join(e.errs...)
 	res.Outcome = e.outcome()
+	if res.Outcome == OutcomeNotVerified {
+		res.NotVerified = e.notVerified()
+		e.errs = append(e.errs, &NotVerifiedError{Reasons: res.NotVerified})
+	}
+	err := errors.Join(e.errs...)
 	if err != nil {
 		res.Error = err.Error()
 	}

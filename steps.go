@@ -15,6 +15,7 @@ type StepName string
 // as skipped in its place.
 const (
 	StepGates       StepName = "gates"
+	StepPreflight   StepName = "preflight"
 	StepVersion     StepName = "version"
 	StepTag         StepName = "tag"
 	StepBaseline    StepName = "baseline"
@@ -24,6 +25,7 @@ const (
 	StepMonitor     StepName = "monitor"
 	StepRollback    StepName = "rollback"
 	StepFinalReport StepName = "final-report"
+	StepNotify      StepName = "notify"
 )
 
 // failure says what a step's error means for the run.
@@ -81,6 +83,12 @@ type stepSpec struct {
 	// afterFailure: the step still runs after a failed step (once the
 	// run has made a release): the report says what failed.
 	afterFailure bool
+	// always: the step runs whatever happened before it (the notification).
+	always bool
+	// survivesCancel: the step runs even after the run was interrupted,
+	// on a context of its own (bounded by cleanupTimeout): the report and
+	// the notification say what happened.
+	survivesCancel bool
 	// readOnly steps are run by Plan too (they change nothing).
 	readOnly bool
 	// prepare runs before the step's skip is evaluated, in Plan and Run
@@ -112,10 +120,15 @@ func (p *Pipeline) steps() []stepSpec {
 			classify: func(error) failure { return failBlock },
 		},
 		{
+			name: StepPreflight, impl: p, readOnly: true,
+			title:   func(Release) string { return "Checking that every step can do its part" },
+			prepare: (*execution).decide,
+			skip:    (*execution).skipPreflight,
+			run:     (*execution).preflight,
+		},
+		{
 			name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resume: reuse,
 			title: versionTitle, ownActions: true,
-			prepare: (*execution).decide,
-			skip:    (*execution).skipVersion,
 			resumed: func(*execution) bool { return true },
 			action: func(rel Release, impl string) Action {
 				return Action{Kind: ActionCommit, Target: rel.Version, Description: fmt.Sprintf("write version %s with %s and commit it", rel.Version, impl)}
@@ -159,7 +172,7 @@ func (p *Pipeline) steps() []stepSpec {
 			classify: unhealthyIf[*HealthCheckError],
 		},
 		{
-			name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true,
+			name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true, survivesCancel: true,
 			title: func(Release) string { return "Writing ship report" }, ownActions: true,
 			action: reportAction,
 			run:    (*execution).writeReport,
@@ -186,11 +199,20 @@ func (p *Pipeline) steps() []stepSpec {
 			run: (*execution).rollback,
 		},
 		{
-			name: StepFinalReport, impl: p.Reporter, none: "no report was written",
+			name: StepFinalReport, impl: p.Reporter, none: "no report was written", afterFailure: true, survivesCancel: true,
 			skip:  (*execution).skipFinalReport,
 			title: func(Release) string { return "Updating ship report" }, ownActions: true,
 			action: reportAction,
 			run:    (*execution).writeFinalReport,
+		},
+		{
+			name: StepNotify, impl: p.Notifier, none: "no Notifier configured", always: true, ownActions: true, survivesCancel: true,
+			title: func(Release) string { return "Sending notifications" },
+			action: func(_ Release, impl string) Action {
+				return Action{Kind: ActionAPI, Target: impl, Description: "send the outcome with " + impl}
+			},
+			run:      (*execution).notify,
+			classify: func(error) failure { return failWarn },
 		},
 	}
 }

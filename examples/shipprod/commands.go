@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/version"
@@ -101,6 +102,12 @@ func printOutcome(w io.Writer, res *shipprod.Result) {
 			via = fmt.Sprintf(" with %s (deployment %s)", d.Provider, d.ID)
 		}
 		fmt.Fprintf(w, "✅ Shipped %s to production%s\n", rel.Tag, via)
+	case shipprod.OutcomeNotVerified:
+		fmt.Fprintf(w, "⚠️  Shipped %s to production, not verified: %s\n", rel.Tag, strings.Join(res.NotVerified, "; "))
+	case shipprod.OutcomeReleased:
+		fmt.Fprintf(w, "🏷️  Released %s (tagged and published; nothing was deployed)\n", rel.Tag)
+	case shipprod.OutcomeInterrupted:
+		fmt.Fprintf(w, "⏸️  Interrupted: %s\n   Run shipprod ship again to resume where it stopped.\n", oneLine(res.Error))
 	case shipprod.OutcomeNothingToRelease:
 		fmt.Fprintln(w, "➖ Nothing to release")
 	case shipprod.OutcomeRolledBack:

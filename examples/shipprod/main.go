@@ -37,11 +37,12 @@ import (
 
 // Exit codes.
 const (
-	exitOK         = 0
-	exitFailed     = 1
-	exitUsage      = 2
-	exitBlocked    = 3
-	exitUnverified = 4
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitBlocked     = 3
+	exitUnhealthy   = 4
+	exitNotVerified = 5
 )
 
 const usage = `shipprod promotes a validated staging build to production.
@@ -164,15 +165,19 @@ func exitCode(err error, stderr io.Writer) int {
 		blocked    *shipprod.GateBlockedError
 		unhealthy  *shipprod.HealthCheckError
 		monitorErr *shipprod.MonitorError
+		preflight  *shipprod.PreflightError
+		notVerif   *shipprod.NotVerifiedError
 	)
 	code := exitFailed
 	switch {
-	case errors.As(err, &usageErr):
+	case errors.As(err, &usageErr), errors.As(err, &preflight):
 		code = exitUsage
 	case errors.As(err, &blocked):
 		code = exitBlocked
 	case errors.As(err, &unhealthy), errors.As(err, &monitorErr):
-		code = exitUnverified
+		code = exitUnhealthy
+	case errors.As(err, &notVerif):
+		code = exitNotVerified
 	}
 	// Errors go to stderr in --json mode too: stdout carries only JSON.
 	fmt.Fprintf(stderr, "shipprod: %v\n", err)

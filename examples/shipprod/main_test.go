@@ -249,7 +249,7 @@ func TestUnhealthyReleaseIsRolledBack(t *testing.T) {
 	})
 	p.prod.broken.Store("1.3.0")
 	code, out, errOut := p.run("ship", "--yes")
-	require.Equal(t, exitUnverified, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, exitUnhealthy, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "Running health checks... ❌")
 	assert.Contains(t, out, "Rolling back to v1.2.0... ✅")
 	assert.Contains(t, out, "v1.3.0 was unhealthy in production and was rolled back to v1.2.0")

@@ -1,0 +1,112 @@
+package shipprod
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// Preflighter is implemented by step implementations that talk to something
+// (a git remote, an API, a metrics server) and can tell, before anything
+// changes, whether they will be able to do their part: push rights, a token
+// valid for the calls they make with the permissions those calls need, a
+// workflow that can be dispatched, the build to promote. The pre-flight
+// step calls it, in Plan and Run alike, on the implementation of every step
+// that will run, and the run stops before its first side effect when any of
+// them fails.
+//
+// rel is the release the run will make. An error should name what to fix:
+// the configuration key or the environment variable, and how.
+type Preflighter interface {
+	Preflight(ctx context.Context, rel Release) error
+}
+
+// PreflightError means the pre-flight found that a step could not do its
+// part. Nothing was changed. Failures lists each, in step order.
+type PreflightError struct {
+	Failures []PreflightFailure
+}
+
+// PreflightFailure is one failed pre-flight check.
+type PreflightFailure struct {
+	Step StepName
+	// Impl names the implementation that failed its check.
+	Impl string
+	Err  error
+}
+
+func (e *PreflightError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pre-flight failed, nothing was changed:")
+	for _, f := range e.Failures {
+		fmt.Fprintf(&b, "\n  - %s (%s): %v", f.Step, f.Impl, f.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the failures' errors, for errors.Is and errors.As.
+func (e *PreflightError) Unwrap() []error {
+	errs := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		errs[i] = f.Err
+	}
+	return errs
+}
+
+// preflight asks the implementation of every step that will run whether it
+// can do its part. Steps this run resumes or skips are not asked.
+func (e *execution) preflight(ctx context.Context) (string, error) {
+	var failures []PreflightFailure
+	for _, s := range e.preflighters() {
+		if err := s.impl.(Preflighter).Preflight(ctx, e.res.Release); err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			failures = append(failures, PreflightFailure{Step: s.name, Impl: describe(s.impl), Err: err})
+		}
+	}
+	if len(failures) > 0 {
+		return "", &PreflightError{Failures: failures}
+	}
+	return "", nil
+}
+
+// preflighters are the steps that will run and whose implementation has a
+// pre-flight check, each implementation once (the Deployer serves the
+// deploy and the rollback, the Reporter two reports). Steps this run
+// resumes are not asked.
+func (e *execution) preflighters() []stepSpec {
+	var (
+		out   []stepSpec
+		asked []any
+	)
+	for _, s := range e.p.steps() {
+		if _, ok := s.impl.(Preflighter); !ok || s.name == StepPreflight || e.resumes(s) || askedBefore(asked, s.impl) {
+			continue
+		}
+		asked = append(asked, s.impl)
+		out = append(out, s)
+	}
+	return out
+}
+
+func (e *execution) skipPreflight() string {
+	if len(e.preflighters()) == 0 {
+		return "no step implementation has a pre-flight check"
+	}
+	return ""
+}
+
+// askedBefore reports whether impl (the same value) was asked already.
+func askedBefore(asked []any, impl any) bool {
+	if !reflect.TypeOf(impl).Comparable() {
+		return false
+	}
+	for _, a := range asked {
+		if reflect.TypeOf(a) == reflect.TypeOf(impl) && a == impl {
+			return true
+		}
+	}
+	return false
+}
