@@ -16,6 +16,27 @@ type Rollbacker interface {
 	Rollback(ctx context.Context, failed Deployment, to Release) (Deployment, error)
 }
 
+// ProductionReader is implemented by Deployers that can tell what production
+// runs now: Vercel's current production deployment, the head of the
+// production branch, the release the workflow last deployed. The Pipeline
+// asks right before the deploy and journals the answer
+// (Result.PreviousProduction) before anything changes: it is the target of
+// the automatic rollback, of Pipeline.Rollback and of the report's manual
+// commands, so that all of them name what production really ran — not the
+// previous tag, which may itself have been rolled back.
+type ProductionReader interface {
+	Production(ctx context.Context) (Deployment, error)
+}
+
+// CandidateFinder is implemented by Deployers that promote an existing build
+// and can say, before deploying, which one (Vercel's promote mode). The
+// pre-flight uses it to refuse promoting a build that an earlier run rolled
+// back as unhealthy (see Pipeline.AllowRolledBack), and to fail before any
+// change when no build can be found.
+type CandidateFinder interface {
+	Candidate(ctx context.Context, rel Release) (Deployment, error)
+}
+
 // DeployerWrapper is implemented by a Deployer that wraps another to add
 // behaviour around it (recording deployments somewhere, say). Capability
 // lookups follow Unwrap, so a wrapper needs one type whatever the wrapped

@@ -143,3 +143,13 @@ type NotVerifiedError struct {
 func (e *NotVerifiedError) Error() string {
 	return "shipped, but not verified: " + strings.Join(e.Reasons, "; ")
 }
+
+// ResumedUnhealthyError is the verdict of a journaled run that had found
+// production unhealthy, taken over by the run that resumes it.
+type ResumedUnhealthyError struct {
+	Reason string
+}
+
+func (e *ResumedUnhealthyError) Error() string {
+	return "production was found unhealthy by the run this one resumes: " + e.Reason
+}

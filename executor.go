@@ -30,8 +30,10 @@ type execution struct {
 	stopReason string
 	// failed is set when a step failed and stopped the run.
 	failed bool
-	// unhealthy is set when a step found production unhealthy.
-	unhealthy error
+	// unhealthy is set when a step found production unhealthy;
+	// unhealthySkip is why that skips the checks that would follow.
+	unhealthy     error
+	unhealthySkip string
 	// errs are the run's errors, joined into the one Run returns.
 	errs []error
 	// ran holds the steps already run out of their place (the rollback).
@@ -129,9 +131,9 @@ func (e *execution) skipReason(s stepSpec) string {
 // outcome, which classify turns into what happens to the run.
 func (e *execution) exec(ctx context.Context, table []stepSpec, s stepSpec) {
 	start := e.clock.Now()
-	title := s.title(e.res.Release)
+	title := s.title(e)
 	rec := StepRecord{Step: s.name, Title: title, StartedAt: start, Status: StepRunning}
-	actions, err := e.p.actionsFor(ctx, s, e.res.Release)
+	actions, err := e.actionsFor(ctx, s)
 	if err == nil {
 		rec.Actions = actions
 		e.res.Steps = append(e.res.Steps, rec)
@@ -198,11 +200,15 @@ func (e *execution) fail(ctx context.Context, table []stepSpec, s stepSpec, rec 
 		e.errs = append(e.errs, err)
 		e.stopReason = "blocked by release gates"
 	case failUnhealthy:
+		e.unhealthySkip = "production was found unhealthy"
 		if _, ok := errors.AsType[*ProductionChangedError](err); ok {
 			err = &StepError{Step: s.name, Err: err}
+			e.unhealthySkip = "the deploy failed after changing production"
 		}
 		e.errs = append(e.errs, err)
 		e.unhealthy = err
+		e.res.Unhealthy = err.Error()
+		e.checkpoint(ctx)
 		e.runUnhealthyHandlers(ctx, table)
 	case failUnverified:
 		e.errs = append(e.errs, &StepError{Step: s.name, Err: err})
@@ -230,7 +236,7 @@ func (e *execution) runUnhealthyHandlers(ctx context.Context, table []stepSpec) 
 // failPrepare records a step whose preparation failed: the run stops.
 func (e *execution) failPrepare(s stepSpec, err error) {
 	err = &StepError{Step: s.name, Err: err}
-	title := s.title(e.res.Release)
+	title := s.title(e)
 	if e.plan == nil {
 		e.res.Steps = append(e.res.Steps, StepRecord{Step: s.name, Title: title, Status: StepFailed, Error: err.Error(), StartedAt: e.clock.Now()})
 		e.emit(Event{Step: s.name, Kind: EventFailed, Title: title, Err: err})
@@ -242,7 +248,7 @@ func (e *execution) failPrepare(s stepSpec, err error) {
 
 // skip records a step that does not run.
 func (e *execution) skip(s stepSpec, reason string) {
-	title := s.title(e.res.Release)
+	title := s.title(e)
 	if e.plan != nil {
 		e.plan.Steps = append(e.plan.Steps, PlannedStep{Step: s.name, Title: title, Skipped: true, Reason: reason})
 		return
@@ -265,7 +271,7 @@ func (e *execution) recordResumed(ctx context.Context, s stepSpec) {
 		verb = "which ship resumes"
 	}
 	reason := "done by the run of " + e.prev.StartedAt.Format(time.RFC3339) + ", " + verb
-	title := s.title(e.res.Release)
+	title := s.title(e)
 	if e.plan != nil {
 		e.plan.Steps = append(e.plan.Steps, PlannedStep{Step: s.name, Title: title, Skipped: true, Reason: reason})
 		return
@@ -282,13 +288,13 @@ func (e *execution) list(ctx context.Context, s stepSpec, condition string) {
 			e.errs = append(e.errs, err)
 		}
 	}
-	actions, err := e.p.actionsFor(ctx, s, e.res.Release)
+	actions, err := e.actionsFor(ctx, s)
 	if err != nil {
 		e.errs = append(e.errs, &StepError{Step: s.name, Err: err})
 		e.stopReason = "the plan could not be made"
 		return
 	}
-	e.plan.Steps = append(e.plan.Steps, PlannedStep{Step: s.name, Title: s.title(e.res.Release), Condition: condition, Actions: actions})
+	e.plan.Steps = append(e.plan.Steps, PlannedStep{Step: s.name, Title: s.title(e), Condition: condition, Actions: actions})
 }
 
 func (e *execution) emit(ev Event) {

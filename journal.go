@@ -47,22 +47,27 @@ func doneIn(prev *Result, step StepName) bool {
 	return ok && (s.Status == StepDone || s.Resumed)
 }
 
-// resumePoint loads the journal and decides whether this run resumes it.
+// loadJournal reads the last journaled run, if any.
+func (p *Pipeline) loadJournal(ctx context.Context) (*Result, error) {
+	if p.Journal == nil {
+		return nil, nil
+	}
+	last, err := p.Journal.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the journal: %w", err)
+	}
+	return last, nil
+}
+
+// resumePoint decides whether this run resumes the journaled run prev.
 // decided and decideErr are the Versioner's decision for this run (or the
 // Pipeline's seed release without a Versioner): the journaled release is
 // resumed only if the repository still points at it — nothing to release
 // since its version, or the same version decided again. A new commit since
 // means a new release, and the journal is left behind.
-func (p *Pipeline) resumePoint(ctx context.Context, decided Release, decideErr error) (prev *Result, note string, err error) {
-	if p.Journal == nil {
-		return nil, "", nil
-	}
-	prev, err = p.Journal.Load(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("reading the journal: %w", err)
-	}
+func (p *Pipeline) resumePoint(prev *Result, decided Release, decideErr error) (*Result, string) {
 	if !resumable(prev) {
-		return nil, "", nil
+		return nil, ""
 	}
 	rel := prev.Release
 	var fresh bool
@@ -74,10 +79,10 @@ func (p *Pipeline) resumePoint(ctx context.Context, decided Release, decideErr e
 	case decideErr == nil:
 		fresh = decided.Version == rel.Version
 	default:
-		return nil, "", nil // the version step fails with decideErr itself
+		return nil, "" // the version step fails with decideErr itself
 	}
 	if !fresh {
-		return nil, fmt.Sprintf("not resuming the run of %s: the repository has moved on from %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(rel.Tag, rel.Version)), nil
+		return nil, fmt.Sprintf("not resuming the run of %s: the repository has moved on from %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(rel.Tag, rel.Version))
 	}
-	return prev, fmt.Sprintf("resuming the run of %s, which stopped at: %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(prev.Error, "an interruption")), nil
+	return prev, fmt.Sprintf("resuming the run of %s, which stopped at: %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(prev.Error, "an interruption"))
 }

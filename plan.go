@@ -88,12 +88,12 @@ func (p *Plan) Actions() []Action {
 	return out
 }
 
-// actionsFor lists the side effects of step s for rel: the
+// actionsFor lists the side effects of step s for the release: the
 // implementation's own list when it is an ActionPlanner and the step asks
 // it, else the step's one generic action.
-func (p *Pipeline) actionsFor(ctx context.Context, s stepSpec, rel Release) ([]Action, error) {
+func (e *execution) actionsFor(ctx context.Context, s stepSpec) ([]Action, error) {
 	if ap, ok := s.impl.(ActionPlanner); ok && s.ownActions {
-		acts, err := ap.PlanActions(ctx, rel)
+		acts, err := ap.PlanActions(ctx, e.res.Release)
 		if err != nil {
 			return nil, fmt.Errorf("planning step %s: %w", s.name, err)
 		}
@@ -105,7 +105,7 @@ func (p *Pipeline) actionsFor(ctx context.Context, s stepSpec, rel Release) ([]A
 	if s.action == nil {
 		return nil, nil
 	}
-	a := s.action(rel, describe(s.impl))
+	a := s.action(e, describe(s.impl))
 	a.Step = s.name
 	return []Action{a}, nil
 }

@@ -1,9 +1,11 @@
 package shipprod
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -66,10 +68,38 @@ func (e *execution) preflight(ctx context.Context) (string, error) {
 			failures = append(failures, PreflightFailure{Step: s.name, Impl: describe(s.impl), Err: err})
 		}
 	}
+	warning, err := e.checkCandidate(ctx)
+	if err != nil {
+		failures = append(failures, PreflightFailure{Step: StepDeploy, Impl: describe(e.p.Deployer), Err: err})
+	}
 	if len(failures) > 0 {
 		return "", &PreflightError{Failures: failures}
 	}
-	return "", nil
+	return warning, nil
+}
+
+// checkCandidate asks a deployer that promotes an existing build which one
+// it will promote, and refuses one that an earlier run rolled back as
+// unhealthy, unless the Pipeline allows it.
+func (e *execution) checkCandidate(ctx context.Context) (string, error) {
+	cf, ok := DeployerAs[CandidateFinder](e.p.Deployer)
+	if !ok || e.resumes(stepSpec{name: StepDeploy, resume: reuse, resumed: (*execution).hasDeployment}) {
+		return "", nil
+	}
+	cand, err := cf.Candidate(ctx, e.res.Release)
+	if err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(e.res.RolledBackBuilds, func(d Deployment) bool { return d.ID == cand.ID })
+	if i < 0 {
+		return "", nil
+	}
+	bad := e.res.RolledBackBuilds[i]
+	msg := fmt.Sprintf("deployment %s (%s) was rolled back as unhealthy by an earlier run", cand.ID, cmp.Or(bad.Tag, bad.Version, bad.Commit))
+	if e.p.AllowRolledBack {
+		return msg + "; promoting it again as asked", nil
+	}
+	return "", fmt.Errorf("%s: validate a new staging build and record its id in the state file, or allow promoting it again (shipprod ship --allow-rolled-back)", msg)
 }
 
 // preflighters are the steps that will run and whose implementation has a

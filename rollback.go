@@ -25,7 +25,7 @@ func (p *Pipeline) Rollback(ctx context.Context, failed Deployment, to Release, 
 // rollBack is Rollback, with a warning for what could not be verified.
 func (p *Pipeline) rollBack(ctx context.Context, failed Deployment, to Release, reason string) (*RollbackReport, string, error) {
 	clock := p.clock()
-	report := &RollbackReport{Reason: reason, StartedAt: clock.Now()}
+	report := &RollbackReport{Reason: reason, Target: to, StartedAt: clock.Now()}
 	defer func() { report.FinishedAt = clock.Now() }()
 	rb, ok := DeployerAs[Rollbacker](p.Deployer)
 	if !ok {

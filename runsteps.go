@@ -1,9 +1,11 @@
 package shipprod
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // The run functions of the step table, in the order of the table.
@@ -31,9 +33,13 @@ func (e *execution) decide(ctx context.Context) error {
 	} else if e.p.Versioner != nil {
 		e.decision, e.decideErr = e.p.Versioner.NextVersion(ctx)
 	}
-	prev, note, err := e.p.resumePoint(ctx, e.decision, e.decideErr)
+	last, err := e.p.loadJournal(ctx)
 	if err != nil {
 		return err
+	}
+	prev, note := e.p.resumePoint(last, e.decision, e.decideErr)
+	if last != nil {
+		e.res.RolledBackBuilds = last.RolledBackBuilds
 	}
 	if e.confirmed != nil && !sameRun(prev, e.confirmed.resumes) {
 		return errors.New("the journal changed since the plan was made: make the plan again")
@@ -44,8 +50,7 @@ func (e *execution) decide(ctx context.Context) error {
 	}
 	switch {
 	case prev != nil:
-		e.prev, e.journaling = prev, true
-		e.res.Release, e.res.ResumedFrom = prev.Release, prev.StartedAt
+		e.resume(prev)
 	case e.p.Versioner == nil:
 		e.journaling = e.plan == nil
 	case errors.Is(e.decideErr, ErrNothingToRelease):
@@ -66,6 +71,30 @@ func (e *execution) decide(ctx context.Context) error {
 		e.plan.resumes = prev
 	}
 	return nil
+}
+
+// resume takes over the journaled run prev: its release and, when it had
+// found production unhealthy, that verdict, so that this run applies the
+// failure policy (a rollback killed half-way is resumed as a rollback)
+// instead of checking the release again.
+func (e *execution) resume(prev *Result) {
+	e.prev, e.journaling = prev, true
+	e.res.Release, e.res.ResumedFrom = prev.Release, prev.StartedAt
+	e.res.PreviousProduction = prev.PreviousProduction
+	if prev.Unhealthy == "" {
+		return
+	}
+	e.res.Unhealthy, e.res.Health, e.res.Monitor = prev.Unhealthy, prev.Health, prev.Monitor
+	var err error = &ResumedUnhealthyError{Reason: prev.Unhealthy}
+	switch {
+	case prev.Health != nil && !prev.Health.OK():
+		err = &HealthCheckError{Report: *prev.Health}
+	case prev.Monitor != nil && prev.Monitor.Verdict == VerdictFailed:
+		err = &MonitorError{Report: *prev.Monitor}
+	}
+	e.unhealthy = err
+	e.unhealthySkip = "production was found unhealthy by the run this one resumes"
+	e.errs = append(e.errs, err)
 }
 
 // sameRun reports whether two journaled runs are the same one.
@@ -106,6 +135,18 @@ func (e *execution) captureBaseline(ctx context.Context) (string, error) {
 	return "", nil
 }
 
+// keep reuses a step's outputs, which live in the resumed run's Release.
+func (e *execution) keep() bool { return true }
+
+func (e *execution) resumeRollback() bool {
+	if e.prev.Rollback == nil {
+		return false
+	}
+	rb := *e.prev.Rollback
+	e.res.Rollback = &rb
+	return true
+}
+
 func (e *execution) resumeBaseline() bool {
 	if e.prev.Baseline == nil {
 		return false
@@ -116,6 +157,7 @@ func (e *execution) resumeBaseline() bool {
 }
 
 func (e *execution) deploy(ctx context.Context) (string, error) {
+	warning := e.readProduction(ctx)
 	dep, err := e.p.Deployer.Deploy(ctx, e.res.Release)
 	if err == nil && dep.ID == "" {
 		return "", fmt.Errorf("deployer %s returned a deployment without an id: nothing says the release is live", describe(e.p.Deployer))
@@ -123,12 +165,35 @@ func (e *execution) deploy(ctx context.Context) (string, error) {
 	if changed, ok := errors.AsType[*ProductionChangedError](err); ok {
 		// Production changed and then the deploy failed: its state is
 		// unknown, so it is treated like a failed health check.
-		e.res.Deployment = &changed.Deployment
-	} else if err == nil {
-		e.res.Deployment = &dep
+		dep, err = changed.Deployment, changed
+	} else if err != nil {
+		return warning, err
 	}
-	return "", err
+	dep.Version = cmp.Or(dep.Version, e.res.Release.Version)
+	dep.Tag = cmp.Or(dep.Tag, e.res.Release.Tag)
+	e.res.Deployment = &dep
+	return warning, err
 }
+
+// readProduction records what production runs before the deploy changes
+// it, and journals it before going on: it is the rollback's target. A
+// deployer that cannot tell leaves the target to the previous release.
+func (e *execution) readProduction(ctx context.Context) string {
+	pr, ok := DeployerAs[ProductionReader](e.p.Deployer)
+	if !ok {
+		return ""
+	}
+	cur, err := pr.Production(ctx)
+	if err != nil {
+		return "what production runs could not be read; a rollback would restore " + cmp.Or(e.res.Release.PreviousTag, "the previous release") + ": " + err.Error()
+	}
+	e.res.PreviousProduction = &cur
+	e.checkpoint(ctx)
+	return ""
+}
+
+// hasDeployment reports whether the resumed run recorded a deployment.
+func (e *execution) hasDeployment() bool { return e.prev.Deployment != nil }
 
 func (e *execution) resumeDeployment() bool {
 	if e.prev.Deployment == nil {
@@ -147,7 +212,7 @@ func (e *execution) skipUndeployed() string {
 	case e.res.Deployment == nil:
 		return "nothing was deployed"
 	case e.unhealthy != nil:
-		return "the deploy failed after changing production"
+		return e.unhealthySkip
 	}
 	return ""
 }
@@ -187,7 +252,7 @@ func (e *execution) skipMonitor() string {
 	case e.res.Deployment == nil:
 		return "nothing was deployed"
 	case e.unhealthy != nil:
-		return "production was found unhealthy"
+		return cmp.Or(e.unhealthySkip, "production was found unhealthy")
 	}
 	return ""
 }
@@ -221,7 +286,7 @@ func (e *execution) skipRollback() string {
 		return fmt.Sprintf("policy %s: production left as it is", policy)
 	case !CanRollback(e.p.Deployer):
 		return fmt.Sprintf("deployer %s cannot roll back", describe(e.p.Deployer))
-	case e.plan == nil && e.unhealthy != nil && e.res.Release.Previous().Version == "" && e.res.Deployment.PreviousID == "":
+	case e.plan == nil && e.unhealthy != nil && noTarget(e.rollbackTarget()) && e.res.Deployment.PreviousID == "":
 		return "no previous release to roll back to"
 	}
 	return ""
@@ -234,9 +299,25 @@ func (e *execution) rollback(ctx context.Context) (string, error) {
 	} else if _, ok := errors.AsType[*HealthCheckError](e.unhealthy); ok {
 		reason = "health checks failed: " + reason
 	}
-	report, warning, err := e.p.rollBack(ctx, *e.res.Deployment, e.res.Release.Previous(), reason)
+	failed := *e.res.Deployment
+	report, warning, err := e.p.rollBack(ctx, failed, e.rollbackTarget(), reason)
 	e.res.Rollback = report
+	if report.Restored.ID != "" && !slices.ContainsFunc(e.res.RolledBackBuilds, func(d Deployment) bool { return d.ID == failed.ID }) {
+		e.res.RolledBackBuilds = append(e.res.RolledBackBuilds, failed)
+	}
 	return warning, err
+}
+
+// rollbackTarget is the release a rollback restores: what production ran
+// before the deploy, as the Deployer read it; without that reading, the
+// previous release.
+func (e *execution) rollbackTarget() Release {
+	rel := e.res.Release
+	pp := e.res.PreviousProduction
+	if pp == nil || (pp.Commit == "" && pp.Version == "") {
+		return rel.Previous()
+	}
+	return Release{Version: pp.Version, Tag: pp.Tag, Commit: pp.Commit, Branch: rel.Branch, Remote: rel.Remote}
 }
 
 func (e *execution) skipFinalReport() string {
@@ -288,3 +369,5 @@ func (e *execution) notify(ctx context.Context) (string, error) {
 	res.NotVerified = e.notVerified()
 	return "", e.p.Notifier.Notify(ctx, res)
 }
+
+func noTarget(t Release) bool { return t.Version == "" && t.Commit == "" && t.Tag == "" }

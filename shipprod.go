@@ -203,6 +203,18 @@ type Result struct {
 	// ResumedFrom is when the run this one resumed started (zero when it
 	// did not resume one).
 	ResumedFrom time.Time `json:"resumed_from,omitzero"`
+	// PreviousProduction is what production ran right before the deploy,
+	// as the Deployer read it (ProductionReader): the target of a rollback.
+	PreviousProduction *Deployment `json:"previous_production,omitempty"`
+	// Unhealthy says why production was found unhealthy, as soon as a step
+	// found it so: a run that resumes this one applies the failure policy
+	// (rolls back) instead of checking the release again.
+	Unhealthy string `json:"unhealthy,omitempty"`
+	// RolledBackBuilds are the deployments that runs rolled back as
+	// unhealthy, carried from run to run in the journal: a deployer that
+	// promotes an existing build refuses to promote one of them again
+	// unless Pipeline.AllowRolledBack is set.
+	RolledBackBuilds []Deployment `json:"rolled_back_builds,omitempty"`
 	// NotVerified says why a live release is not verified (with
 	// OutcomeNotVerified).
 	NotVerified []string `json:"not_verified,omitempty"`
@@ -244,6 +256,11 @@ type Pipeline struct {
 	// OnFailure says what to do when production is unhealthy after the
 	// deploy. The zero value means PolicyRollback.
 	OnFailure FailurePolicy
+
+	// AllowRolledBack lets a deployer promote a build that an earlier run
+	// rolled back as unhealthy (see Result.RolledBackBuilds); the run then
+	// says so in its warnings. Without it the pre-flight refuses.
+	AllowRolledBack bool
 
 	// Journal, when set, records the run's progress so that a run that
 	// failed after making its release resumes it (see Journal).

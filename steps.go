@@ -64,8 +64,8 @@ const (
 // place a step is described.
 type stepSpec struct {
 	name StepName
-	// title is the step's human line for a release.
-	title func(Release) string
+	// title is the step's human line, e.g. "Creating git tag v2.7.0".
+	title func(*execution) string
 	// impl is the implementation the step calls; nil means it is not
 	// configured, and the step is skipped with the reason none.
 	impl any
@@ -103,7 +103,7 @@ type stepSpec struct {
 	ownActions bool
 	// action is the step's single planned action otherwise; nil means the
 	// step makes no change.
-	action func(rel Release, impl string) Action
+	action func(e *execution, impl string) Action
 	// run performs the step and returns a warning worth telling.
 	run func(*execution, context.Context) (warning string, err error)
 	// classify says what run's error means; nil means failStop.
@@ -113,114 +113,61 @@ type stepSpec struct {
 // steps is the Pipeline's table of steps. Adding a step is adding an entry.
 func (p *Pipeline) steps() []stepSpec {
 	return []stepSpec{
-		{
-			name: StepGates, impl: p.Gates, none: "no GateSource configured", readOnly: true,
-			title:    func(Release) string { return "Verifying release gates" },
-			run:      (*execution).checkGates,
-			classify: func(error) failure { return failBlock },
-		},
-		{
-			name: StepPreflight, impl: p, readOnly: true,
-			title:   func(Release) string { return "Checking that every step can do its part" },
-			prepare: (*execution).decide,
-			skip:    (*execution).skipPreflight,
-			run:     (*execution).preflight,
-		},
-		{
-			name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resume: reuse,
-			title: versionTitle, ownActions: true,
-			resumed: func(*execution) bool { return true },
-			action: func(rel Release, impl string) Action {
-				return Action{Kind: ActionCommit, Target: rel.Version, Description: fmt.Sprintf("write version %s with %s and commit it", rel.Version, impl)}
-			},
-			run: (*execution).applyVersion,
-		},
-		{
-			name: StepTag, impl: p.Tagger, none: "no Tagger configured", resume: reuse,
-			title: func(rel Release) string { return "Creating git tag " + rel.Tag }, ownActions: true,
-			resumed: func(*execution) bool { return true },
-			action: func(rel Release, impl string) Action {
-				return Action{Kind: ActionTag, Target: rel.Tag, Description: fmt.Sprintf("create and publish tag %s with %s", rel.Tag, impl)}
-			},
-			run: (*execution).tag,
-		},
-		{
-			name: StepBaseline, impl: p.Monitor, none: "no Monitor configured", resume: reuse,
-			title:    func(Release) string { return "Capturing production baseline" },
-			resumed:  (*execution).resumeBaseline,
-			run:      (*execution).captureBaseline,
-			classify: func(error) failure { return failWarn },
-		},
-		{
-			name: StepDeploy, impl: p.Deployer, none: "no Deployer configured", resume: reuse,
-			title: func(rel Release) string { return "Deploying " + cmp.Or(rel.Tag, rel.Version) + " to production" }, ownActions: true,
-			resumed: (*execution).resumeDeployment,
-			action: func(rel Release, impl string) Action {
-				return Action{Kind: ActionDeploy, Target: impl, Description: fmt.Sprintf("deploy %s with %s", cmp.Or(rel.Tag, rel.Version), impl)}
-			},
-			run:      (*execution).deploy,
-			classify: unhealthyIf[*ProductionChangedError],
-		},
-		{
-			name: StepHealth, impl: p.Health, none: "no HealthChecker configured",
-			skip:  (*execution).skipUndeployed,
-			title: func(Release) string { return "Running health checks" }, ownActions: true,
-			action: func(_ Release, impl string) Action {
-				return Action{Kind: ActionCheck, Target: impl, Description: "run health checks with " + impl}
-			},
-			run:      (*execution).checkHealth,
-			classify: unhealthyIf[*HealthCheckError],
-		},
-		{
-			name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true, survivesCancel: true,
-			title: func(Release) string { return "Writing ship report" }, ownActions: true,
-			action: reportAction,
-			run:    (*execution).writeReport,
-		},
-		{
-			name: StepMonitor, impl: p.Monitor, none: "no Monitor configured",
-			skip:  (*execution).skipMonitor,
-			title: func(Release) string { return "Monitoring production" }, ownActions: true,
-			action: func(_ Release, impl string) Action {
-				return Action{Kind: ActionWatch, Target: impl, Description: "watch production with " + impl}
-			},
-			run:      (*execution).watch,
-			classify: monitorFailure,
-		},
-		{
-			name: StepRollback, impl: p.Deployer, none: "nothing is deployed", onUnhealthy: true,
+		{name: StepGates, impl: p.Gates, none: "no GateSource configured", readOnly: true,
+			title: fixed("Verifying release gates"), run: (*execution).checkGates, classify: always(failBlock)},
+		{name: StepPreflight, impl: p, readOnly: true, title: fixed("Checking that every step can do its part"),
+			prepare: (*execution).decide, skip: (*execution).skipPreflight, run: (*execution).preflight},
+		{name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resume: reuse, resumed: (*execution).keep,
+			ownActions: true, title: (*execution).versionTitle, action: (*execution).versionAction, run: (*execution).applyVersion},
+		{name: StepTag, impl: p.Tagger, none: "no Tagger configured", resume: reuse, resumed: (*execution).keep,
+			ownActions: true, title: (*execution).tagTitle, action: (*execution).tagAction, run: (*execution).tag},
+		{name: StepBaseline, impl: p.Monitor, none: "no Monitor configured", resume: reuse, resumed: (*execution).resumeBaseline,
+			title: fixed("Capturing production baseline"), run: (*execution).captureBaseline, classify: always(failWarn)},
+		{name: StepDeploy, impl: p.Deployer, none: "no Deployer configured", resume: reuse, resumed: (*execution).resumeDeployment,
+			ownActions: true, title: (*execution).deployTitle, action: (*execution).deployAction,
+			run: (*execution).deploy, classify: unhealthyIf[*ProductionChangedError]},
+		{name: StepHealth, impl: p.Health, none: "no HealthChecker configured", skip: (*execution).skipUndeployed,
+			ownActions: true, title: fixed("Running health checks"), action: simpleAction(ActionCheck, "run health checks with "),
+			run: (*execution).checkHealth, classify: unhealthyIf[*HealthCheckError]},
+		{name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true, survivesCancel: true,
+			ownActions: true, title: fixed("Writing ship report"), action: reportAction, run: (*execution).writeReport},
+		{name: StepMonitor, impl: p.Monitor, none: "no Monitor configured", skip: (*execution).skipMonitor,
+			ownActions: true, title: fixed("Monitoring production"), action: simpleAction(ActionWatch, "watch production with "),
+			run: (*execution).watch, classify: monitorFailure},
+		{name: StepRollback, impl: p.Deployer, none: "nothing is deployed", onUnhealthy: true,
 			condition: "only if health checks or the monitor find production unhealthy",
-			skip:      (*execution).skipRollback,
-			title:     func(rel Release) string { return "Rolling back to " + cmp.Or(rel.PreviousTag, "the previous release") },
-			action: func(rel Release, impl string) Action {
-				return Action{Kind: ActionRollback, Target: impl,
-					Description: fmt.Sprintf("roll production back to %s with %s and check its health", cmp.Or(rel.PreviousTag, "the previous release"), impl)}
-			},
-			run: (*execution).rollback,
-		},
-		{
-			name: StepFinalReport, impl: p.Reporter, none: "no report was written", afterFailure: true, survivesCancel: true,
-			skip:  (*execution).skipFinalReport,
-			title: func(Release) string { return "Updating ship report" }, ownActions: true,
-			action: reportAction,
-			run:    (*execution).writeFinalReport,
-		},
-		{
-			name: StepNotify, impl: p.Notifier, none: "no Notifier configured", always: true, ownActions: true, survivesCancel: true,
-			title: func(Release) string { return "Sending notifications" },
-			action: func(_ Release, impl string) Action {
-				return Action{Kind: ActionAPI, Target: impl, Description: "send the outcome with " + impl}
-			},
-			run:      (*execution).notify,
-			classify: func(error) failure { return failWarn },
-		},
+			resume:    reuse, resumed: (*execution).resumeRollback, skip: (*execution).skipRollback,
+			title: (*execution).rollbackTitle, action: (*execution).rollbackAction, run: (*execution).rollback},
+		{name: StepFinalReport, impl: p.Reporter, none: "no report was written", afterFailure: true, survivesCancel: true,
+			skip: (*execution).skipFinalReport, ownActions: true, title: fixed("Updating ship report"), action: reportAction,
+			run: (*execution).writeFinalReport},
+		{name: StepNotify, impl: p.Notifier, none: "no Notifier configured", always: true, survivesCancel: true,
+			ownActions: true, title: fixed("Sending notifications"), action: simpleAction(ActionAPI, "send the outcome with "),
+			run: (*execution).notify, classify: always(failWarn)},
 	}
 }
 
 // reasonGivenRelease is why the version step is skipped without a Versioner.
 const reasonGivenRelease = "no Versioner configured; shipping the release as given"
 
-func versionTitle(rel Release) string {
+func fixed(title string) func(*execution) string { return func(*execution) string { return title } }
+
+func always(f failure) func(error) failure { return func(error) failure { return f } }
+
+// simpleAction is an action whose description is a verb and the
+// implementation's name.
+func simpleAction(kind ActionKind, verb string) func(*execution, string) Action {
+	return func(_ *execution, impl string) Action {
+		return Action{Kind: kind, Target: impl, Description: verb + impl}
+	}
+}
+
+func reportAction(_ *execution, impl string) Action {
+	return Action{Kind: ActionWriteFile, Target: impl, Description: "write the ship report with " + impl}
+}
+
+func (e *execution) versionTitle() string {
+	rel := e.res.Release
 	switch {
 	case rel.PreviousVersion != "":
 		return fmt.Sprintf("Bumping version %s → %s", rel.PreviousVersion, rel.Version)
@@ -230,8 +177,44 @@ func versionTitle(rel Release) string {
 	return "Bumping version"
 }
 
-func reportAction(_ Release, impl string) Action {
-	return Action{Kind: ActionWriteFile, Target: impl, Description: "write the ship report with " + impl}
+func (e *execution) versionAction(impl string) Action {
+	v := e.res.Release.Version
+	return Action{Kind: ActionCommit, Target: v, Description: fmt.Sprintf("write version %s with %s and commit it", v, impl)}
+}
+
+func (e *execution) tagTitle() string { return "Creating git tag " + e.res.Release.Tag }
+
+func (e *execution) tagAction(impl string) Action {
+	tag := e.res.Release.Tag
+	return Action{Kind: ActionTag, Target: tag, Description: fmt.Sprintf("create and publish tag %s with %s", tag, impl)}
+}
+
+func (e *execution) releaseName() string { return cmp.Or(e.res.Release.Tag, e.res.Release.Version) }
+
+func (e *execution) deployTitle() string { return "Deploying " + e.releaseName() + " to production" }
+
+func (e *execution) deployAction(impl string) Action {
+	return Action{Kind: ActionDeploy, Target: impl, Description: fmt.Sprintf("deploy %s with %s", e.releaseName(), impl)}
+}
+
+// targetName names the rollback's target for humans.
+func (e *execution) targetName() string {
+	t := e.rollbackTarget()
+	return cmp.Or(t.Tag, t.Version, shortSHA(t.Commit), "the previous release")
+}
+
+func (e *execution) rollbackTitle() string { return "Rolling back to " + e.targetName() }
+
+func (e *execution) rollbackAction(impl string) Action {
+	return Action{Kind: ActionRollback, Target: impl,
+		Description: fmt.Sprintf("roll production back to %s with %s and check its health", e.targetName(), impl)}
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
 }
 
 // unhealthyIf classifies errors of type E as production found unhealthy and
@@ -250,17 +233,6 @@ func monitorFailure(err error) failure {
 		return failUnhealthy
 	}
 	return failUnverified
-}
-
-// stepTitle is the human line for a step, in the style users know from
-// Spec-Flow ("Creating git tag v2.7.0").
-func (p *Pipeline) stepTitle(name StepName, rel Release) string {
-	for _, s := range p.steps() {
-		if s.name == name {
-			return s.title(rel)
-		}
-	}
-	return string(name)
 }
 
 // describe names a step implementation for humans: its String method if it

@@ -87,7 +87,10 @@ type Deployment struct {
 	URL         string `json:"url,omitempty"`
 	Environment string `json:"environment,omitempty"`
 	// Commit is the commit that was deployed.
-	Commit     string    `json:"commit,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// Version and Tag name the release the deployment runs, when known.
+	Version    string    `json:"version,omitempty"`
+	Tag        string    `json:"tag,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
 	// PreviousID identifies what production served before this deployment,
@@ -204,15 +207,20 @@ const (
 	PolicyNotify FailurePolicy = "notify"
 )
 
-// RollbackReport records an automatic rollback.
+// RollbackReport records a rollback.
 type RollbackReport struct {
-	Reason     string     `json:"reason"`
+	Reason string `json:"reason"`
+	// Target is what the rollback restores: what production ran before the
+	// failed deployment.
+	Target     Release    `json:"target"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt time.Time  `json:"finished_at"`
 	Restored   Deployment `json:"restored"`
 	// Health is the health of the restored version, when it was checked.
 	Health *HealthReport `json:"health,omitempty"`
-	Error  string        `json:"error,omitempty"`
+	// Notes say what else was undone (a release tag deleted, …).
+	Notes []string `json:"notes,omitempty"`
+	Error string   `json:"error,omitempty"`
 }
 
 // GateResult is the verdict on one release gate.

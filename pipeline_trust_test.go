@@ -1,0 +1,257 @@
+package shipprod_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipprod/shipprod"
+)
+
+// checkingDeployer can roll back, says what production runs, and has a
+// pre-flight check and a promotion candidate.
+type checkingDeployer struct {
+	rollbackDeployer
+	production   shipprod.Deployment
+	preflightErr error
+	candidate    string
+}
+
+func (d checkingDeployer) Production(context.Context) (shipprod.Deployment, error) {
+	d.c.add("production")
+	return d.production, nil
+}
+
+func (d checkingDeployer) Preflight(context.Context, shipprod.Release) error {
+	d.c.add("preflight deployer")
+	return d.preflightErr
+}
+
+func (d checkingDeployer) Candidate(context.Context, shipprod.Release) (shipprod.Deployment, error) {
+	return shipprod.Deployment{ID: d.candidate}, nil
+}
+
+func withCheckingDeployer(f *fixture) *checkingDeployer {
+	d := &checkingDeployer{rollbackDeployer: rollbackDeployer{f.dep}, candidate: "dpl_new",
+		production: shipprod.Deployment{ID: "dpl_140", Version: "1.4.0", Tag: "v1.4.0", Commit: "c140"}}
+	f.p.Deployer = d
+	return d
+}
+
+func TestPreflightFailureStopsBeforeAnyChange(t *testing.T) {
+	f := newFixture()
+	d := withCheckingDeployer(f)
+	d.preflightErr = errors.New("VERCEL_TOKEN is not valid for team acme: set team or VERCEL_ORG_ID")
+
+	plan, err := f.p.Plan(context.Background())
+	var pe *shipprod.PreflightError
+	require.ErrorAs(t, err, &pe, "plan runs the pre-flight too")
+	assert.NotEmpty(t, plan.Actions())
+
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Failures, 1)
+	assert.Equal(t, shipprod.StepDeploy, pe.Failures[0].Step)
+	assert.Contains(t, err.Error(), "VERCEL_ORG_ID")
+	assert.Equal(t, []string{"next", "preflight deployer"}, f.calls.list(), "nothing was applied, tagged or deployed")
+	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+	for _, s := range res.Steps[2:] {
+		assert.Equal(t, shipprod.StepSkipped, s.Status, s.Step)
+	}
+}
+
+func TestRollbackRestoresWhatProductionRan(t *testing.T) {
+	f := newFixture()
+	withCheckingDeployer(f)
+	// The previous tag is v1.2.0, but production runs v1.4.0 (say v1.4.1
+	// was rolled back, and v1.3.0 never shipped).
+	f.health.unhealthy["1.3.0"] = true
+	res, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+	calls := strings.Join(f.calls.list(), ",")
+	assert.Contains(t, calls, "production,deploy v1.3.0", "production is read right before the deploy")
+	assert.Contains(t, calls, "rollback dep-1.3.0 to v1.4.0")
+	assert.Contains(t, calls, "health 1.4.0 dep-1.4.0", "the restored version is the one health-checked")
+	require.NotNil(t, res.PreviousProduction)
+	assert.Equal(t, "v1.4.0", res.Rollback.Target.Tag)
+	rb, _ := res.Step(shipprod.StepRollback)
+	assert.Equal(t, "Rolling back to v1.4.0", rb.Title)
+	assert.Equal(t, []string{"dep-1.3.0"}, deploymentIDs(res.RolledBackBuilds))
+}
+
+func deploymentIDs(deps []shipprod.Deployment) []string {
+	var ids []string
+	for _, d := range deps {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+func TestRolledBackBuildIsNotPromotedAgain(t *testing.T) {
+	f := newFixture()
+	d := withCheckingDeployer(f)
+	j := &memJournal{}
+	f.p.Journal = j
+	d.candidate = "dep-1.3.0"
+	f.health.unhealthy["1.3.0"] = true
+	res, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	require.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+
+	// The next release finds the same build to promote.
+	f.health.unhealthy["1.3.1"] = false
+	f.ver.next = shipprod.Release{Version: "1.3.1", PreviousVersion: "1.3.0", Tag: "v1.3.1", PreviousTag: "v1.3.0", Bump: shipprod.BumpPatch}
+	f.calls.log = nil
+	res, err = f.p.Run(context.Background())
+	var pe *shipprod.PreflightError
+	require.ErrorAs(t, err, &pe)
+	assert.Contains(t, err.Error(), "deployment dep-1.3.0 (v1.3.0) was rolled back as unhealthy by an earlier run")
+	assert.Contains(t, err.Error(), "--allow-rolled-back")
+	assert.NotContains(t, f.calls.list(), "apply 1.3.1")
+	assert.Equal(t, []string{"dep-1.3.0"}, deploymentIDs(res.RolledBackBuilds), "the list is kept from run to run")
+
+	f.p.AllowRolledBack = true
+	res, err = f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "promoting it again as asked")
+}
+
+// crashingJournal stops recording once a step starts running, as if the
+// process died right there.
+type crashingJournal struct {
+	memJournal
+	at      shipprod.StepName
+	crashed bool
+}
+
+func (j *crashingJournal) Save(ctx context.Context, res *shipprod.Result) error {
+	if j.crashed {
+		return nil
+	}
+	if n := len(res.Steps); n > 0 && res.Steps[n-1].Step == j.at && res.Steps[n-1].Status == shipprod.StepRunning {
+		j.crashed = true
+	}
+	return j.memJournal.Save(ctx, res)
+}
+
+// A run killed while it rolled back is resumed as a rollback, never as a
+// release to check (and ship) again.
+func TestRunKilledDuringTheRollbackResumesTheRollback(t *testing.T) {
+	f := newFixture()
+	withCheckingDeployer(f)
+	j := &crashingJournal{at: shipprod.StepRollback}
+	f.p.Journal = j
+	f.health.unhealthy["1.3.0"] = true
+	_, _ = f.p.Run(context.Background())
+	require.True(t, j.crashed)
+
+	// The release's tag exists now: the versioner finds nothing to release.
+	f.ver.next = shipprod.Release{PreviousVersion: "1.3.0", PreviousTag: "v1.3.0", PreviousCommit: "c0ffee", Bump: shipprod.BumpNone}
+	f.ver.nextErr = errors.Join(errors.New("no commits since v1.3.0"), shipprod.ErrNothingToRelease)
+	f.health.unhealthy["1.3.0"] = false // whatever the release looks like now
+	f.p.Journal = &j.memJournal
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	var hce *shipprod.HealthCheckError
+	require.ErrorAs(t, err, &hce, "the verdict of the resumed run stands")
+	assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+	assert.NotContains(t, f.calls.list(), "health 1.3.0 dep-1.3.0", "the release is not checked again")
+	assert.Contains(t, f.calls.list(), "rollback dep-1.3.0 to v1.4.0", "the rollback goes to what production ran before the deploy")
+	h, _ := res.Step(shipprod.StepHealth)
+	assert.Equal(t, "production was found unhealthy by the run this one resumes", h.Reason)
+}
+
+type fakeNotifier struct {
+	c    *calls
+	sent []shipprod.Result
+	err  error
+}
+
+func (n *fakeNotifier) Notify(_ context.Context, res shipprod.Result) error {
+	n.c.add("notify " + string(res.Outcome))
+	n.sent = append(n.sent, res)
+	return n.err
+}
+
+func TestNotifierHearsEveryOutcome(t *testing.T) {
+	t.Run("blocked", func(t *testing.T) {
+		f := newFixture()
+		n := &fakeNotifier{c: f.calls}
+		f.p.Notifier = n
+		f.p.Gates = blockedGate()
+		_, err := f.p.Run(context.Background())
+		require.Error(t, err)
+		assert.Equal(t, []string{"notify blocked"}, f.calls.list())
+		assert.Contains(t, n.sent[0].Error, "blocked by release gates")
+	})
+	t.Run("rolled back, and a failed notification is only a warning", func(t *testing.T) {
+		f := newFixture()
+		n := &fakeNotifier{c: f.calls, err: errors.New("webhook answered 500")}
+		f.p.Notifier = n
+		f.health.unhealthy["1.3.0"] = true
+		res, _ := f.p.Run(context.Background())
+		assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome)
+		assert.Equal(t, "notify rolled-back", f.calls.list()[len(f.calls.list())-1])
+		assert.Contains(t, strings.Join(res.Warnings, "\n"), "webhook answered 500")
+	})
+}
+
+func blockedGate() shipprod.GateSource {
+	return gateFunc(func(context.Context) (shipprod.GateReport, error) {
+		return shipprod.GateReport{Gates: []shipprod.GateResult{{Name: "staging_validation", Found: "pending", Required: "approved", Key: "k"}}}, nil
+	})
+}
+
+type gateFunc func(context.Context) (shipprod.GateReport, error)
+
+func (g gateFunc) CheckGates(ctx context.Context) (shipprod.GateReport, error) { return g(ctx) }
+
+func TestRunPlanDoesNotDecideAgain(t *testing.T) {
+	f := newFixture()
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	// A commit lands while the user reads the plan: the versioner would now
+	// decide another version.
+	f.ver.next = shipprod.Release{Version: "2.0.0", PreviousVersion: "1.2.0", Tag: "v2.0.0", PreviousTag: "v1.2.0", Bump: shipprod.BumpMajor}
+	res, err := f.p.RunPlan(context.Background(), plan)
+	require.NoError(t, err)
+	assert.Equal(t, "1.3.0", res.Release.Version, "the confirmed plan runs")
+	assert.Equal(t, 1, strings.Count(strings.Join(f.calls.list(), ","), "next"), "the history is read once")
+
+	_, err = f.p.RunPlan(context.Background(), &shipprod.Plan{})
+	require.Error(t, err, "a plan not made by Plan is refused")
+}
+
+func TestDeploymentWithoutAnIDIsNotShipped(t *testing.T) {
+	f := newFixture()
+	f.p.Deployer = emptyDeployer{}
+	res, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "returned a deployment without an id")
+	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+}
+
+type emptyDeployer struct{}
+
+func (emptyDeployer) Deploy(context.Context, shipprod.Release) (shipprod.Deployment, error) {
+	return shipprod.Deployment{}, nil
+}
+
+func TestNoDeployerIsReleasedNotShipped(t *testing.T) {
+	f := newFixture()
+	f.p.Deployer = nil
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeReleased, res.Outcome)
+	assert.Contains(t, res.Warnings, "no Deployer is configured: the release is tagged and published, not deployed")
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, plan.Warnings, "no Deployer is configured: the release is tagged and published, not deployed")
+}
