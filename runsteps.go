@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // The run functions of the step table, in the order of the table.
@@ -22,7 +23,11 @@ func (e *execution) checkGates(ctx context.Context) (string, error) {
 	if blocking := report.Blocking(); len(blocking) > 0 {
 		return "", &GateBlockedError{Gates: blocking}
 	}
-	return "", nil
+	var warnings []string
+	for _, g := range report.Warnings() {
+		warnings = append(warnings, DescribeGate(g))
+	}
+	return strings.Join(warnings, "; "), nil
 }
 
 // decide makes the version decision (or takes the confirmed plan's) and

@@ -236,6 +236,10 @@ type GateResult struct {
 	// Required is the value that passes ("approved").
 	Required string `json:"required"`
 	Passed   bool   `json:"passed"`
+	// Advisory gates that did not pass warn and do not block (a feature
+	// whose state file is not at the ship phase, unless the configuration
+	// requires it).
+	Advisory bool `json:"advisory,omitempty"`
 	// Hint says what to do next when the gate did not pass ("run /validate-staging").
 	Hint string `json:"hint,omitempty"`
 }
@@ -249,11 +253,22 @@ type GateReport struct {
 	Gates []GateResult `json:"gates"`
 }
 
-// Blocking returns the gates that did not pass.
+// Blocking returns the gates that did not pass and are not advisory.
 func (g GateReport) Blocking() []GateResult {
 	var out []GateResult
 	for _, r := range g.Gates {
-		if !r.Passed {
+		if !r.Passed && !r.Advisory {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Warnings returns the advisory gates that did not pass.
+func (g GateReport) Warnings() []GateResult {
+	var out []GateResult
+	for _, r := range g.Gates {
+		if !r.Passed && r.Advisory {
 			out = append(out, r)
 		}
 	}

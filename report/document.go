@@ -79,6 +79,7 @@ type Gate struct {
 	Found    string `json:"found"`
 	Required string `json:"required"`
 	Passed   bool   `json:"passed"`
+	Advisory bool   `json:"advisory,omitempty"`
 	Hint     string `json:"hint,omitempty"`
 }
 
