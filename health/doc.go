@@ -1,5 +1,6 @@
 // Package health checks that a deployed release really works: HTTP endpoints
-// (exact status, body, JSON fields, headers, latency, application/health+json),
+// (exact status, body, jq expressions on a JSON body, headers, latency,
+// application/health+json),
 // the deployed version, TCP ports, DNS names, SQL databases, Redis and any
 // program's exit status. Importers add their own kinds through the Probe
 // interface.
