@@ -24,6 +24,10 @@
 // milliseconds. The per-attempt timeout and the reported latency bound and
 // measure real I/O and therefore use real time.
 //
+// The Redis check uses github.com/redis/go-redis/v9 for the protocol
+// (HELLO/AUTH, SELECT, PING) on a connection it dials itself, so that
+// go-redis, whose logger is package-global, has no failed dial to log.
+//
 // The SQL check uses database/sql with the driver the importer registers; this
 // package imports no driver. The reference CLI blank-imports pgx's stdlib
 // driver ("pgx"):
