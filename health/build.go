@@ -74,28 +74,52 @@ func kindKeys(cc CheckConfig) []string {
 func buildCheck(cc CheckConfig, env buildEnv) (Check, []string, error) {
 	ch := Check{Name: strings.TrimSpace(cc.Name)}
 	var errs *multierror.Error
-	fail := func(format string, args ...any) {
-		errs = multierror.Append(errs, fmt.Errorf(format, args...))
-	}
 	if ch.Name == "" {
-		fail("name is missing; every check needs a name for the report")
+		errs = multierror.Append(errs, errors.New("name is missing; every check needs a name for the report"))
 	}
+	kind, err := checkKind(cc)
+	if err != nil {
+		return ch, nil, joinErrors(multierror.Append(errs, err))
+	}
+	ch.Kind = kind
+	for _, err := range misplacedOptions(cc, kind) {
+		errs = multierror.Append(errs, err)
+	}
+	secrets, err := buildProbe(cc, env, &ch)
+	if err != nil {
+		// One problem a line: a probe's own list is flattened into ours.
+		var merr *multierror.Error
+		if errors.As(err, &merr) {
+			for _, e := range merr.Errors {
+				errs = multierror.Append(errs, e)
+			}
+		} else {
+			errs = multierror.Append(errs, err)
+		}
+	}
+	return ch, secrets, joinErrors(errs)
+}
+
+// checkKind returns the one kind key set in cc.
+func checkKind(cc CheckConfig) (string, error) {
 	keys := kindKeys(cc)
 	switch len(keys) {
 	case 0:
-		fail("no kind: set one of http, version, tcp, dns, sql, redis, command or custom")
-		return ch, nil, joinErrors(errs)
+		return "", errors.New("no kind: set one of http, version, tcp, dns, sql, redis, command or custom")
 	case 1:
+		return keys[0], nil
 	default:
-		fail("sets %s; a check has exactly one kind", strings.Join(keys, " and "))
-		return ch, nil, joinErrors(errs)
+		return "", fmt.Errorf("sets %s; a check has exactly one kind", strings.Join(keys, " and "))
 	}
-	ch.Kind = keys[0]
+}
 
-	// Options that belong to other kinds are mistakes worth reporting.
+// misplacedOptions reports the options set for another kind than the
+// check's: they are mistakes worth reporting, not settings to ignore.
+func misplacedOptions(cc CheckConfig, kind string) []error {
+	var errs []error
 	notFor := func(key string, set bool, kinds ...string) {
-		if set && !slices.Contains(kinds, ch.Kind) {
-			fail("%s: only for %s checks, not %s", key, strings.Join(kinds, " and "), ch.Kind)
+		if set && !slices.Contains(kinds, kind) {
+			errs = append(errs, fmt.Errorf("%s: only for %s checks, not %s", key, strings.Join(kinds, " and "), kind))
 		}
 	}
 	notFor("http options ("+strings.Join(httpOptionKeys(cc.HTTPOptions), ", ")+")", !cc.HTTPOptions.isZero(), "http", "version")
@@ -108,9 +132,16 @@ func buildCheck(cc CheckConfig, env buildEnv) (Check, []string, error) {
 	notFor("dir", cc.Dir != "", "command")
 	notFor("env", len(cc.Env) > 0, "command")
 	notFor("args", len(cc.Args) > 0, "custom")
+	return errs
+}
 
-	var secrets []string
-	var err error
+// buildProbe builds the probe of ch's kind and sets ch's Probe, Target and
+// Description. It returns the secrets the probe holds.
+func buildProbe(cc CheckConfig, env buildEnv, ch *Check) ([]string, error) {
+	var (
+		secrets []string
+		err     error
+	)
 	switch ch.Kind {
 	case "http", "version":
 		var p *httpProbe
@@ -143,41 +174,36 @@ func buildCheck(cc CheckConfig, env buildEnv) (Check, []string, error) {
 			ch.Probe, ch.Target, ch.Description = p, p.target(), p.describe()
 		}
 	case "custom":
-		kind, ok := env.kinds[cc.Custom]
-		if !ok {
-			known := make([]string, 0, len(env.kinds))
-			for k := range env.kinds {
-				known = append(known, k)
-			}
-			sort.Strings(known)
-			err = fmt.Errorf("custom kind %q is not registered (known: %s); register it in health.Options.Kinds", cc.Custom, orNone(known))
-			break
-		}
-		ch.Kind = cc.Custom
-		var p Probe
-		p, err = kind(cc.Args, env.getenv)
-		if err == nil && p == nil {
-			err = fmt.Errorf("custom kind %q returned no Probe", cc.Custom)
-		}
-		if sh, ok := p.(SecretHolder); ok {
-			secrets = sh.Secrets()
-		}
-		ch.Probe, ch.Target = p, cc.Custom
-		if err != nil {
-			err = fmt.Errorf("custom kind %q: %w", cc.Custom, err)
-		}
+		secrets, err = buildCustom(cc, env, ch)
 	}
+	return secrets, err
+}
+
+// buildCustom builds a check of a kind the importer registered.
+func buildCustom(cc CheckConfig, env buildEnv, ch *Check) ([]string, error) {
+	kind, ok := env.kinds[cc.Custom]
+	if !ok {
+		known := make([]string, 0, len(env.kinds))
+		for k := range env.kinds {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return nil, fmt.Errorf("custom kind %q is not registered (known: %s); register it in health.Options.Kinds", cc.Custom, orNone(known))
+	}
+	ch.Kind, ch.Target = cc.Custom, cc.Custom
+	p, err := kind(cc.Args, env.getenv)
+	if err == nil && p == nil {
+		err = fmt.Errorf("custom kind %q returned no Probe", cc.Custom)
+	}
+	var secrets []string
+	if sh, ok := p.(SecretHolder); ok {
+		secrets = sh.Secrets()
+	}
+	ch.Probe = p
 	if err != nil {
-		var merr *multierror.Error
-		if errors.As(err, &merr) {
-			for _, e := range merr.Errors {
-				errs = multierror.Append(errs, e)
-			}
-		} else {
-			errs = multierror.Append(errs, err)
-		}
+		return secrets, fmt.Errorf("custom kind %q: %w", cc.Custom, err)
 	}
-	return ch, secrets, joinErrors(errs)
+	return secrets, nil
 }
 
 // joinErrors renders the problems of one check on one line.
@@ -231,51 +257,84 @@ func newHTTPProbe(cc CheckConfig, env buildEnv) (*httpProbe, []string, error) {
 	p := &httpProbe{rawURL: strings.TrimSpace(cc.HTTP), opts: o, header: http.Header{}}
 	if cc.Version != "" {
 		p.rawURL = strings.TrimSpace(cc.Version)
-		p.version = &versionSpec{header: cc.VersionHeader}
 	}
 	var errs *multierror.Error
 	fail := func(format string, args ...any) { errs = multierror.Append(errs, fmt.Errorf(format, args...)) }
-	var secrets []string
 
-	if u, err := url.Parse(p.rawURL); err != nil {
+	secrets := p.checkURL(fail)
+	p.applyDefaults(fail)
+	secrets = append(secrets, p.setHeaders(env.getenv, fail)...)
+	p.compileExpectations(fail)
+	if cc.Version != "" {
+		p.version = newVersionSpec(cc, fail)
+	}
+	client, err := probeClient(env.client, p.opts)
+	if err != nil {
+		fail("%v", err)
+	}
+	p.client = client
+	if errs != nil {
+		return p, secrets, errs
+	}
+	return p, secrets, nil
+}
+
+// checkURL reports a URL that cannot be checked, and returns the password
+// in its user info, a secret to mask.
+func (p *httpProbe) checkURL(fail func(string, ...any)) []string {
+	u, err := url.Parse(p.rawURL)
+	if err != nil {
 		fail("%q is not a URL: %v", redactURL(p.rawURL), err)
-	} else {
-		if u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
-			fail("%q: only http and https URLs can be checked", redactURL(p.rawURL))
+		return nil
+	}
+	if u.IsAbs() && u.Scheme != "http" && u.Scheme != "https" {
+		fail("%q: only http and https URLs can be checked", redactURL(p.rawURL))
+	}
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			return []string{pw}
 		}
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok {
-				secrets = append(secrets, pw)
-			}
-		}
 	}
-	if p.opts.Method == "" {
-		p.opts.Method = http.MethodGet
+	return nil
+}
+
+// applyDefaults fills in the method, status and redirect limit, and
+// reports the values that cannot work.
+func (p *httpProbe) applyDefaults(fail func(string, ...any)) {
+	o := &p.opts
+	if o.Method == "" {
+		o.Method = http.MethodGet
 	}
-	p.opts.Method = strings.ToUpper(p.opts.Method)
-	if p.opts.ExpectStatus == 0 {
-		p.opts.ExpectStatus = http.StatusOK
+	o.Method = strings.ToUpper(o.Method)
+	if o.ExpectStatus == 0 {
+		o.ExpectStatus = http.StatusOK
 	}
-	if p.opts.ExpectStatus < 100 || p.opts.ExpectStatus > 599 {
-		fail("expect_status %d is not an HTTP status (100-599)", p.opts.ExpectStatus)
+	if o.ExpectStatus < 100 || o.ExpectStatus > 599 {
+		fail("expect_status %d is not an HTTP status (100-599)", o.ExpectStatus)
 	}
-	if p.opts.MaxRedirects < 0 {
+	if o.MaxRedirects < 0 {
 		fail("max_redirects must not be negative")
 	}
-	if p.opts.MaxRedirects > 0 && !p.opts.FollowRedirects {
+	if o.MaxRedirects > 0 && !o.FollowRedirects {
 		fail("max_redirects needs follow_redirects: true")
 	}
-	if p.opts.MaxRedirects == 0 {
-		p.opts.MaxRedirects = DefaultMaxRedirects
+	if o.MaxRedirects == 0 {
+		o.MaxRedirects = DefaultMaxRedirects
 	}
-	if p.opts.MaxLatency < 0 {
+	if o.MaxLatency < 0 {
 		fail("max_latency must not be negative")
 	}
-	for k, v := range o.Headers {
+}
+
+// setHeaders sets the request headers, reading headers_from_env; their
+// values are secrets, returned to be masked.
+func (p *httpProbe) setHeaders(getenv func(string) string, fail func(string, ...any)) []string {
+	for k, v := range p.opts.Headers {
 		p.header.Set(k, v)
 	}
-	for k, name := range o.HeadersFromEnv {
-		v := env.getenv(name)
+	var secrets []string
+	for k, name := range p.opts.HeadersFromEnv {
+		v := getenv(name)
 		if v == "" {
 			fail("headers_from_env: %s: environment variable %s is empty or unset", k, name)
 			continue
@@ -283,14 +342,20 @@ func newHTTPProbe(cc CheckConfig, env buildEnv) (*httpProbe, []string, error) {
 		secrets = append(secrets, v)
 		p.header.Set(k, v)
 	}
-	if o.ExpectBodyRegex != "" {
-		re, err := regexp.Compile(o.ExpectBodyRegex)
+	return secrets
+}
+
+// compileExpectations compiles expect_body_regex and the expect_json jq
+// expressions, so that a mistake in one is a configuration error.
+func (p *httpProbe) compileExpectations(fail func(string, ...any)) {
+	if p.opts.ExpectBodyRegex != "" {
+		re, err := regexp.Compile(p.opts.ExpectBodyRegex)
 		if err != nil {
 			fail("expect_body_regex: %v", err)
 		}
 		p.bodyRe = re
 	}
-	for _, src := range o.ExpectJSON {
+	for _, src := range p.opts.ExpectJSON {
 		e, err := ParseExpr(src)
 		if err != nil {
 			fail("expect_json: %v", err)
@@ -298,51 +363,63 @@ func newHTTPProbe(cc CheckConfig, env buildEnv) (*httpProbe, []string, error) {
 		}
 		p.exprs = append(p.exprs, e)
 	}
-	if p.version != nil {
-		if cc.VersionField != "" {
-			path, rest, err := parsePath(strings.TrimSpace(cc.VersionField))
-			if err != nil || strings.TrimSpace(rest) != "" {
-				fail("version_field %q is not a JSON path such as .version or .build.version", cc.VersionField)
-			}
-			p.version.field, p.version.fieldText = path, cc.VersionField
-		}
-		if cc.VersionRegex != "" {
-			re, err := regexp.Compile(cc.VersionRegex)
-			if err != nil {
-				fail("version_regex: %v", err)
-			}
-			p.version.re = re
-		}
-		set := 0
-		for _, s := range []string{cc.VersionField, cc.VersionRegex, cc.VersionHeader} {
-			if s != "" {
-				set++
-			}
-		}
-		if set > 1 {
-			fail("set one of version_field, version_regex and version_header")
+}
+
+// newVersionSpec reads where a version check finds the version: one of
+// version_field (a jq expression), version_regex and version_header.
+func newVersionSpec(cc CheckConfig, fail func(string, ...any)) *versionSpec {
+	v := &versionSpec{header: cc.VersionHeader}
+	if src := strings.TrimSpace(cc.VersionField); src != "" {
+		field, err := parseJQ(src)
+		if err != nil {
+			fail("version_field %q is not a jq expression such as .version or .build.version: %v", cc.VersionField, err)
+		} else {
+			field.text = src
+			v.field = field
 		}
 	}
+	if cc.VersionRegex != "" {
+		re, err := regexp.Compile(cc.VersionRegex)
+		if err != nil {
+			fail("version_regex: %v", err)
+		}
+		v.re = re
+	}
+	set := 0
+	for _, s := range []string{cc.VersionField, cc.VersionRegex, cc.VersionHeader} {
+		if s != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		fail("set one of version_field, version_regex and version_header")
+	}
+	return v
+}
 
-	// The client: a copy of the caller's with this check's redirect policy.
-	client := *env.client
+// probeClient returns a copy of the caller's client with the check's
+// redirect policy and, with insecure_skip_verify, a transport that does not
+// verify certificates.
+func probeClient(base *http.Client, o HTTPOptions) (*http.Client, error) {
+	client := *base
+	var err error
 	if o.InsecureSkipVerify {
 		tr, ok := client.Transport.(*http.Transport)
 		if client.Transport == nil {
 			tr, ok = http.DefaultTransport.(*http.Transport)
 		}
-		if !ok {
-			fail("insecure_skip_verify needs the HTTP client's Transport to be an *http.Transport")
-		} else {
+		if ok {
 			tr = tr.Clone()
 			if tr.TLSClientConfig == nil {
 				tr.TLSClientConfig = &tls.Config{}
 			}
 			tr.TLSClientConfig.InsecureSkipVerify = true
 			client.Transport = tr
+		} else {
+			err = errors.New("insecure_skip_verify needs the HTTP client's Transport to be an *http.Transport")
 		}
 	}
-	follow, maxRedirects := p.opts.FollowRedirects, p.opts.MaxRedirects
+	follow, maxRedirects := o.FollowRedirects, o.MaxRedirects
 	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if !follow {
 			return http.ErrUseLastResponse
@@ -352,11 +429,7 @@ func newHTTPProbe(cc CheckConfig, env buildEnv) (*httpProbe, []string, error) {
 		}
 		return nil
 	}
-	p.client = &client
-	if errs != nil {
-		return p, secrets, errs
-	}
-	return p, secrets, nil
+	return &client, err
 }
 
 // sqlDriverRegistered reports whether database/sql knows the driver.

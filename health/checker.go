@@ -75,6 +75,19 @@ func New(cfg Config, opts Options) (*Checker, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	errs := c.validateSettings(cfg)
+	seen := map[string]bool{}
+	errs = multierror.Append(errs, c.addConfigured(cfg, newBuildEnv(opts, c.concurrency), seen))
+	errs = multierror.Append(errs, c.addChecks(opts.Checks, cfg.Timing, seen))
+	if err := errs.ErrorOrNil(); err != nil {
+		return nil, errors.New(c.mask.mask(formatErrors(errs)))
+	}
+	return c, nil
+}
+
+// validateSettings checks the settings of the whole Checker and fills in
+// the default concurrency.
+func (c *Checker) validateSettings(cfg Config) *multierror.Error {
 	var errs *multierror.Error
 	if c.concurrency < 0 {
 		errs = multierror.Append(errs, fmt.Errorf("health.concurrency is %d; it must be positive (0 means %d)", c.concurrency, DefaultConcurrency))
@@ -90,22 +103,32 @@ func New(cfg Config, opts Options) (*Checker, error) {
 	if err := validateTiming("health", cfg.Timing); err != nil {
 		errs = multierror.Append(errs, err)
 	}
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+	return errs
+}
+
+// newBuildEnv is what building the configured checks needs, with defaults.
+func newBuildEnv(opts Options, concurrency int) buildEnv {
 	env := buildEnv{
-		getenv:   getenv,
+		getenv:   opts.Getenv,
 		client:   opts.HTTPClient,
 		dir:      opts.Dir,
 		resolver: opts.Resolver,
 		kinds:    opts.Kinds,
-		conc:     c.concurrency,
+		conc:     concurrency,
+	}
+	if env.getenv == nil {
+		env.getenv = os.Getenv
 	}
 	if env.client == nil {
-		env.client = defaultHTTPClient(c.concurrency)
+		env.client = defaultHTTPClient(concurrency)
 	}
-	seen := map[string]bool{}
+	return env
+}
+
+// addConfigured builds the configured checks. The secrets of every check,
+// even one that fails to build, are masked from then on.
+func (c *Checker) addConfigured(cfg Config, env buildEnv, seen map[string]bool) *multierror.Error {
+	var errs *multierror.Error
 	for i, cc := range cfg.Checks {
 		where := fmt.Sprintf("health.checks[%d]", i)
 		if cc.Name != "" {
@@ -127,7 +150,13 @@ func New(cfg Config, opts Options) (*Checker, error) {
 		ch.Timing = cc.Timing.withDefaults(cfg.Timing)
 		c.checks = append(c.checks, ch)
 	}
-	for i, ch := range opts.Checks {
+	return errs
+}
+
+// addChecks adds the checks written in Go (Options.Checks).
+func (c *Checker) addChecks(checks []Check, defaults Timing, seen map[string]bool) *multierror.Error {
+	var errs *multierror.Error
+	for i, ch := range checks {
 		where := fmt.Sprintf("Options.Checks[%d]", i)
 		switch {
 		case ch.Name == "":
@@ -146,13 +175,10 @@ func New(cfg Config, opts Options) (*Checker, error) {
 		if ch.Kind == "" {
 			ch.Kind = "custom"
 		}
-		ch.Timing = ch.Timing.withDefaults(cfg.Timing)
+		ch.Timing = ch.Timing.withDefaults(defaults)
 		c.checks = append(c.checks, ch)
 	}
-	if err := errs.ErrorOrNil(); err != nil {
-		return nil, errors.New(c.mask.mask(formatErrors(errs)))
-	}
-	return c, nil
+	return errs
 }
 
 // formatErrors lists every error on a line of its own.

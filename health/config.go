@@ -102,7 +102,9 @@ func (t Timing) withDefaults(def Timing) Timing {
 //	  - name: api
 //	    http: /api/health                # relative to base_url, or absolute
 //	    expect_status: 200               # exact; default 200
-//	    expect_json: ['.database == "connected"']
+//	    expect_json:                     # jq expressions that must hold
+//	      - '.database == "connected"'
+//	      - '.checks | map(.status == "up") | all'
 //	    max_latency: 800ms
 //	  - name: live-version
 //	    version: /api/version            # must report the version just shipped
@@ -141,8 +143,10 @@ type CheckConfig struct {
 
 	HTTPOptions `yaml:",inline"`
 
-	// VersionField is the JSON path of the version in the response (version
-	// checks; default ".version" for JSON bodies, else the trimmed body).
+	// VersionField is a jq expression, usually a path such as
+	// .build.version, whose first value is the version in the JSON
+	// response (version checks; default ".version" for JSON bodies, else
+	// the trimmed body).
 	VersionField string `yaml:"version_field"`
 	// VersionRegex extracts the version from the body: its first capture
 	// group, or the whole match.
@@ -185,9 +189,11 @@ type HTTPOptions struct {
 	ExpectBody string `yaml:"expect_body"`
 	// ExpectBodyRegex must match the body.
 	ExpectBodyRegex string `yaml:"expect_body_regex"`
-	// ExpectJSON are expressions on the JSON body that must hold, such as
-	// `.database == "connected"`, `.replicas >= 2` or `.ready` (present and
-	// neither null nor false). See ParseExpr.
+	// ExpectJSON are jq expressions on the JSON body that must hold: each
+	// must yield values that are neither null nor false, such as
+	// `.database == "connected"`, `.replicas >= 2`, `.ready` (present and
+	// neither null nor false) or `.checks | map(.status == "up") | all`.
+	// They are compiled when the configuration is loaded. See Expr.
 	ExpectJSON []string `yaml:"expect_json"`
 	// ExpectHeaders are response headers and the exact values they must have.
 	ExpectHeaders map[string]string `yaml:"expect_headers"`

@@ -1,5 +1,6 @@
 // Package health checks that a deployed release really works: HTTP endpoints
-// (exact status, body, JSON fields, headers, latency, application/health+json),
+// (exact status, body, jq expressions on a JSON body, headers, latency,
+// application/health+json),
 // the deployed version, TCP ports, DNS names, SQL databases, Redis and any
 // program's exit status. Importers add their own kinds through the Probe
 // interface.
@@ -22,6 +23,10 @@
 // injected shipprod.Clock, so tests run a long readiness wait in
 // milliseconds. The per-attempt timeout and the reported latency bound and
 // measure real I/O and therefore use real time.
+//
+// The Redis check uses github.com/redis/go-redis/v9 for the protocol
+// (HELLO/AUTH, SELECT, PING) on a connection it dials itself, so that
+// go-redis, whose logger is package-global, has no failed dial to log.
 //
 // The SQL check uses database/sql with the driver the importer registers; this
 // package imports no driver. The reference CLI blank-imports pgx's stdlib

@@ -108,10 +108,27 @@ func ExampleChecker_PlanActions() {
 	// health check db: ping fake://db:5432/shop
 }
 
-// ParseExpr compiles the JSON field expectations of expect_json.
+// ParseExpr compiles the jq expressions of expect_json. An expectation holds
+// when the expression yields values that are neither null nor false.
 func ExampleParseExpr() {
-	e, _ := health.ParseExpr(`.checks["db"].status == "pass"`)
-	fmt.Println(e.Eval(map[string]any{"checks": map[string]any{"db": map[string]any{"status": "fail"}}}))
+	doc := map[string]any{"checks": map[string]any{
+		"db":    map[string]any{"status": "fail"},
+		"cache": map[string]any{"status": "pass"},
+	}}
+	for _, src := range []string{
+		`.checks["db"].status == "pass"`,
+		`.checks | map(.status == "pass") | all`,
+		`[.checks[] | select(.status == "fail")] | length <= 1`,
+	} {
+		e, err := health.ParseExpr(src)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(e.Eval(context.Background(), doc))
+	}
 	// Output:
 	// .checks["db"].status is "fail" (want == "pass")
+	// .checks | map(.status == "pass") | all yields false (want neither null nor false)
+	// <nil>
 }

@@ -68,6 +68,10 @@ func app(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"status":"ok","database":"disconnected","replicas":1}`)
 	})
+	mux.HandleFunc("/api/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"UP","checks":[{"name":"db","status":"up"},{"name":"cache","status":"up"},{"name":"queue","status":"down"}]}`)
+	})
 	mux.HandleFunc("/not-json", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<html>oops</html>")
 	})
@@ -154,6 +158,17 @@ func TestHTTPCheck(t *testing.T) {
 		{name: "json field mismatch lists every problem", cc: health.CheckConfig{HTTP: "/api/degraded", HTTPOptions: health.HTTPOptions{ExpectJSON: []string{
 			`.database == "connected"`, `.replicas >= 2`, `.cache.ready`}}}, status: shipprod.HealthFail,
 			wantInMsg: `.database is "disconnected" (want == "connected"); .replicas is 1 (want >= 2); .cache.ready is absent (want present)`},
+		{name: "jq: select, length, any", cc: health.CheckConfig{HTTP: "/api/status", HTTPOptions: health.HTTPOptions{ExpectJSON: []string{
+			`[.checks[] | select(.status == "down")] | length <= 1`, `.checks | length == 3`, `any(.checks[]; .name == "db" and .status == "up")`,
+			`.status | ascii_downcase == "up"`}}}, status: shipprod.HealthPass},
+		{name: "jq: every check up", cc: health.CheckConfig{HTTP: "/api/status", HTTPOptions: health.HTTPOptions{ExpectJSON: []string{
+			`.checks | map(.status == "up") | all`, `[.checks[] | select(.status != "up") | .name] == []`}}}, status: shipprod.HealthFail,
+			wantInMsg: `.checks | map(.status == "up") | all yields false (want neither null nor false); [.checks[] | select(.status != "up") | .name] is ["queue"] (want == [])`},
+		{name: "jq error", cc: health.CheckConfig{HTTP: "/api/status", HTTPOptions: health.HTTPOptions{ExpectJSON: []string{`.status.code == 200`}}}, status: shipprod.HealthFail,
+			wantInMsg: `.status.code == 200: expected an object but got: string ("UP")`},
+		{name: "jq bounded by the attempt timeout", cc: health.CheckConfig{HTTP: "/api/status", Timing: health.Timing{Timeout: 50 * time.Millisecond},
+			HTTPOptions: health.HTTPOptions{ExpectJSON: []string{`last(range(1e15)) > 0`}}}, status: shipprod.HealthFail,
+			wantInMsg: `timed out after 50ms: last(range(1e15)) > 0: context deadline exceeded`},
 		{name: "bad JSON", cc: health.CheckConfig{HTTP: "/not-json", HTTPOptions: health.HTTPOptions{ExpectJSON: []string{`.ok`}}}, status: shipprod.HealthFail,
 			wantInMsg: `body is not JSON`},
 		{name: "header match", cc: health.CheckConfig{HTTP: "/api/health", HTTPOptions: health.HTTPOptions{ExpectHeaders: map[string]string{"content-type": "application/json", "Cache-Control": "no-store"}}}, status: shipprod.HealthPass},
@@ -295,6 +310,11 @@ func TestVersionCheck(t *testing.T) {
 		{"old version still live", health.CheckConfig{Version: "/api/version"}, "2.6.3", false, "version v2.6.3 is live, want 2.7.0"},
 		{"old version in text", health.CheckConfig{Version: "/version.txt"}, "2.6.3", false, "version 2.6.3 is live, want 2.7.0"},
 		{"missing field", health.CheckConfig{Version: "/noversion"}, "2.7.0", false, `JSON body has no .version (set version_field)`},
+		{"jq field", health.CheckConfig{Version: "/build.json", VersionField: `.release // .build.version`}, "2.7.0", true, "version 2.7.0 is live"},
+		{"jq field absent", health.CheckConfig{Version: "/build.json", VersionField: `.build.tag`}, "2.7.0", false, `JSON body has no .build.tag: `},
+		{"jq field not a string", health.CheckConfig{Version: "/build.json", VersionField: `.build`}, "2.7.0", false, `.build is {"number":7,"version":"2.7.0"}, not a version string`},
+		{"jq field error", health.CheckConfig{Version: "/build.json", VersionField: `.build.version.major`}, "2.7.0", false,
+			`version_field .build.version.major: expected an object but got: string ("2.7.0")`},
 		{"regex no match", health.CheckConfig{Version: "/footer", VersionRegex: `build (\d+)`}, "2.7.0", false, `version_regex "build (\\d+)" does not match the body`},
 		{"header missing", health.CheckConfig{Version: "/version.txt", VersionHeader: "X-App-Version"}, "2.7.0", false, "response has no X-App-Version header"},
 		{"html is not a version", health.CheckConfig{Version: "/footer"}, "2.7.0", false, "body is not a bare version"},
@@ -318,6 +338,14 @@ func TestVersionCheck(t *testing.T) {
 
 // The version check waits for a CDN to propagate: the old version is served
 // for a while, and the check retries every period until the new one shows.
+func TestVersionFieldIsCompiledWithTheConfiguration(t *testing.T) {
+	_, err := health.New(health.Config{Checks: []health.CheckConfig{
+		{Name: "live-version", Version: "https://example.com/build.json", VersionField: ".build["},
+	}}, health.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `health.checks[0] (live-version): version_field ".build[" is not a jq expression such as .version or .build.version: unexpected EOF`)
+}
+
 func TestVersionCheckWaitsForPropagation(t *testing.T) {
 	clock := shipprodtest.NewClock(testStart)
 	propagatedAt := testStart.Add(95 * time.Second)

@@ -34,10 +34,10 @@ type httpProbe struct {
 }
 
 type versionSpec struct {
-	field     []pathElem
-	fieldText string
-	re        *regexp.Regexp
-	header    string
+	// field is the version_field jq expression (nil: the default).
+	field  *jqQuery
+	re     *regexp.Regexp
+	header string
 }
 
 // ResolveTarget resolves the URL against the base URL.
@@ -117,13 +117,54 @@ func (p *httpProbe) describeFor(target, version string) string {
 // Probe sends the request and checks the response against every expectation;
 // all the problems found are reported together.
 func (p *httpProbe) Probe(ctx context.Context, t Target) (Observation, error) {
-	raw, err := resolveURL(p.rawURL, t.BaseURL)
+	resp, body, latency, err := p.fetch(ctx, t)
 	if err != nil {
 		return Observation{}, err
 	}
+	f := findings{status: shipprod.HealthPass}
+	p.checkStatus(&f, resp)
+	p.checkHealthJSON(&f, resp, body)
+	p.checkBody(ctx, &f, body)
+	p.checkHeaders(&f, resp)
+	if p.opts.MaxLatency > 0 && latency > p.opts.MaxLatency {
+		f.problem("latency %s exceeds max_latency %s", roundLatency(latency), p.opts.MaxLatency)
+	}
+	versionNote := p.checkVersion(ctx, &f, resp, body, t.Release)
+	if len(f.problems) > 0 {
+		return Observation{}, errors.New(strings.Join(f.problems, "; "))
+	}
+	msg := fmt.Sprintf("%d %s in %s", resp.StatusCode, http.StatusText(resp.StatusCode), roundLatency(latency))
+	if versionNote != "" {
+		msg = versionNote + " (" + msg + ")"
+	}
+	if len(f.notes) > 0 {
+		msg += "; " + strings.Join(f.notes, "; ")
+	}
+	return Observation{Status: f.status, Message: msg}, nil
+}
+
+// findings collects what one response showed: every problem (the check
+// fails), notes for the message, and a warn status.
+type findings struct {
+	status   shipprod.HealthStatus
+	problems []string
+	notes    []string
+}
+
+func (f *findings) problem(format string, args ...any) {
+	f.problems = append(f.problems, fmt.Sprintf(format, args...))
+}
+
+// fetch sends the request and reads (a bounded part of) the body; latency
+// runs from sending to the end of the body.
+func (p *httpProbe) fetch(ctx context.Context, t Target) (*http.Response, []byte, time.Duration, error) {
+	raw, err := resolveURL(p.rawURL, t.BaseURL)
+	if err != nil {
+		return nil, nil, 0, err
+	}
 	req, err := http.NewRequestWithContext(ctx, p.opts.Method, raw, nil)
 	if err != nil {
-		return Observation{}, fmt.Errorf("building the request: %w", err)
+		return nil, nil, 0, fmt.Errorf("building the request: %w", err)
 	}
 	for k, vs := range p.header {
 		req.Header[k] = vs
@@ -134,93 +175,104 @@ func (p *httpProbe) Probe(ctx context.Context, t Target) (Observation, error) {
 	start := time.Now()
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return Observation{}, describeTransportError(err)
+		return nil, nil, 0, describeTransportError(err)
 	}
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	_ = resp.Body.Close()
 	latency := time.Since(start)
 	if readErr != nil {
-		return Observation{}, fmt.Errorf("%d %s, reading the body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), readErr)
+		return nil, nil, 0, fmt.Errorf("%d %s, reading the body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), readErr)
 	}
+	return resp, body, latency, nil
+}
 
-	var problems, notes []string
-	status := shipprod.HealthPass
-	if resp.StatusCode != p.opts.ExpectStatus {
-		msg := fmt.Sprintf("status %d %s, want %d", resp.StatusCode, http.StatusText(resp.StatusCode), p.opts.ExpectStatus)
-		if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" && !p.opts.FollowRedirects {
-			msg += fmt.Sprintf(" (redirect to %s not followed; set follow_redirects: true to follow it)", redactURL(loc))
-		}
-		problems = append(problems, msg)
+// checkStatus compares the status code, and says so when an unfollowed
+// redirect is why it differs.
+func (p *httpProbe) checkStatus(f *findings, resp *http.Response) {
+	if resp.StatusCode == p.opts.ExpectStatus {
+		return
 	}
-	if p.opts.HealthJSON || isHealthJSON(resp.Header.Get("Content-Type")) {
-		hs, detail, err := evalHealthJSON(body)
-		switch {
-		case err != nil:
-			problems = append(problems, err.Error())
-		case hs == shipprod.HealthFail:
-			problems = append(problems, "health+json status fail: "+detail)
-		case hs == shipprod.HealthWarn:
-			status = shipprod.HealthWarn
-			notes = append(notes, "health+json status warn: "+detail)
-		}
+	msg := fmt.Sprintf("status %d %s, want %d", resp.StatusCode, http.StatusText(resp.StatusCode), p.opts.ExpectStatus)
+	if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" && !p.opts.FollowRedirects {
+		msg += fmt.Sprintf(" (redirect to %s not followed; set follow_redirects: true to follow it)", redactURL(loc))
 	}
+	f.problems = append(f.problems, msg)
+}
+
+// checkHealthJSON judges an application/health+json body (or any body,
+// with health_json set): fail fails the check, warn makes it warn.
+func (p *httpProbe) checkHealthJSON(f *findings, resp *http.Response, body []byte) {
+	if !p.opts.HealthJSON && !isHealthJSON(resp.Header.Get("Content-Type")) {
+		return
+	}
+	hs, detail, err := evalHealthJSON(body)
+	switch {
+	case err != nil:
+		f.problems = append(f.problems, err.Error())
+	case hs == shipprod.HealthFail:
+		f.problems = append(f.problems, "health+json status fail: "+detail)
+	case hs == shipprod.HealthWarn:
+		f.status = shipprod.HealthWarn
+		f.notes = append(f.notes, "health+json status warn: "+detail)
+	}
+}
+
+// checkBody applies expect_body, expect_body_regex and expect_json.
+func (p *httpProbe) checkBody(ctx context.Context, f *findings, body []byte) {
 	if p.opts.ExpectBody != "" && !bytes.Contains(body, []byte(p.opts.ExpectBody)) {
-		problems = append(problems, fmt.Sprintf("body does not contain %q (body: %s)", p.opts.ExpectBody, snippet(body)))
+		f.problem("body does not contain %q (body: %s)", p.opts.ExpectBody, snippet(body))
 	}
 	if p.bodyRe != nil && !p.bodyRe.Match(body) {
-		problems = append(problems, fmt.Sprintf("body does not match %q (body: %s)", p.bodyRe, snippet(body)))
+		f.problem("body does not match %q (body: %s)", p.bodyRe, snippet(body))
 	}
-	if len(p.exprs) > 0 {
-		doc, err := decodeJSON(body)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("body is not JSON (%v): %s", err, snippet(body)))
-		} else {
-			for _, e := range p.exprs {
-				if err := e.Eval(doc); err != nil {
-					problems = append(problems, err.Error())
-				}
-			}
+	if len(p.exprs) == 0 {
+		return
+	}
+	doc, err := decodeJSON(body)
+	if err != nil {
+		f.problem("body is not JSON (%v): %s", err, snippet(body))
+		return
+	}
+	for _, e := range p.exprs {
+		if err := e.Eval(ctx, doc); err != nil {
+			f.problems = append(f.problems, err.Error())
 		}
 	}
+}
+
+// checkHeaders applies expect_headers, in the order of their names.
+func (p *httpProbe) checkHeaders(f *findings, resp *http.Response) {
 	for _, k := range sortedKeys(p.opts.ExpectHeaders) {
 		want := p.opts.ExpectHeaders[k]
 		got := strings.Join(resp.Header.Values(k), ", ")
-		if got != want {
-			if got == "" {
-				problems = append(problems, fmt.Sprintf("header %s is absent, want %q", k, want))
-			} else {
-				problems = append(problems, fmt.Sprintf("header %s is %q, want %q", k, got, want))
-			}
-		}
-	}
-	if p.opts.MaxLatency > 0 && latency > p.opts.MaxLatency {
-		problems = append(problems, fmt.Sprintf("latency %s exceeds max_latency %s", roundLatency(latency), p.opts.MaxLatency))
-	}
-	var versionNote string
-	if p.version != nil {
-		found, err := p.version.extract(resp, body)
 		switch {
-		case err != nil:
-			problems = append(problems, err.Error())
-		case t.Release.Version == "":
-			problems = append(problems, fmt.Sprintf("version %s is live, but the release has no version to compare it with", found))
-		case !sameVersion(found, t.Release.Version, t.Release.Tag):
-			problems = append(problems, fmt.Sprintf("version %s is live, want %s", found, t.Release.Version))
+		case got == want:
+		case got == "":
+			f.problem("header %s is absent, want %q", k, want)
 		default:
-			versionNote = fmt.Sprintf("version %s is live", found)
+			f.problem("header %s is %q, want %q", k, got, want)
 		}
 	}
-	if len(problems) > 0 {
-		return Observation{}, errors.New(strings.Join(problems, "; "))
+}
+
+// checkVersion compares the version the response reports with the
+// release's; it returns the note for the message when they match.
+func (p *httpProbe) checkVersion(ctx context.Context, f *findings, resp *http.Response, body []byte, rel shipprod.Release) string {
+	if p.version == nil {
+		return ""
 	}
-	msg := fmt.Sprintf("%d %s in %s", resp.StatusCode, http.StatusText(resp.StatusCode), roundLatency(latency))
-	if versionNote != "" {
-		msg = versionNote + " (" + msg + ")"
+	found, err := p.version.extract(ctx, resp, body)
+	switch {
+	case err != nil:
+		f.problems = append(f.problems, err.Error())
+	case rel.Version == "":
+		f.problem("version %s is live, but the release has no version to compare it with", found)
+	case !sameVersion(found, rel.Version, rel.Tag):
+		f.problem("version %s is live, want %s", found, rel.Version)
+	default:
+		return fmt.Sprintf("version %s is live", found)
 	}
-	if len(notes) > 0 {
-		msg += "; " + strings.Join(notes, "; ")
-	}
-	return Observation{Status: status, Message: msg}, nil
+	return ""
 }
 
 // describeTransportError keeps the useful part of a client error: the URL is
@@ -267,7 +319,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // extract finds the version in a response.
-func (v *versionSpec) extract(resp *http.Response, body []byte) (string, error) {
+func (v *versionSpec) extract(ctx context.Context, resp *http.Response, body []byte) (string, error) {
 	switch {
 	case v.header != "":
 		got := strings.TrimSpace(resp.Header.Get(v.header))
@@ -284,38 +336,53 @@ func (v *versionSpec) extract(resp *http.Response, body []byte) (string, error) 
 			return strings.TrimSpace(string(m[1])), nil
 		}
 		return strings.TrimSpace(string(m[0])), nil
+	case v.field != nil:
+		return v.fromField(ctx, body)
 	}
-	field, fieldText := v.field, v.fieldText
-	doc, jsonErr := decodeJSON(body)
-	if field == nil {
-		// The default: .version of a JSON object, or the plain-text body.
-		if obj, isObj := doc.(map[string]any); jsonErr == nil && isObj {
-			field, fieldText = []pathElem{{key: "version"}}, ".version"
-			if _, ok := obj["version"]; !ok {
-				return "", fmt.Errorf("JSON body has no .version (set version_field): %s", snippet(body))
-			}
-		} else {
-			s := strings.TrimSpace(string(body))
-			if s == "" || strings.ContainsAny(s, " \t\n\r<>{}\"") || len(s) > 100 {
-				return "", fmt.Errorf("body is not a bare version (set version_field or version_regex): %s", snippet(body))
-			}
-			return s, nil
+	// The default: .version of a JSON object, or the plain-text body.
+	doc, err := decodeJSON(body)
+	if obj, isObj := doc.(map[string]any); err == nil && isObj {
+		got, ok := obj["version"]
+		if !ok {
+			return "", fmt.Errorf("JSON body has no .version (set version_field): %s", snippet(body))
 		}
+		return versionText(".version", got)
 	}
-	if jsonErr != nil {
-		return "", fmt.Errorf("body is not JSON (%v), cannot read %s: %s", jsonErr, fieldText, snippet(body))
+	s := strings.TrimSpace(string(body))
+	if s == "" || strings.ContainsAny(s, " \t\n\r<>{}\"") || len(s) > 100 {
+		return "", fmt.Errorf("body is not a bare version (set version_field or version_regex): %s", snippet(body))
 	}
-	got, ok := lookup(doc, field)
-	if !ok {
-		return "", fmt.Errorf("JSON body has no %s: %s", fieldText, snippet(body))
+	return s, nil
+}
+
+// fromField reads the version with the version_field jq expression: its
+// first value.
+func (v *versionSpec) fromField(ctx context.Context, body []byte) (string, error) {
+	doc, err := decodeJSON(body)
+	if err != nil {
+		return "", fmt.Errorf("body is not JSON (%v), cannot read %s: %s", err, v.field, snippet(body))
 	}
+	got, err := v.field.values(ctx, doc, 1)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("version_field %s: %w", v.field, err)
+	case len(got) == 0 || got[0] == nil && v.field.absent(ctx, doc):
+		return "", fmt.Errorf("JSON body has no %s: %s", v.field, snippet(body))
+	}
+	return versionText(v.field.String(), got[0])
+}
+
+// versionText is a version found in JSON: a string, or a number as written.
+func versionText(field string, got any) (string, error) {
 	switch g := got.(type) {
 	case string:
 		return strings.TrimSpace(g), nil
 	case float64:
 		return strconv.FormatFloat(g, 'f', -1, 64), nil
+	case int:
+		return strconv.Itoa(g), nil
 	default:
-		return "", fmt.Errorf("%s is %s, not a version string", fieldText, jsonText(got))
+		return "", fmt.Errorf("%s is %s, not a version string", field, jsonText(got))
 	}
 }
 

@@ -1,7 +1,9 @@
 package health
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -9,12 +11,15 @@ import (
 
 func TestExpr(t *testing.T) {
 	doc, err := decodeJSON([]byte(`{"database":"connected","replicas":3,"ready":true,"off":false,"none":null,
-		"checks":{"db:ping":[{"status":"pass"}]},"a]b":1,"list":[10,20]}`))
+		"checks":{"db:ping":[{"status":"pass"}]},"a]b":1,"list":[10,20],
+		"services":[{"name":"api","status":"up"},{"name":"db","status":"up"},{"name":"queue","status":"down"}]}`))
 	require.NoError(t, err)
 	tests := []struct {
 		expr string
 		err  string // "" means it holds
 	}{
+		// The forms of the former hand-written subset keep their meaning
+		// and their messages.
 		{`.database == "connected"`, ""},
 		{`.database=="connected"`, ""},
 		{`.database != "connected"`, `.database is "connected" (want != "connected")`},
@@ -31,16 +36,41 @@ func TestExpr(t *testing.T) {
 		{`.missing`, `.missing is absent (want present)`},
 		{`.checks["db:ping"][0].status == "pass"`, ""},
 		{`.checks["db:ping"][1].status == "pass"`, `.checks["db:ping"][1].status is absent (want == "pass")`},
+		{`.list[5] == 1`, `.list[5] is absent (want == 1)`},
 		{`.["a]b"] == 1`, ""},
 		{`.list[1] >= 20`, ""},
-		{`.database >= 2`, `.database is "connected", not a number (want >= 2)`},
 		{`. != null`, ""},
+		// jq orders every string after every number; numbers keeps only
+		// numbers, and an expression that yields nothing fails.
+		{`.database >= 2`, ""},
+		{`.database | numbers >= 2`, `.database | numbers >= 2 yields no value (want one that is neither null nor false)`},
+		// What the subset could not say.
+		{`.services | map(.status == "up") | all`, `.services | map(.status == "up") | all yields false (want neither null nor false)`},
+		{`.services | map(.status == "up") | any`, ""},
+		{`[.services[] | select(.status != "up")] | length == 0`, `[.services[] | select(.status != "up")] | length is 1 (want == 0)`},
+		{`[.services[] | select(.status != "up") | .name] == []`, `[.services[] | select(.status != "up") | .name] is ["queue"] (want == [])`},
+		{`.services | length >= 3`, ""},
+		{`.list | add == 30`, ""},
+		{`.checks | has("db:ping")`, ""},
+		{`.checks | has("cache")`, `.checks | has("cache") yields false (want neither null nor false)`},
+		{`.database | test("^conn")`, ""},
+		{`.services[] | .status == "up"`, `.services[] | .status == "up" yields false`},
+		{`.services[].name | length > 1`, ""},
+		{`.database | startswith("dis")`, `.database | startswith("dis") yields false (want neither null nor false)`},
+		{`.list[-1] == 20`, ""},
+		{`.a == {"b":1}`, `.a is absent (want == { "b": 1 })`},
+		{`.list as $l | $l | length == 3`, `.list as $l | $l | length is 2 (want == 3)`},
+		{`.replicas as $n | $n > 5`, `.replicas as $n | $n is 3 (want > 5)`},
+		{`empty`, `empty yields no value (want one that is neither null nor false)`},
+		// A jq error fails the expectation and says why.
+		{`.database.name`, `.database.name: expected an object but got: string ("connected")`},
+		{`.replicas | ascii_downcase`, `.replicas | ascii_downcase: ascii_downcase cannot be applied to: number (3)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
 			e, err := ParseExpr(tt.expr)
 			require.NoError(t, err)
-			err = e.Eval(doc)
+			err = e.Eval(context.Background(), doc)
 			if tt.err == "" {
 				assert.NoError(t, err)
 			} else {
@@ -48,10 +78,55 @@ func TestExpr(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{`database == "x"`, `.a = 1`, `.a ==`, `.a == connected`, `.a > "x"`, `.a == {"b":1}`, `.a[x]`, `.a[`, `..a`} {
+}
+
+func TestExprRejectsMistakesAtParseTime(t *testing.T) {
+	for bad, want := range map[string]string{
+		`database == "x"`:  `expression "database == \"x\"": function not defined: database/0`,
+		`.a = 1`:           `expression ".a = 1": = assigns in jq and its result always holds; compare with ==`,
+		`.a | .b |= 1`:     `expression ".a | .b |= 1": |= assigns in jq`,
+		`.a ==`:            `expression ".a ==": unexpected EOF`,
+		`.a == connected`:  `function not defined: connected/0`,
+		`.a[x]`:            `function not defined: x/0`,
+		`.a[`:              `expression ".a[": unexpected EOF`,
+		`..a`:              `expression "..a": unexpected token "a"`,
+		`$ENV.TOKEN | not`: ``, // parses: $ENV is defined, and empty (see TestExprCannotReadTheEnvironment)
+		`input == 1`:       `input(s)/0 is not allowed`,
+		`debug`:            `function not defined: debug/0`,
+	} {
 		_, err := ParseExpr(bad)
-		assert.Error(t, err, bad)
+		if want == "" {
+			assert.NoError(t, err, bad)
+			continue
+		}
+		if assert.Error(t, err, bad) {
+			assert.Contains(t, err.Error(), want, bad)
+		}
 	}
+}
+
+// The process's environment holds the tokens shipprod uses; a jq
+// expectation must not be able to copy one into a report.
+func TestExprCannotReadTheEnvironment(t *testing.T) {
+	t.Setenv("SHIPPROD_JQ_TEST_SECRET", "s3cret-from-env")
+	for _, src := range []string{`$ENV.SHIPPROD_JQ_TEST_SECRET == null`, `env.SHIPPROD_JQ_TEST_SECRET == null`, `$ENV | length == 0`} {
+		e, err := ParseExpr(src)
+		require.NoError(t, err)
+		assert.NoError(t, e.Eval(context.Background(), map[string]any{}), src)
+	}
+}
+
+// An expression that never ends is stopped by the context: a check's
+// attempt timeout bounds it.
+func TestExprStopsWhenTheContextEnds(t *testing.T) {
+	e, err := ParseExpr(`last(range(1e15)) > 0`)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = e.Eval(ctx, map[string]any{})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "last(range(1e15)) > 0: ")
 }
 
 func TestMasker(t *testing.T) {

@@ -1,22 +1,25 @@
 package health
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
-// redisProbe speaks just enough RESP to authenticate, select a database and
-// PING. A fresh connection per attempt checks that clients can connect now.
+// redisProbe checks a Redis server with github.com/redis/go-redis/v9: the
+// client authenticates (HELLO … AUTH, or AUTH on servers before Redis 6),
+// selects the database and sends PING. A fresh connection per attempt
+// checks that clients can connect now.
 type redisProbe struct {
 	addr     string
 	username string
@@ -94,45 +97,33 @@ func (p *redisProbe) describe() string {
 	return d
 }
 
+// Probe connects, then lets go-redis authenticate, select the database and
+// PING on that one connection, within ctx.
+//
+// The probe dials (and makes the TLS handshake) itself and hands go-redis
+// the open connection. go-redis reports a failed dial on its logger, which
+// is package-global (redis.SetLogger; its Options have no logger) and
+// prints to stderr by default: a library must neither print nor change its
+// importer's go-redis logging, and a failed dial here is the check's result,
+// reported in the health report. Dialing first keeps go-redis off that path.
 func (p *redisProbe) Probe(ctx context.Context, _ Target) (Observation, error) {
 	start := time.Now()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	conn, err := p.dial(ctx)
 	if err != nil {
 		return Observation{}, err
 	}
-	defer conn.Close()
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(deadline)
-	}
-	// Unblock reads and writes when ctx ends without a deadline.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if p.tls != nil {
-		tc := tls.Client(conn, p.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return Observation{}, fmt.Errorf("TLS handshake: %w", err)
-		}
-		conn = tc
-	}
-	rw := bufio.NewReadWriter(bufio.NewReader(conn), bufio.NewWriter(conn))
-	if p.password != "" {
-		args := []string{"AUTH", p.password}
-		if p.username != "" {
-			args = []string{"AUTH", p.username, p.password}
-		}
-		if _, err := redisDo(rw, args...); err != nil {
-			return Observation{}, fmt.Errorf("AUTH: %w", err)
-		}
-	}
-	if p.db != 0 {
-		if _, err := redisDo(rw, "SELECT", strconv.Itoa(p.db)); err != nil {
-			return Observation{}, fmt.Errorf("SELECT %d: %w", p.db, err)
-		}
-	}
-	reply, err := redisDo(rw, "PING")
+	handOver := &firstConn{conn: conn, dial: p.dial}
+	client := redis.NewClient(p.options(handOver.dialer))
+	defer func() {
+		_ = client.Close()
+		handOver.closeUnused()
+	}()
+	reply, err := client.Ping(ctx).Result()
 	if err != nil {
-		return Observation{}, fmt.Errorf("PING: %w", err)
+		// go-redis authenticates and selects the database as it connects, and
+		// returns the server's refusal as it is (WRONGPASS …, NOAUTH …, ERR
+		// DB index is out of range) without naming the step.
+		return Observation{}, fmt.Errorf("redis: %w", err)
 	}
 	if reply != "PONG" {
 		return Observation{}, fmt.Errorf("PING answered %q, want PONG", reply)
@@ -140,59 +131,70 @@ func (p *redisProbe) Probe(ctx context.Context, _ Target) (Observation, error) {
 	return Observation{Message: fmt.Sprintf("PONG in %s", roundLatency(time.Since(start)))}, nil
 }
 
-// redisError is an error reply from the server, e.g. "WRONGPASS invalid
-// username-password pair or user is disabled."
-type redisError string
-
-func (e redisError) Error() string { return "redis: " + string(e) }
-
-// redisDo sends a command as a RESP array of bulk strings and reads a
-// simple-string, error, integer or bulk reply.
-func redisDo(rw *bufio.ReadWriter, args ...string) (string, error) {
-	fmt.Fprintf(rw, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(rw, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if err := rw.Flush(); err != nil {
-		return "", err
-	}
-	line, err := readLine(rw.Reader)
+// dial connects to the server and, with TLS, makes the handshake.
+func (p *redisProbe) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if line == "" {
-		return "", errors.New("empty reply")
+	if p.tls == nil {
+		return conn, nil
 	}
-	switch line[0] {
-	case '+', ':':
-		return line[1:], nil
-	case '-':
-		return "", redisError(line[1:])
-	case '$':
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n > 1<<20 {
-			return "", fmt.Errorf("bad bulk length %q", line)
-		}
-		if n < 0 {
-			return "", nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(rw.Reader, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	default:
-		return "", fmt.Errorf("unexpected reply %q (is this a Redis server?)", snippet([]byte(line)))
+	tc := tls.Client(conn, p.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
+}
+
+// options configure a client for one attempt: the connections come from
+// dialer; no retries (the checker has its own attempts); one connection;
+// timeouts from the context; and none of go-redis's extras a PING does not
+// need (RESP3, CLIENT SETINFO, maintenance notifications).
+func (p *redisProbe) options(dialer func(ctx context.Context, network, addr string) (net.Conn, error)) *redis.Options {
+	return &redis.Options{
+		Addr:                     p.addr,
+		Username:                 p.username,
+		Password:                 p.password,
+		DB:                       p.db,
+		Dialer:                   dialer,
+		Protocol:                 2,
+		DisableIdentity:          true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		ContextTimeoutEnabled:    true,
+		MaxRetries:               -1,
+		DialerRetries:            1,
+		PoolSize:                 1,
 	}
 }
 
-func readLine(r *bufio.Reader) (string, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		if line != "" {
-			return "", fmt.Errorf("reply cut short (%q): %w", snippet([]byte(line)), err)
-		}
-		return "", fmt.Errorf("connection closed before the reply: %w", err)
+// firstConn hands go-redis the connection the probe dialed; were go-redis
+// to ask for another, it is dialed the same way. A connection go-redis never
+// took (ctx ended first) is closed by closeUnused.
+type firstConn struct {
+	mu   sync.Mutex
+	conn net.Conn
+	dial func(context.Context) (net.Conn, error)
+}
+
+func (f *firstConn) dialer(ctx context.Context, _, _ string) (net.Conn, error) {
+	f.mu.Lock()
+	conn := f.conn
+	f.conn = nil
+	f.mu.Unlock()
+	if conn != nil {
+		return conn, nil
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return f.dial(ctx)
+}
+
+func (f *firstConn) closeUnused() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conn != nil {
+		_ = f.conn.Close()
+		f.conn = nil
+	}
 }

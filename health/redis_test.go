@@ -18,9 +18,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -29,8 +31,11 @@ import (
 	"github.com/shipprod/shipprod/health/internal/servicetest"
 )
 
-// fakeRedis speaks RESP like a Redis 7 server with requirepass set: AUTH
-// (with or without a user name), SELECT and PING, and its error replies.
+// fakeRedis speaks RESP2 like a Redis 7 server with requirepass set: HELLO 2
+// (with AUTH, as go-redis connects), AUTH (with or without a user name, as
+// clients of servers before Redis 6 do), SELECT and PING, and their error
+// replies. It does not speak RESP3: HELLO 3 is answered NOPROTO, as a server
+// without RESP3 would (the checker asks for RESP2).
 type fakeRedis struct {
 	ln       net.Listener
 	password string
@@ -72,6 +77,12 @@ func (s *fakeRedis) serve(c net.Conn) {
 		}
 		var reply string
 		switch cmd := strings.ToUpper(args[0]); {
+		case cmd == "HELLO":
+			var ok bool
+			authed, ok, reply = s.hello(args, authed)
+			if ok {
+				reply = helloReply
+			}
 		case cmd == "AUTH":
 			pass := args[len(args)-1]
 			switch {
@@ -101,6 +112,38 @@ func (s *fakeRedis) serve(c net.Conn) {
 			return
 		}
 	}
+}
+
+// helloReply is Redis 7's answer to HELLO 2: its properties as a flat array.
+const helloReply = "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.4\r\n$5\r\nproto\r\n:2\r\n" +
+	"$2\r\nid\r\n:7\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0"
+
+// hello answers HELLO [protover [AUTH username password] [SETNAME name]]:
+// whether the connection is now authenticated, whether HELLO succeeded,
+// and otherwise the error reply.
+func (s *fakeRedis) hello(args []string, authed bool) (bool, bool, string) {
+	if len(args) > 1 && args[1] != "2" {
+		return authed, false, "-NOPROTO sorry, this protocol version is not supported."
+	}
+	for i := 2; i+2 < len(args); i++ {
+		if !strings.EqualFold(args[i], "AUTH") {
+			continue
+		}
+		user, pass := args[i+1], args[i+2]
+		switch {
+		case user == "default" && (s.password == "" || pass == s.password):
+			return true, true, ""
+		case s.echoPassword:
+			return authed, false, "-ERR invalid password " + pass
+		default:
+			return authed, false, "-WRONGPASS invalid username-password pair or user is disabled."
+		}
+	}
+	if !authed {
+		return authed, false, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> " +
+			"option can be used to authenticate the client and select the RESP protocol version at the same time"
+	}
+	return authed, true, ""
 }
 
 func readCommand(r *bufio.Reader) ([]string, error) {
@@ -173,14 +216,14 @@ func TestRedisCheck(t *testing.T) {
 		{"auth and ping", health.RedisConfig{Addr: plain.addr(), PasswordEnv: "REDIS_PASSWORD"}, true, "PONG in "},
 		{"acl user and db", health.RedisConfig{Addr: plain.addr(), Username: "default", PasswordEnv: "REDIS_PASSWORD", DB: 3}, true, "PONG"},
 		{"no password needed", health.RedisConfig{Addr: open.addr()}, true, "PONG"},
-		{"missing password", health.RedisConfig{Addr: plain.addr()}, false, "PING: redis: NOAUTH Authentication required."},
-		{"wrong password", health.RedisConfig{Addr: plain.addr(), PasswordEnv: "WRONG_PASSWORD"}, false, "AUTH: redis: WRONGPASS invalid username-password pair"},
-		{"server repeating the password", health.RedisConfig{Addr: echo.addr(), PasswordEnv: "WRONG_PASSWORD"}, false, "AUTH: redis: ERR invalid password ***"},
-		{"bad db", health.RedisConfig{Addr: plain.addr(), PasswordEnv: "REDIS_PASSWORD", DB: 99}, false, "SELECT 99: redis: ERR DB index is out of range"},
+		{"missing password", health.RedisConfig{Addr: plain.addr()}, false, "redis: NOAUTH Authentication required."},
+		{"wrong password", health.RedisConfig{Addr: plain.addr(), PasswordEnv: "WRONG_PASSWORD"}, false, "redis: WRONGPASS invalid username-password pair"},
+		{"server repeating the password", health.RedisConfig{Addr: echo.addr(), PasswordEnv: "WRONG_PASSWORD"}, false, "redis: ERR invalid password ***"},
+		{"bad db", health.RedisConfig{Addr: plain.addr(), PasswordEnv: "REDIS_PASSWORD", DB: 99}, false, "redis: ERR DB index is out of range"},
 		{"tls", health.RedisConfig{Addr: secure.addr(), PasswordEnv: "REDIS_PASSWORD", TLS: health.TLSConfig{Enabled: true, CAFile: caFile}}, true, "PONG"},
 		{"tls with an unknown CA", health.RedisConfig{Addr: secure.addr(), PasswordEnv: "REDIS_PASSWORD", TLS: health.TLSConfig{Enabled: true}}, false,
 			"TLS handshake: tls: failed to verify certificate"},
-		{"plain text to a TLS port", health.RedisConfig{Addr: secure.addr(), PasswordEnv: "REDIS_PASSWORD"}, false, "AUTH:"},
+		{"plain text to a TLS port", health.RedisConfig{Addr: secure.addr(), PasswordEnv: "REDIS_PASSWORD"}, false, "redis: EOF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,6 +243,56 @@ func TestRedisCheck(t *testing.T) {
 			assert.NotContains(t, res.Error+res.Message, password)
 		})
 	}
+}
+
+// recordingLogger records what go-redis logs.
+type recordingLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *recordingLogger) Printf(_ context.Context, format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, v...))
+}
+
+// go-redis logs through a package-global logger that prints to stderr. The
+// check must give it nothing to log — not a refused connection, not a
+// rejected password — so that nothing is printed and no secret leaks there.
+func TestRedisCheckLogsNothingThroughGoRedis(t *testing.T) {
+	rec := &recordingLogger{}
+	redis.SetLogger(rec)
+	t.Cleanup(func() { redis.SetLogger(&recordingLogger{}) })
+
+	const password = "s3cret-redis-pw"
+	plain := startFakeRedis(t, password, nil)
+	serverTLS, _ := selfSignedTLS(t)
+	secure := startFakeRedis(t, password, serverTLS)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	env := map[string]string{"PW": password, "WRONG": "not-the-" + password}
+	c := newChecker(t, health.Config{Timing: health.Timing{Timeout: 2 * time.Second}, Checks: []health.CheckConfig{
+		{Name: "ok", Redis: &health.RedisConfig{Addr: plain.addr(), PasswordEnv: "PW", DB: 2}},
+		{Name: "wrong-password", Redis: &health.RedisConfig{Addr: plain.addr(), PasswordEnv: "WRONG"}},
+		{Name: "refused", Redis: &health.RedisConfig{Addr: closed, PasswordEnv: "PW"}},
+		{Name: "tls-unknown-ca", Redis: &health.RedisConfig{Addr: secure.addr(), PasswordEnv: "PW", TLS: health.TLSConfig{Enabled: true}}},
+		{Name: "plain-to-tls", Redis: &health.RedisConfig{Addr: secure.addr(), PasswordEnv: "PW"}},
+	}}, health.Options{Getenv: func(k string) string { return env[k] }})
+	rep, err := c.Check(context.Background(), testRelease, shipprod.Deployment{})
+	require.NoError(t, err)
+	statuses := map[string]shipprod.HealthStatus{}
+	for _, r := range rep.Checks {
+		statuses[r.Name] = r.Status
+	}
+	assert.Equal(t, map[string]shipprod.HealthStatus{"ok": shipprod.HealthPass, "wrong-password": shipprod.HealthFail,
+		"refused": shipprod.HealthFail, "tls-unknown-ca": shipprod.HealthFail, "plain-to-tls": shipprod.HealthFail}, statuses)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	assert.Empty(t, rec.lines, "go-redis logged")
 }
 
 // TestRedisCheckRealServer runs against a real redis-server with a password

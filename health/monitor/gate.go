@@ -48,67 +48,23 @@ func newGate(gc GateConfig, allDryRun bool, checker *health.Checker, haveMetrics
 	if g.name == "" {
 		bad("name is missing; every gate needs a name for the report")
 	}
-	var kinds []string
-	if gc.Health != nil {
-		kinds = append(kinds, "health")
+	kind, err := gateKind(gc)
+	if err != nil {
+		return nil, errors.New(strings.Join(append(problems, err.Error()), "; "))
 	}
-	if strings.TrimSpace(gc.Query) != "" {
-		kinds = append(kinds, "query")
-	}
-	if gc.Alerts != nil {
-		kinds = append(kinds, "alerts")
-	}
-	switch len(kinds) {
-	case 0:
-		return nil, errors.New(strings.Join(append(problems, "no kind: set one of health, query or alerts"), "; "))
-	case 1:
-		g.kind = kinds[0]
-	default:
-		return nil, errors.New(strings.Join(append(problems, "sets "+strings.Join(kinds, " and ")+"; a gate measures one thing"), "; "))
-	}
+	g.kind = kind
 	if gc.FailureLimit < 0 || gc.InconclusiveLimit < 0 || gc.ConsecutiveErrorLimit != nil && *gc.ConsecutiveErrorLimit < 0 {
 		bad("failure_limit, inconclusive_limit and consecutive_error_limit must not be negative")
 	}
 	if gc.ConsecutiveErrorLimit != nil {
 		g.errLimit = *gc.ConsecutiveErrorLimit
 	}
-	queryOnly := map[string]bool{
-		"compare": gc.Compare != "", "max": gc.Max != nil, "min": gc.Min != nil, "max_increase": gc.MaxIncrease != nil,
-		"max_ratio": gc.MaxRatio != nil, "min_delta": gc.MinDelta != 0, "worse": gc.Worse != "", "baseline_query": gc.BaselineQuery != "",
-		"traffic_query": gc.TrafficQuery != "", "min_traffic": gc.MinTraffic != 0, "no_data": gc.NoData != "", "unit": gc.Unit != "",
-	}
-	if g.kind != "query" {
-		var set []string
-		for k, v := range queryOnly {
-			if v {
-				set = append(set, k)
-			}
-		}
-		sort.Strings(set)
-		if len(set) > 0 {
-			bad("%s: only for query gates, not %s", strings.Join(set, ", "), g.kind)
-		}
+	if set := queryOnlyKeys(gc); g.kind != "query" && len(set) > 0 {
+		bad("%s: only for query gates, not %s", strings.Join(set, ", "), g.kind)
 	}
 	switch g.kind {
 	case "health":
-		switch {
-		case checker == nil:
-			bad("a health gate needs the health checks (monitor.Options.Health)")
-		case len(gc.Health.Checks) > 0:
-			sub, err := checker.Subset(gc.Health.Checks...)
-			if err != nil {
-				bad("health.checks: %v", err)
-			}
-			g.checker = sub
-		default:
-			g.checker = checker
-		}
-		if g.checker != nil && len(g.checker.Checks()) == 0 {
-			bad("there are no health checks to repeat")
-		}
-		if r := gc.Health.MaxFailureRate; r < 0 || r > 1 {
-			bad("health.max_failure_rate %v is not a share between 0 and 1", r)
-		}
+		g.setupHealth(checker, bad)
 	case "alerts":
 		if !haveMetrics {
 			bad("an alerts gate needs monitor.prometheus.url")
@@ -130,6 +86,70 @@ func newGate(gc GateConfig, allDryRun bool, checker *health.Checker, haveMetrics
 		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return g, nil
+}
+
+// gateKind returns the one kind a gate sets: health, query or alerts.
+func gateKind(gc GateConfig) (string, error) {
+	var kinds []string
+	if gc.Health != nil {
+		kinds = append(kinds, "health")
+	}
+	if strings.TrimSpace(gc.Query) != "" {
+		kinds = append(kinds, "query")
+	}
+	if gc.Alerts != nil {
+		kinds = append(kinds, "alerts")
+	}
+	switch len(kinds) {
+	case 0:
+		return "", errors.New("no kind: set one of health, query or alerts")
+	case 1:
+		return kinds[0], nil
+	default:
+		return "", errors.New("sets " + strings.Join(kinds, " and ") + "; a gate measures one thing")
+	}
+}
+
+// queryOnlyKeys lists, sorted, the keys set in gc that only query gates
+// take.
+func queryOnlyKeys(gc GateConfig) []string {
+	queryOnly := map[string]bool{
+		"compare": gc.Compare != "", "max": gc.Max != nil, "min": gc.Min != nil, "max_increase": gc.MaxIncrease != nil,
+		"max_ratio": gc.MaxRatio != nil, "min_delta": gc.MinDelta != 0, "worse": gc.Worse != "", "baseline_query": gc.BaselineQuery != "",
+		"traffic_query": gc.TrafficQuery != "", "min_traffic": gc.MinTraffic != 0, "no_data": gc.NoData != "", "unit": gc.Unit != "",
+	}
+	var set []string
+	for k, v := range queryOnly {
+		if v {
+			set = append(set, k)
+		}
+	}
+	sort.Strings(set)
+	return set
+}
+
+// setupHealth picks the health checks a health gate repeats: the named
+// ones, or all.
+func (g *gate) setupHealth(checker *health.Checker, bad func(string, ...any)) {
+	hc := g.cfg.Health
+	switch {
+	case checker == nil:
+		bad("a health gate needs the health checks (monitor.Options.Health)")
+	case len(hc.Checks) > 0:
+		sub, err := checker.Subset(hc.Checks...)
+		if err != nil {
+			bad("health.checks: %v", err)
+		}
+		g.checker = sub
+	default:
+		g.checker = checker
+	}
+	if g.checker != nil && len(g.checker.Checks()) == 0 {
+		bad("there are no health checks to repeat")
+	}
+	if r := hc.MaxFailureRate; r < 0 || r > 1 {
+		bad("health.max_failure_rate %v is not a share between 0 and 1", r)
+	}
 }
 
 func validateComparison(gc GateConfig) []string {
@@ -378,27 +398,12 @@ func (m *Monitor) queryValue(ctx context.Context, q string) (v float64, ok bool,
 	return v, true, "", nil
 }
 
+// measureQuery measures a query gate: its traffic first, when it has a
+// traffic_query, then its value against the threshold or the baseline.
 func (m *Monitor) measureQuery(ctx context.Context, g *gate, base shipprod.MonitorBaseline) Measurement {
-	noData := func(detail string) Measurement {
-		phase := map[NoDataPolicy]shipprod.Verdict{
-			"": shipprod.VerdictInconclusive, NoDataInconclusive: shipprod.VerdictInconclusive,
-			NoDataPass: shipprod.VerdictPassed, NoDataFail: shipprod.VerdictFailed, NoDataError: shipprod.VerdictError,
-		}[g.cfg.NoData]
-		policy := g.cfg.NoData
-		if policy == "" {
-			policy = NoDataInconclusive
-		}
-		return Measurement{Phase: phase, Message: fmt.Sprintf("%s (no_data: %s)", detail, policy)}
-	}
 	if g.cfg.TrafficQuery != "" {
-		traffic, ok, detail, err := m.queryValue(ctx, g.cfg.TrafficQuery)
-		switch {
-		case err != nil:
-			return Measurement{Phase: shipprod.VerdictError, Message: "error: traffic_query: " + err.Error()}
-		case !ok:
-			return noData("no traffic: traffic_query: " + detail)
-		case traffic < g.cfg.MinTraffic:
-			return noData(fmt.Sprintf("no traffic: traffic_query returned %s, under min_traffic %s", formatValue(traffic, ""), formatValue(g.cfg.MinTraffic, "")))
+		if meas, enough := m.checkTraffic(ctx, g); !enough {
+			return meas
 		}
 	}
 	v, ok, detail, err := m.queryValue(ctx, g.cfg.Query)
@@ -406,62 +411,106 @@ func (m *Monitor) measureQuery(ctx context.Context, g *gate, base shipprod.Monit
 	case err != nil:
 		return Measurement{Phase: shipprod.VerdictError, Message: "error: " + err.Error()}
 	case !ok:
-		return noData("no data: " + detail)
+		return g.noData("no data: " + detail)
 	}
-	unit := g.cfg.Unit
 	meas := Measurement{Phase: shipprod.VerdictPassed, Value: finite(v)}
 	var threshold float64
 	var bad bool
 	var note string
-	switch g.cfg.Compare {
-	case CompareThreshold:
-		switch {
-		case g.cfg.Max != nil && (v > *g.cfg.Max || math.IsNaN(v)):
-			threshold, bad = *g.cfg.Max, true
-		case g.cfg.Min != nil && v < *g.cfg.Min:
-			threshold, bad, note = *g.cfg.Min, true, " (minimum)"
-		case g.cfg.Max != nil:
-			threshold = *g.cfg.Max
-		default:
-			threshold, note = *g.cfg.Min, " (minimum)"
-		}
-	default:
+	if g.cfg.Compare == CompareThreshold {
+		threshold, bad, note = g.againstThreshold(v)
+	} else {
 		b, has := base.Values[g.name]
 		if !has {
-			reason := base.Errors[g.name]
-			if reason == "" {
-				reason = "not captured before the deploy"
-			}
-			if strings.HasPrefix(reason, noDataPrefix) {
-				return noData("no baseline: " + reason)
-			}
-			return Measurement{Phase: shipprod.VerdictError, Value: finite(v), Message: "error: no baseline: " + reason}
+			return g.noBaseline(v, base)
 		}
 		meas.Baseline = finite(b)
-		lower := g.lowerIsWorse()
-		if g.cfg.Compare == CompareIncrease {
-			threshold = b + *g.cfg.MaxIncrease
-			if lower {
-				threshold = b - *g.cfg.MaxIncrease
-			}
-		} else {
-			threshold = math.Max(b**g.cfg.MaxRatio, b+g.cfg.MinDelta)
-			if lower {
-				threshold = math.Min(b / *g.cfg.MaxRatio, b-g.cfg.MinDelta)
-			}
-		}
-		bad = v > threshold
-		if lower {
-			bad = v < threshold
-		}
-		note = fmt.Sprintf(" (baseline %s)", formatValue(b, unit))
+		threshold, bad = g.againstBaseline(v, b)
+		note = fmt.Sprintf(" (baseline %s)", formatValue(b, g.cfg.Unit))
 	}
 	meas.Threshold = finite(threshold)
 	if bad {
 		meas.Phase = shipprod.VerdictFailed
 	}
-	meas.Message = fmt.Sprintf("value %s vs threshold %s%s", formatValue(v, unit), formatValue(threshold, unit), note)
+	meas.Message = fmt.Sprintf("value %s vs threshold %s%s", formatValue(v, g.cfg.Unit), formatValue(threshold, g.cfg.Unit), note)
 	return meas
+}
+
+// noData is a measurement without data, judged by the gate's no_data
+// policy (inconclusive by default).
+func (g *gate) noData(detail string) Measurement {
+	phase := map[NoDataPolicy]shipprod.Verdict{
+		"": shipprod.VerdictInconclusive, NoDataInconclusive: shipprod.VerdictInconclusive,
+		NoDataPass: shipprod.VerdictPassed, NoDataFail: shipprod.VerdictFailed, NoDataError: shipprod.VerdictError,
+	}[g.cfg.NoData]
+	policy := g.cfg.NoData
+	if policy == "" {
+		policy = NoDataInconclusive
+	}
+	return Measurement{Phase: phase, Message: fmt.Sprintf("%s (no_data: %s)", detail, policy)}
+}
+
+// checkTraffic runs the traffic_query; without enough traffic (or when the
+// query fails) it returns the measurement to take instead.
+func (m *Monitor) checkTraffic(ctx context.Context, g *gate) (Measurement, bool) {
+	traffic, ok, detail, err := m.queryValue(ctx, g.cfg.TrafficQuery)
+	switch {
+	case err != nil:
+		return Measurement{Phase: shipprod.VerdictError, Message: "error: traffic_query: " + err.Error()}, false
+	case !ok:
+		return g.noData("no traffic: traffic_query: " + detail), false
+	case traffic < g.cfg.MinTraffic:
+		return g.noData(fmt.Sprintf("no traffic: traffic_query returned %s, under min_traffic %s", formatValue(traffic, ""), formatValue(g.cfg.MinTraffic, ""))), false
+	}
+	return Measurement{}, true
+}
+
+// againstThreshold compares v with max and min; note marks a minimum.
+func (g *gate) againstThreshold(v float64) (threshold float64, bad bool, note string) {
+	switch {
+	case g.cfg.Max != nil && (v > *g.cfg.Max || math.IsNaN(v)):
+		return *g.cfg.Max, true, ""
+	case g.cfg.Min != nil && v < *g.cfg.Min:
+		return *g.cfg.Min, true, " (minimum)"
+	case g.cfg.Max != nil:
+		return *g.cfg.Max, false, ""
+	default:
+		return *g.cfg.Min, false, " (minimum)"
+	}
+}
+
+// againstBaseline compares v with the threshold the baseline b gives: an
+// increase or a ratio, in the direction that is worse.
+func (g *gate) againstBaseline(v, b float64) (threshold float64, bad bool) {
+	lower := g.lowerIsWorse()
+	if g.cfg.Compare == CompareIncrease {
+		threshold = b + *g.cfg.MaxIncrease
+		if lower {
+			threshold = b - *g.cfg.MaxIncrease
+		}
+	} else {
+		threshold = math.Max(b**g.cfg.MaxRatio, b+g.cfg.MinDelta)
+		if lower {
+			threshold = math.Min(b / *g.cfg.MaxRatio, b-g.cfg.MinDelta)
+		}
+	}
+	if lower {
+		return threshold, v < threshold
+	}
+	return threshold, v > threshold
+}
+
+// noBaseline is the measurement of a gate whose baseline was not captured:
+// no data when the baseline had none, else an error.
+func (g *gate) noBaseline(v float64, base shipprod.MonitorBaseline) Measurement {
+	reason := base.Errors[g.name]
+	if reason == "" {
+		reason = "not captured before the deploy"
+	}
+	if strings.HasPrefix(reason, noDataPrefix) {
+		return g.noData("no baseline: " + reason)
+	}
+	return Measurement{Phase: shipprod.VerdictError, Value: finite(v), Message: "error: no baseline: " + reason}
 }
 
 func finite(v float64) *float64 {

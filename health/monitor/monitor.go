@@ -119,6 +119,18 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 	var errs *multierror.Error
 	fail := func(format string, args ...any) { errs = multierror.Append(errs, fmt.Errorf(format, args...)) }
 
+	m.applyDefaults(fail)
+	m.setupPrometheus(opts.HTTPClient, getenv, fail)
+	m.addGates(opts.Health, fail)
+	if errs != nil {
+		return nil, configError(errs)
+	}
+	return m, nil
+}
+
+// applyDefaults fills in the window, interval and measurements kept, and
+// reports settings that cannot work.
+func (m *Monitor) applyDefaults(fail func(string, ...any)) {
 	if m.cfg.Window < 0 || m.cfg.Interval < 0 || m.cfg.InitialDelay < 0 || m.cfg.KeepMeasurements < 0 {
 		fail("monitor.window, interval, initial_delay and keep_measurements must not be negative")
 	}
@@ -139,22 +151,26 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 	default:
 		fail("monitor.on_failure %q is not rollback, freeze or notify", m.cfg.OnFailure)
 	}
-	if len(cfg.Gates) == 0 {
+	if len(m.cfg.Gates) == 0 {
 		fail("monitor.gates is empty: give at least one gate (health, query or alerts)")
 	}
+}
 
-	// The Prometheus client, when the configuration needs one. Credentials
-	// in the URL are refused rather than masked: the URL is copied into
-	// plans, reports and errors, and shipprod.yaml is usually committed.
+// setupPrometheus builds the Prometheus client, when the configuration
+// needs one and no Metrics was given, and the masking of its secrets.
+// Credentials in the URL are refused rather than masked: the URL is copied
+// into plans, reports and errors, and shipprod.yaml is usually committed.
+func (m *Monitor) setupPrometheus(hc *http.Client, getenv func(string) string, fail func(string, ...any)) {
+	pc := m.cfg.Prometheus
 	var secrets []string
 	urlOK := true
-	if userInfo(cfg.Prometheus.URL) {
+	if userInfo(pc.URL) {
 		urlOK = false
 		fail("monitor.prometheus.url %q holds credentials (user info before @): set username and password_env (the name of the environment variable holding the password) or bearer_token_env instead",
-			redactUserInfo(cfg.Prometheus.URL))
+			redactUserInfo(pc.URL))
 	}
-	if urlOK && m.metrics == nil && cfg.Prometheus.URL != "" {
-		client, s, err := newPrometheusClient(cfg.Prometheus, opts.HTTPClient, getenv)
+	if urlOK && m.metrics == nil && pc.URL != "" {
+		client, s, err := newPrometheusClient(pc, hc, getenv)
 		secrets = s
 		if err != nil {
 			fail("monitor.prometheus: %v", err)
@@ -162,7 +178,7 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 			m.metrics = client
 		}
 	}
-	m.promURL = redactUserInfo(cfg.Prometheus.URL)
+	m.promURL = redactUserInfo(pc.URL)
 	var pairs []string
 	for _, s := range secrets {
 		if s != "" {
@@ -170,9 +186,15 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 		}
 	}
 	m.secrets = strings.NewReplacer(pairs...)
+}
 
+// addGates validates the gates; names must be unique.
+func (m *Monitor) addGates(checker *health.Checker, fail func(string, ...any)) {
+	// A URL that is set but wrong is reported once, by setupPrometheus,
+	// not again by every gate that needs it.
+	haveMetrics := m.metrics != nil || m.cfg.Prometheus.URL != ""
 	seen := map[string]bool{}
-	for i, gc := range cfg.Gates {
+	for i, gc := range m.cfg.Gates {
 		where := fmt.Sprintf("monitor.gates[%d]", i)
 		if gc.Name != "" {
 			where += " (" + gc.Name + ")"
@@ -182,26 +204,25 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 			fail("%s: name %q is used by another gate; names must be unique", where, name)
 		}
 		seen[name] = true
-		// A URL that is set but wrong is reported once, above, not again
-		// by every gate that needs it.
-		g, err := newGate(gc, m.cfg.DryRun, opts.Health, m.metrics != nil || cfg.Prometheus.URL != "")
+		g, err := newGate(gc, m.cfg.DryRun, checker, haveMetrics)
 		if err != nil {
 			fail("%s: %v", where, err)
 			continue
 		}
 		m.gates = append(m.gates, g)
 	}
-	if errs != nil {
-		if len(errs.Errors) == 1 {
-			return nil, errs.Errors[0]
-		}
-		lines := []string{fmt.Sprintf("%d problems in the monitor configuration:", len(errs.Errors))}
-		for _, e := range errs.Errors {
-			lines = append(lines, "  - "+e.Error())
-		}
-		return nil, errors.New(strings.Join(lines, "\n"))
+}
+
+// configError lists the problems of the configuration, one a line.
+func configError(errs *multierror.Error) error {
+	if len(errs.Errors) == 1 {
+		return errs.Errors[0]
 	}
-	return m, nil
+	lines := []string{fmt.Sprintf("%d problems in the monitor configuration:", len(errs.Errors))}
+	for _, e := range errs.Errors {
+		lines = append(lines, "  - "+e.Error())
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func newPrometheusClient(c PrometheusConfig, hc *http.Client, getenv func(string) string) (*prometheus.Client, []string, error) {
@@ -397,9 +418,8 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 
 	var (
 		interrupted error
-		// endedBy is the gate whose failure ended the window early.
-		endedBy *gateState
-		endedAt time.Time
+		// ended says which gate's failure ended the window early, if one did.
+		ended windowEnd
 	)
 	next := start.Add(m.cfg.InitialDelay)
 	results := make([]Measurement, len(states))
@@ -414,47 +434,12 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 			interrupted = err
 			break
 		}
-		// Measure every gate still running, concurrently: a slow metrics
-		// source does not delay the health checks.
-		var wg sync.WaitGroup
-		for i, st := range states {
-			if st.verdict != "" {
-				continue
-			}
-			wg.Go(func() { results[i] = m.measure(ctx, st.g, rel, dep, base) })
-		}
-		wg.Wait()
+		m.measureRound(ctx, states, results, rel, dep, base)
 		if err := ctx.Err(); err != nil {
 			interrupted = err
 			break
 		}
-		running := 0
-		for i, st := range states {
-			if st.verdict != "" {
-				continue
-			}
-			meas := results[i]
-			meas.Gate, meas.At = st.g.name, m.clock.Now()
-			st.record(meas)
-			m.log.Debug("monitor measurement", "gate", meas.Gate, "phase", meas.Phase, "message", meas.Message)
-			if m.onMeas != nil {
-				m.onMeas(meas)
-			}
-			if st.verdict != "" {
-				m.logVerdict(st)
-				// Failed is the worst verdict, so a gate that counts and has
-				// failed decides the window: nothing measured later can change
-				// it, and every further minute leaves the degraded release in
-				// production. A critical gate that fails in the same round is
-				// named first.
-				if st.verdict == shipprod.VerdictFailed && !st.g.dryRun && (endedBy == nil || st.g.critical && !endedBy.g.critical) {
-					endedBy, endedAt = st, meas.At
-				}
-			} else {
-				running++
-			}
-		}
-		if endedBy != nil || running == 0 {
+		if running := m.recordRound(states, results, &ended); ended.by != nil || running == 0 {
 			break
 		}
 		next = next.Add(m.cfg.Interval)
@@ -465,28 +450,84 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 			m.logVerdict(st)
 		}
 	}
+	rep := m.report(states, base, start, ended, interrupted)
+	if interrupted != nil {
+		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), m.cfg.Window, interrupted)
+	}
+	return rep, nil
+}
 
+// windowEnd is the gate whose failure ended the window early, and when.
+type windowEnd struct {
+	by *gateState
+	at time.Time
+}
+
+// measureRound measures every gate still running, concurrently: a slow
+// metrics source does not delay the health checks. Gate i's measurement
+// goes to results[i].
+func (m *Monitor) measureRound(ctx context.Context, states []*gateState, results []Measurement, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) {
+	var wg sync.WaitGroup
+	for i, st := range states {
+		if st.verdict != "" {
+			continue
+		}
+		wg.Go(func() { results[i] = m.measure(ctx, st.g, rel, dep, base) })
+	}
+	wg.Wait()
+}
+
+// recordRound records a round's measurements, notes in ended a failed gate
+// that ends the window, and returns how many gates are still running.
+func (m *Monitor) recordRound(states []*gateState, results []Measurement, ended *windowEnd) int {
+	running := 0
+	for i, st := range states {
+		if st.verdict != "" {
+			continue
+		}
+		meas := results[i]
+		meas.Gate, meas.At = st.g.name, m.clock.Now()
+		st.record(meas)
+		m.log.Debug("monitor measurement", "gate", meas.Gate, "phase", meas.Phase, "message", meas.Message)
+		if m.onMeas != nil {
+			m.onMeas(meas)
+		}
+		if st.verdict == "" {
+			running++
+			continue
+		}
+		m.logVerdict(st)
+		// Failed is the worst verdict, so a gate that counts and has failed
+		// decides the window: nothing measured later can change it, and
+		// every further minute leaves the degraded release in production. A
+		// critical gate that fails in the same round is named first.
+		if st.verdict == shipprod.VerdictFailed && !st.g.dryRun && (ended.by == nil || st.g.critical && !ended.by.g.critical) {
+			ended.by, ended.at = st, meas.At
+		}
+	}
+	return running
+}
+
+// report assembles the window's report and verdict.
+func (m *Monitor) report(states []*gateState, base shipprod.MonitorBaseline, start time.Time, ended windowEnd, interrupted error) Report {
 	rep := Report{Baseline: base, Measurements: map[string][]Measurement{}}
 	rep.StartedAt, rep.FinishedAt, rep.Window = start, m.clock.Now(), m.cfg.Window
 	for _, st := range states {
 		rep.Gates = append(rep.Gates, st.result())
 		rep.Measurements[st.g.name] = st.kept()
 	}
-	ended := ""
-	if endedBy != nil {
+	endedText := ""
+	if ended.by != nil {
 		kind := "gate"
-		if endedBy.g.critical {
+		if ended.by.g.critical {
 			kind = "critical gate"
 		}
-		ended = fmt.Sprintf("%s %s failed at %s of %s and ended the window", kind, endedBy.g.name, endedAt.Sub(start), m.cfg.Window)
-		m.log.Warn("monitor window ended early", "gate", endedBy.g.name, "critical", endedBy.g.critical, "at", endedAt, "after", endedAt.Sub(start))
+		endedText = fmt.Sprintf("%s %s failed at %s of %s and ended the window", kind, ended.by.g.name, ended.at.Sub(start), m.cfg.Window)
+		m.log.Warn("monitor window ended early", "gate", ended.by.g.name, "critical", ended.by.g.critical, "at", ended.at, "after", ended.at.Sub(start))
 	}
-	rep.Verdict, rep.Reason = m.verdict(states, ended, rep.FinishedAt.Sub(start), interrupted)
+	rep.Verdict, rep.Reason = m.verdict(states, endedText, rep.FinishedAt.Sub(start), interrupted)
 	m.log.Info("monitor window ended", "verdict", rep.Verdict, "reason", rep.Reason)
-	if interrupted != nil {
-		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), m.cfg.Window, interrupted)
-	}
-	return rep, nil
+	return rep
 }
 
 func (m *Monitor) logVerdict(st *gateState) {

@@ -2,12 +2,32 @@
 // HTTP API that a release monitor needs: instant queries (/api/v1/query) and
 // the alerts the server evaluates (/api/v1/alerts).
 //
-// Like client_golang's v1 API it sends queries as a POST form and falls back
-// to GET when the server (or a proxy) answers 403, 405 or 501. Failures come
-// back as *Error carrying the API's errorType (bad_data, execution, timeout,
-// …) and the HTTP status, so that a caller can tell a broken query from an
-// unavailable server. Sample values are float64; "NaN", "+Inf" and "-Inf"
-// decode to their float values.
+// The API calls are client_golang's (github.com/prometheus/client_golang/api
+// and api/prometheus/v1): it sends queries as a POST form and falls back to
+// GET when the server (or a proxy) answers 403, 405 or 501, decodes the
+// envelope, the result types (sample values "NaN", "+Inf" and "-Inf"
+// included), warnings and infos, and types the API's errors. This package
+// adds what a release monitor needs around it, and what client_golang does
+// not do:
+//
+//   - Credentials: Header (e.g. Authorization) is sent with every request,
+//     and only to URL. Transport errors name the URL with its user info
+//     masked whole (a token may be the user name) and without the query
+//     string (the PromQL).
+//   - Errors as values: every failure is an *Error carrying the endpoint,
+//     the HTTP status and the API's errorType, so that a caller can tell a
+//     broken query (bad_data, execution) from an unavailable server. For
+//     answers other than 400 and 422, client_golang reports only
+//     client_error or server_error; the API's own type (timeout with 503,
+//     internal with 500, canceled with 499, …) is read back from the body.
+//     The *v1.Error (or the transport error) is kept in Error.Err.
+//   - A bounded body: answers are read up to 16 MiB.
+//   - Plain values: results come back as Result (float64 samples), not
+//     as client_golang's model types; the string result type, which the
+//     API documents and client_golang does not decode, is decoded here.
+//
+// Nothing here retries: a monitor measures every interval and counts a
+// failed measurement as an Error, never as a production failure.
 package prometheus
 
 import (
@@ -16,12 +36,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 )
 
 // ValueType is the type of a query result.
@@ -36,22 +60,23 @@ const (
 )
 
 // ErrorType is the API's errorType, or one of the client-side types
-// (bad_response, client_error, server_error) for answers without one.
-type ErrorType string
+// (bad_response, client_error, server_error) for answers without one. It is
+// client_golang's v1.ErrorType, so its constants compare with these.
+type ErrorType = v1.ErrorType
 
 // Error types.
 const (
-	ErrBadData       ErrorType = "bad_data"       // 400: a bad or missing parameter, a parse error
-	ErrExecution     ErrorType = "execution"      // 422: the query failed to run
-	ErrTimeout       ErrorType = "timeout"        // 503
-	ErrCanceled      ErrorType = "canceled"       // 499 (503 in older servers)
-	ErrInternal      ErrorType = "internal"       // 500
-	ErrNotFound      ErrorType = "not_found"      // 404
-	ErrNotAcceptable ErrorType = "not_acceptable" // 406
+	ErrBadData                 = v1.ErrBadData     // 400: a bad or missing parameter, a parse error
+	ErrExecution               = v1.ErrExec        // 422: the query failed to run
+	ErrTimeout                 = v1.ErrTimeout     // 503
+	ErrCanceled                = v1.ErrCanceled    // 499 (503 in older servers)
+	ErrBadResponse             = v1.ErrBadResponse // a body that is not the API's JSON
+	ErrClient                  = v1.ErrClient      // another 4xx
+	ErrServer                  = v1.ErrServer      // another 5xx, or no answer at all
+	ErrInternal      ErrorType = "internal"        // 500
+	ErrNotFound      ErrorType = "not_found"       // 404
+	ErrNotAcceptable ErrorType = "not_acceptable"  // 406
 	ErrUnavailable   ErrorType = "unavailable"
-	ErrBadResponse   ErrorType = "bad_response" // a body that is not the API's JSON
-	ErrClient        ErrorType = "client_error" // another 4xx
-	ErrServer        ErrorType = "server_error" // another 5xx
 )
 
 // Error is a failed API call.
@@ -62,8 +87,8 @@ type Error struct {
 	StatusCode int
 	Type       ErrorType
 	Message    string
-	// Err is the transport failure behind the error, if any (a refused
-	// connection, a context deadline).
+	// Err is what failed underneath: client_golang's *v1.Error, or the
+	// transport failure (a refused connection, a context deadline).
 	Err error
 }
 
@@ -127,51 +152,56 @@ type Client struct {
 	Timeout time.Duration
 }
 
-// envelope is the API's response shape.
-type envelope struct {
-	Status    string          `json:"status"`
-	Data      json.RawMessage `json:"data"`
-	ErrorType ErrorType       `json:"errorType"`
-	Error     string          `json:"error"`
-	Warnings  []string        `json:"warnings"`
-	Infos     []string        `json:"infos"`
-}
+// Endpoints.
+const (
+	endpointQuery  = "/api/v1/query"
+	endpointAlerts = "/api/v1/alerts"
+)
 
 // Query evaluates an instant query at the time at, or at the server's now
 // when at is zero.
 func (c *Client) Query(ctx context.Context, query string, at time.Time) (Result, error) {
-	args := url.Values{"query": {query}}
-	if !at.IsZero() {
-		args.Set("time", FormatTime(at))
-	}
+	var opts []v1.Option
 	if c.Timeout > 0 {
-		args.Set("timeout", strconv.FormatFloat(c.Timeout.Seconds(), 'f', -1, 64)+"s")
+		opts = append(opts, v1.WithTimeout(c.Timeout))
 	}
-	env, err := c.call(ctx, "/api/v1/query", args, true)
+	var ans answer
+	api, err := c.api(endpointQuery)
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := decodeResult(env.Data)
+	val, warnings, infos, err := api.Query(withAnswer(ctx, &ans), query, at, opts...)
 	if err != nil {
-		return Result{}, &Error{Endpoint: "/api/v1/query", Type: ErrBadResponse, Message: err.Error()}
+		if res, ok := stringResult(ans.body); ok {
+			return res, nil
+		}
+		return Result{}, callError(endpointQuery, &ans, err)
 	}
-	res.Warnings, res.Infos = env.Warnings, env.Infos
+	res, err := fromModel(val)
+	if err != nil {
+		return Result{}, &Error{Endpoint: endpointQuery, StatusCode: ans.status, Type: ErrBadResponse, Message: err.Error()}
+	}
+	res.Warnings, res.Infos = warnings, infos
 	return res, nil
 }
 
 // Alerts returns the active (pending and firing) alerts.
 func (c *Client) Alerts(ctx context.Context) ([]Alert, error) {
-	env, err := c.call(ctx, "/api/v1/alerts", nil, false)
+	var ans answer
+	api, err := c.api(endpointAlerts)
 	if err != nil {
 		return nil, err
 	}
-	var data struct {
-		Alerts []Alert `json:"alerts"`
+	res, err := api.Alerts(withAnswer(ctx, &ans))
+	if err != nil {
+		return nil, callError(endpointAlerts, &ans, err)
 	}
-	if err := json.Unmarshal(env.Data, &data); err != nil {
-		return nil, &Error{Endpoint: "/api/v1/alerts", Type: ErrBadResponse, Message: "decoding the alerts: " + err.Error()}
+	alerts := make([]Alert, 0, len(res.Alerts))
+	for _, a := range res.Alerts {
+		alerts = append(alerts, Alert{Labels: labels(a.Labels), Annotations: labels(a.Annotations),
+			State: string(a.State), ActiveAt: a.ActiveAt, Value: a.Value})
 	}
-	return data.Alerts, nil
+	return alerts, nil
 }
 
 // FormatTime formats t as the API's float Unix seconds.
@@ -179,55 +209,47 @@ func FormatTime(t time.Time) string {
 	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
 }
 
-func (c *Client) call(ctx context.Context, endpoint string, args url.Values, post bool) (*envelope, error) {
+// api returns client_golang's API over this Client's connection.
+func (c *Client) api(endpoint string) (v1.API, error) {
 	if c.URL == "" {
 		return nil, &Error{Endpoint: endpoint, Type: ErrClient, Message: "no Prometheus URL configured"}
 	}
-	u := strings.TrimRight(c.URL, "/") + endpoint
-	if post {
-		resp, body, err := c.do(ctx, http.MethodPost, u, args)
-		if err != nil {
-			return nil, &Error{Endpoint: endpoint, Message: err.Error(), Type: ErrServer, Err: err}
-		}
-		switch resp.StatusCode {
-		case http.StatusForbidden, http.StatusMethodNotAllowed, http.StatusNotImplemented:
-			// Servers or proxies that refuse POST: ask again with GET.
-		default:
-			return parse(endpoint, resp, body)
-		}
-	}
-	resp, body, err := c.do(ctx, http.MethodGet, u, args)
+	base, err := url.Parse(strings.TrimRight(c.URL, "/"))
 	if err != nil {
-		return nil, &Error{Endpoint: endpoint, Message: err.Error(), Type: ErrServer, Err: err}
+		return nil, &Error{Endpoint: endpoint, Type: ErrClient, Message: fmt.Sprintf("URL %s: %v", redact(c.URL), errors.Unwrap(err)), Err: err}
 	}
-	return parse(endpoint, resp, body)
+	return v1.NewAPI(conn{c: c, base: base}), nil
 }
 
 // maxBody bounds the response read; alerts and query results of a release
 // monitor are small.
 const maxBody = 16 << 20
 
-func (c *Client) do(ctx context.Context, method, u string, args url.Values) (*http.Response, []byte, error) {
-	var body io.Reader
-	if method == http.MethodGet {
-		if len(args) > 0 {
-			u += "?" + args.Encode()
-		}
-	} else {
-		body = strings.NewReader(args.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, nil, err
-	}
-	for k, vs := range c.Header {
+// conn is the api.Client client_golang's v1 API calls through: it adds
+// Header, bounds the body, records the answer for errors, and keeps
+// credentials and the PromQL out of transport errors.
+type conn struct {
+	c    *Client
+	base *url.URL
+}
+
+var _ api.Client = conn{}
+
+// URL joins the endpoint to the base URL's path (a prefix, as behind a
+// proxy, is kept).
+func (cn conn) URL(ep string, _ map[string]string) *url.URL {
+	u := *cn.base
+	u.Path = path.Join(u.Path, ep)
+	return &u
+}
+
+func (cn conn) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	req = req.WithContext(ctx)
+	for k, vs := range cn.c.Header {
 		req.Header[k] = vs
 	}
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
 	req.Header.Set("Accept", "application/json")
-	hc := c.HTTPClient
+	hc := cn.c.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -240,11 +262,26 @@ func (c *Client) do(ctx context.Context, method, u string, args url.Values) (*ht
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the response: %w", err)
 	}
-	return resp, b, nil
+	if ans, ok := ctx.Value(answerKey{}).(*answer); ok {
+		ans.status, ans.body = resp.StatusCode, body
+	}
+	return resp, body, nil
+}
+
+// answer is the last HTTP answer of one call, for its error.
+type answer struct {
+	status int
+	body   []byte
+}
+
+type answerKey struct{}
+
+func withAnswer(ctx context.Context, a *answer) context.Context {
+	return context.WithValue(ctx, answerKey{}, a)
 }
 
 // redact drops the query string (it holds the PromQL, which can be long)
@@ -267,41 +304,66 @@ func redact(raw string) string {
 	return strings.Replace(u.String(), "//", "//***@", 1)
 }
 
-// parse turns a response into its envelope or an *Error, the way the
-// server's status codes mean it: 400 and 422 carry the API's JSON error;
-// other non-2xx codes may come from a proxy and carry anything.
-func parse(endpoint string, resp *http.Response, body []byte) (*envelope, error) {
-	var env envelope
-	jsonErr := json.Unmarshal(body, &env)
-	code := resp.StatusCode
-	if code/100 != 2 {
-		e := &Error{Endpoint: endpoint, StatusCode: code}
-		if jsonErr == nil && env.Status == "error" && env.ErrorType != "" {
+// callError turns what client_golang returned into an *Error.
+func callError(endpoint string, ans *answer, err error) error {
+	var verr *v1.Error
+	if !errors.As(err, &verr) {
+		// No answer: the transport failed, or ctx ended.
+		return &Error{Endpoint: endpoint, Type: ErrServer, Message: err.Error(), Err: err}
+	}
+	e := &Error{Endpoint: endpoint, StatusCode: ans.status, Type: verr.Type, Message: verr.Msg, Err: err}
+	switch {
+	case verr.Type == ErrBadResponse && ans.status/100 == 2 && isSuccess(ans.body):
+		e.Message = "decoding the result: " + verr.Msg
+	case verr.Type == ErrBadResponse:
+		e.Message = fmt.Sprintf("not the API's JSON (%s): %s", verr.Msg, snippet(ans.body))
+	case (verr.Type == ErrServer || verr.Type == ErrClient) && ans.status/100 != 2:
+		// client_golang reads the API's error envelope only from 400 and
+		// 422 answers; Prometheus sends it with other codes too (timeout
+		// with 503, internal with 500, canceled with 499). Anything else
+		// came from a proxy and may be any page.
+		var env struct {
+			Status    string    `json:"status"`
+			ErrorType ErrorType `json:"errorType"`
+			Error     string    `json:"error"`
+		}
+		if json.Unmarshal(ans.body, &env) == nil && env.Status == "error" && env.ErrorType != "" {
 			e.Type, e.Message = env.ErrorType, env.Error
-			return nil, e
+		} else {
+			e.Message = fmt.Sprintf("%s: %s", http.StatusText(ans.status), snippet(ans.body))
 		}
-		e.Type = ErrServer
-		if code/100 == 4 {
-			e.Type = ErrClient
-		}
-		e.Message = fmt.Sprintf("%s: %s", http.StatusText(code), snippet(body))
-		return nil, e
 	}
-	if jsonErr != nil {
-		return nil, &Error{Endpoint: endpoint, StatusCode: code, Type: ErrBadResponse, Message: fmt.Sprintf("not the API's JSON (%v): %s", jsonErr, snippet(body))}
+	return e
+}
+
+// isSuccess reports whether body is the API's success envelope.
+func isSuccess(body []byte) bool {
+	var env struct {
+		Status string `json:"status"`
 	}
-	switch env.Status {
-	case "success":
-		return &env, nil
-	case "error":
-		t := env.ErrorType
-		if t == "" {
-			t = ErrBadResponse
-		}
-		return nil, &Error{Endpoint: endpoint, StatusCode: code, Type: t, Message: env.Error}
-	default:
-		return nil, &Error{Endpoint: endpoint, StatusCode: code, Type: ErrBadResponse, Message: fmt.Sprintf("status %q is neither success nor error", env.Status)}
+	return json.Unmarshal(body, &env) == nil && env.Status == "success"
+}
+
+// stringResult decodes a query answer of the string result type, which
+// the API documents and client_golang does not decode.
+func stringResult(body []byte) (Result, bool) {
+	var env struct {
+		Status string `json:"status"`
+		Data   struct {
+			ResultType ValueType          `json:"resultType"`
+			Result     [2]json.RawMessage `json:"result"`
+		} `json:"data"`
+		Warnings []string `json:"warnings"`
+		Infos    []string `json:"infos"`
 	}
+	if json.Unmarshal(body, &env) != nil || env.Status != "success" || env.Data.ResultType != ValueString {
+		return Result{}, false
+	}
+	res := Result{Type: ValueString, Warnings: env.Warnings, Infos: env.Infos}
+	if json.Unmarshal(env.Data.Result[1], &res.String) != nil {
+		return Result{}, false
+	}
+	return res, true
 }
 
 func snippet(b []byte) string {
@@ -315,87 +377,46 @@ func snippet(b []byte) string {
 	return strconv.Quote(s)
 }
 
-// decodeResult decodes the data of a query response.
-func decodeResult(data json.RawMessage) (Result, error) {
-	var raw struct {
-		ResultType ValueType       `json:"resultType"`
-		Result     json.RawMessage `json:"result"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return Result{}, fmt.Errorf("decoding the result: %w", err)
-	}
-	res := Result{Type: raw.ResultType}
-	switch raw.ResultType {
-	case ValueVector:
-		var series []struct {
-			Metric map[string]string `json:"metric"`
-			Value  point             `json:"value"`
+// fromModel converts client_golang's result.
+func fromModel(val model.Value) (Result, error) {
+	switch v := val.(type) {
+	case model.Vector:
+		res := Result{Type: ValueVector, Samples: make([]Sample, 0, len(v))}
+		for _, s := range v {
+			if s.Histogram != nil {
+				return res, fmt.Errorf("series %s is a native histogram; query a float (e.g. with histogram_quantile)", s.Metric)
+			}
+			res.Samples = append(res.Samples, Sample{Metric: labels(model.LabelSet(s.Metric)), Time: s.Timestamp.Time().UTC(), Value: float64(s.Value)})
 		}
-		if err := json.Unmarshal(raw.Result, &series); err != nil {
-			return res, fmt.Errorf("decoding a vector: %w", err)
-		}
-		res.Samples = make([]Sample, 0, len(series))
-		for _, s := range series {
-			res.Samples = append(res.Samples, Sample{Metric: s.Metric, Time: s.Value.t, Value: s.Value.v})
-		}
-	case ValueScalar:
-		var p point
-		if err := json.Unmarshal(raw.Result, &p); err != nil {
-			return res, fmt.Errorf("decoding a scalar: %w", err)
-		}
-		res.Samples = []Sample{{Time: p.t, Value: p.v}}
-	case ValueMatrix:
-		var series []struct {
-			Metric map[string]string `json:"metric"`
-			Values []point           `json:"values"`
-		}
-		if err := json.Unmarshal(raw.Result, &series); err != nil {
-			return res, fmt.Errorf("decoding a matrix: %w", err)
-		}
-		for _, s := range series {
-			for _, p := range s.Values {
-				res.Samples = append(res.Samples, Sample{Metric: s.Metric, Time: p.t, Value: p.v})
+		return res, nil
+	case *model.Scalar:
+		return Result{Type: ValueScalar, Samples: []Sample{{Time: v.Timestamp.Time().UTC(), Value: float64(v.Value)}}}, nil
+	case model.Matrix:
+		res := Result{Type: ValueMatrix}
+		for _, ss := range v {
+			if len(ss.Histograms) > 0 {
+				return res, fmt.Errorf("series %s holds native histograms; query a float (e.g. with histogram_quantile)", ss.Metric)
+			}
+			for _, p := range ss.Values {
+				res.Samples = append(res.Samples, Sample{Metric: labels(model.LabelSet(ss.Metric)), Time: p.Timestamp.Time().UTC(), Value: float64(p.Value)})
 			}
 		}
-	case ValueString:
-		var pair [2]json.RawMessage
-		if err := json.Unmarshal(raw.Result, &pair); err != nil {
-			return res, fmt.Errorf("decoding a string: %w", err)
-		}
-		if err := json.Unmarshal(pair[1], &res.String); err != nil {
-			return res, fmt.Errorf("decoding a string: %w", err)
-		}
+		return res, nil
+	case *model.String:
+		return Result{Type: ValueString, String: v.Value}, nil
 	default:
-		return res, fmt.Errorf("unknown resultType %q", raw.ResultType)
+		return Result{}, fmt.Errorf("unknown result %T", val)
 	}
-	return res, nil
 }
 
-// point is a [<unix seconds>, "<value>"] pair.
-type point struct {
-	t time.Time
-	v float64
-}
-
-func (p *point) UnmarshalJSON(b []byte) error {
-	var pair [2]json.RawMessage
-	if err := json.Unmarshal(b, &pair); err != nil {
-		return err
+// labels converts a label set; an empty one is nil, as the API's {} decoded.
+func labels(ls model.LabelSet) map[string]string {
+	if len(ls) == 0 {
+		return nil
 	}
-	var ts float64
-	if err := json.Unmarshal(pair[0], &ts); err != nil {
-		return fmt.Errorf("timestamp %s: %w", pair[0], err)
+	out := make(map[string]string, len(ls))
+	for k, v := range ls {
+		out[string(k)] = string(v)
 	}
-	var s string
-	if err := json.Unmarshal(pair[1], &s); err != nil {
-		return fmt.Errorf("sample value %s is not a string: %w", pair[1], err)
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("sample value %q is not a number", s)
-	}
-	sec, frac := math.Modf(ts)
-	p.t = time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
-	p.v = v
-	return nil
+	return out
 }

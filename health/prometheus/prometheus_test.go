@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -27,7 +28,9 @@ func TestQueryResults(t *testing.T) {
 	srv.Set("inf", promtest.Vector(math.Inf(1), math.Inf(-1)))
 	srv.Set("matrix", promtest.Matrix(1, 2, 3))
 	srv.Set("string", promtest.String("hello"))
-	srv.Set("warned", promtest.Vector(0.5).WithWarnings("PromQL info: metric might not be a counter"))
+	srv.Set("warned", promtest.Vector(0.5).WithWarnings("PromQL warning: encountered a mix of histograms and floats"))
+	srv.Set("informed", promtest.Vector(0.5).WithInfos(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "up"`))
+	srv.Set("string warned", promtest.String("hi").WithWarnings("w"))
 
 	c := &prometheus.Client{URL: srv.URL}
 	ctx := context.Background()
@@ -71,7 +74,39 @@ func TestQueryResults(t *testing.T) {
 
 	res, err = c.Query(ctx, "warned", time.Time{})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"PromQL info: metric might not be a counter"}, res.Warnings)
+	assert.Equal(t, []string{"PromQL warning: encountered a mix of histograms and floats"}, res.Warnings)
+	assert.Empty(t, res.Infos)
+
+	res, err = c.Query(ctx, "informed", time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "up"`}, res.Infos)
+	assert.Empty(t, res.Warnings)
+
+	res, err = c.Query(ctx, "string warned", time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, prometheus.Result{Type: prometheus.ValueString, String: "hi", Warnings: []string{"w"}}, res)
+}
+
+// The API's error is also client_golang's, for callers that use its types.
+func TestQueryErrorsAreClientGolangErrors(t *testing.T) {
+	srv := promtest.NewServer(t)
+	srv.Set("rate(x[5m]", promtest.Fail(prometheus.ErrBadData, `1:11: parse error: unclosed left parenthesis`))
+	srv.Set("slow", promtest.Fail(prometheus.ErrTimeout, "query timed out in expression evaluation"))
+	c := &prometheus.Client{URL: srv.URL}
+
+	_, err := c.Query(context.Background(), "rate(x[5m]", time.Time{})
+	var verr *v1.Error
+	require.ErrorAs(t, err, &verr)
+	assert.Equal(t, v1.ErrBadData, verr.Type)
+	assert.Equal(t, "1:11: parse error: unclosed left parenthesis", verr.Msg)
+
+	// A 503 with the API's envelope is a timeout, not just a server error.
+	_, err = c.Query(context.Background(), "slow", time.Time{})
+	var perr *prometheus.Error
+	require.ErrorAs(t, err, &perr)
+	assert.Equal(t, v1.ErrTimeout, perr.Type)
+	assert.Equal(t, 503, perr.StatusCode)
+	assert.EqualError(t, err, "prometheus /api/v1/query: timeout (HTTP 503): query timed out in expression evaluation")
 }
 
 func TestQuerySendsPOSTFormAndFallsBackToGET(t *testing.T) {
@@ -117,8 +152,10 @@ func TestQueryErrors(t *testing.T) {
 		{"proxy 401", promtest.Raw(401, "Unauthorized"), 401, prometheus.ErrClient, "Unauthorized"},
 		{"200 that is not JSON", promtest.Raw(200, "OK"), 200, prometheus.ErrBadResponse, "not the API's JSON"},
 		{"200 with an error envelope", promtest.Raw(200, `{"status":"error","errorType":"internal","error":"boom"}`), 200, prometheus.ErrInternal, "boom"},
-		{"unknown result type", promtest.Raw(200, `{"status":"success","data":{"resultType":"histogram","result":[]}}`), 0, prometheus.ErrBadResponse, `unknown resultType "histogram"`},
-		{"value not a number", promtest.Raw(200, `{"status":"success","data":{"resultType":"scalar","result":[1,"abc"]}}`), 0, prometheus.ErrBadResponse, `sample value "abc" is not a number`},
+		{"unknown result type", promtest.Raw(200, `{"status":"success","data":{"resultType":"histogram","result":[]}}`), 200, prometheus.ErrBadResponse,
+			`decoding the result: unknown value type "histogram"`},
+		{"value not a number", promtest.Raw(200, `{"status":"success","data":{"resultType":"scalar","result":[1,"abc"]}}`), 200, prometheus.ErrBadResponse,
+			`parsing "abc": invalid syntax`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,22 @@
 // retries transient failures, for the clients of hosted APIs (GitHub,
 // Vercel). Every wait is bounded by the request's context and a maximum, is
 // measured on an injected clock, and is reported to a callback.
+//
+// The retry loop is written here rather than taken from a backoff library
+// such as github.com/cenkalti/backoff/v5 because of the clock: backoff.Retry
+// waits on a time.Timer it makes itself (its timer option is unexported) and
+// measures its elapsed-time limit with time.Now, so its waits cannot go
+// through Clock.Sleep, and a test of a five-minute rate-limit wait would
+// take five minutes. What the library would add beyond that loop, the
+// jittered exponential delay, is the dozen lines of jitter below; the rest —
+// reading Retry-After, x-ratelimit-reset or Vercel's limit.reset, refusing a
+// wait longer than MaxWait, counting rate-limit waits apart from transient
+// retries, rewinding request bodies — the library leaves to its caller
+// anyway.
+//
+// The package depends on no other shipprod package: Clock is declared here
+// with the method set of shipprod.Clock, which its values satisfy as they
+// are.
 package httpretry
 
 import (
@@ -14,9 +30,35 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/shipprod/shipprod"
 )
+
+// Clock is the time source of the waits: shipprod.Clock's method set, so a
+// shipprod.Clock (shipprodtest.Clock in tests) can be passed as it is.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits for d, or until ctx ends, whichever comes first; in the
+	// latter case it returns ctx.Err().
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// systemClock is the real world's clock, the default.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Defaults for the zero Transport.
 const (
@@ -55,7 +97,7 @@ type RateLimitFunc func(resp *http.Response, body []byte, now time.Time) (wait t
 // for other methods only when RetryNonIdempotent is set.
 type Transport struct {
 	Base               http.RoundTripper // default http.DefaultTransport
-	Clock              shipprod.Clock    // default shipprod.SystemClock()
+	Clock              Clock             // default the system clock
 	RateLimit          RateLimitFunc     // default GitHubRateLimit
 	MaxRetries         int               // default DefaultMaxRetries; negative means none
 	BaseBackoff        time.Duration     // default DefaultBaseBackoff
@@ -71,7 +113,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	clock := t.Clock
 	if clock == nil {
-		clock = shipprod.SystemClock()
+		clock = systemClock{}
 	}
 	base := t.Base
 	if base == nil {

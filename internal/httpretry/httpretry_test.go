@@ -14,8 +14,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/httpretry"
 	"github.com/shipprod/shipprod/shipprodtest"
+)
+
+// The root package's clocks are httpretry Clocks as they are: callers pass
+// them without a conversion.
+var (
+	_ httpretry.Clock = shipprod.SystemClock()
+	_ httpretry.Clock = (*shipprodtest.Clock)(nil)
 )
 
 var start = time.Unix(1_800_000_000, 0)

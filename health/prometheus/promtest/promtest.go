@@ -4,7 +4,7 @@
 // does — the same envelope, result types, string-encoded sample values,
 // error types and HTTP status codes — with results scripted per query.
 // It covers what a real Prometheus cannot produce on demand: NaN, empty
-// results, each error type, slow answers, warnings and refused POSTs.
+// results, each error type, slow answers, warnings, infos and refused POSTs.
 //
 //	srv := promtest.NewServer(t)
 //	srv.Set(`sum(rate(http_requests_total{code=~"5.."}[5m]))`, promtest.Vector(0.002), promtest.Vector(0.09))
@@ -60,6 +60,7 @@ type Response struct {
 	hang       bool
 	delay      time.Duration
 	warnings   []string
+	infos      []string
 }
 
 // Vector answers a vector with one series per value, labelled
@@ -117,6 +118,13 @@ func Hang() Response { return Response{hang: true} }
 // WithWarnings adds warnings to a successful answer.
 func (r Response) WithWarnings(w ...string) Response {
 	r.warnings = append(append([]string(nil), r.warnings...), w...)
+	return r
+}
+
+// WithInfos adds info annotations to a successful answer, as Prometheus 3
+// sends them beside warnings.
+func (r Response) WithInfos(i ...string) Response {
+	r.infos = append(append([]string(nil), r.infos...), i...)
 	return r
 }
 
@@ -367,6 +375,9 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp Response, at
 	body := map[string]any{"status": "success", "data": map[string]any{"resultType": resp.resultType, "result": result}}
 	if len(resp.warnings) > 0 {
 		body["warnings"] = resp.warnings
+	}
+	if len(resp.infos) > 0 {
+		body["infos"] = resp.infos
 	}
 	writeJSON(w, http.StatusOK, body)
 }
