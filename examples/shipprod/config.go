@@ -52,6 +52,24 @@ type Config struct {
 	Monitor *monitor.Config `yaml:"monitor"`
 	Report  report.Config   `yaml:"report"`
 	Journal JournalConfig   `yaml:"journal"`
+	// OnFailure says what the Pipeline does when production is found
+	// unhealthy after the deploy (health checks, the monitor, a deploy that
+	// failed after changing production).
+	OnFailure FailureConfig `yaml:"on_failure"`
+}
+
+// FailureConfig is the on_failure section.
+type FailureConfig struct {
+	// Policy is rollback (default), freeze or notify.
+	Policy shipprod.FailurePolicy `yaml:"policy"`
+}
+
+func (f FailureConfig) validate() error {
+	switch f.Policy {
+	case "", shipprod.PolicyRollback, shipprod.PolicyFreeze, shipprod.PolicyNotify:
+		return nil
+	}
+	return fmt.Errorf("on_failure.policy %q is not rollback, freeze or notify", f.Policy)
 }
 
 // JournalConfig says where a run's progress is kept, so that a run that
@@ -224,13 +242,16 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 		}
 		p.Health = checker
 	}
+	if err := cfg.OnFailure.validate(); err != nil {
+		return nil, wrap("on_failure", err)
+	}
+	p.OnFailure = cfg.OnFailure.Policy
 	if cfg.Monitor != nil {
-		mon, err := monitor.New(*cfg.Monitor, monitor.Options{Logger: logger, Health: checker})
+		mon, err := monitor.New(*cfg.Monitor, monitor.Options{Logger: logger, Health: checker, Policy: p.OnFailure})
 		if err != nil {
 			return nil, wrap("monitor", err)
 		}
 		p.Monitor = mon
-		p.OnFailure = mon.Policy()
 	}
 
 	p.Reporter = report.New(dir, reportCfg, feature)

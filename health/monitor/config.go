@@ -2,8 +2,6 @@ package monitor
 
 import (
 	"time"
-
-	"github.com/shipprod/shipprod"
 )
 
 // Defaults for the zero Config.
@@ -24,7 +22,6 @@ const (
 //	  window: 15m
 //	  interval: 1m
 //	  initial_delay: 2m
-//	  on_failure: rollback            # rollback | freeze | notify (for the Pipeline)
 //	  prometheus: {url: "http://prometheus:9090"}
 //	  gates:
 //	    - name: error-rate
@@ -54,10 +51,6 @@ type Config struct {
 	Interval time.Duration `yaml:"interval"`
 	// InitialDelay is waited before the first measurement (default 0).
 	InitialDelay time.Duration `yaml:"initial_delay"`
-	// OnFailure is the policy the Pipeline applies when the window fails:
-	// rollback (default), freeze or notify. The Monitor only reports; set
-	// shipprod.Pipeline.OnFailure from Monitor.Policy.
-	OnFailure shipprod.FailurePolicy `yaml:"on_failure"`
 	// DryRun makes every gate a dry-run gate: measured and reported ("would
 	// have rolled back"), never failing the window.
 	DryRun bool `yaml:"dry_run"`

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/health"
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/yamlstrict"
@@ -20,7 +19,6 @@ func TestConfigYAML(t *testing.T) {
 window: 30m
 interval: 1m
 initial_delay: 2m
-on_failure: freeze
 keep_measurements: 20
 prometheus:
   url: http://prometheus:9090
@@ -59,7 +57,6 @@ gates:
 	var cfg monitor.Config
 	require.NoError(t, yamlstrict.Unmarshal("shipprod.yaml", []byte(src), &cfg))
 	assert.Equal(t, 30*time.Minute, cfg.Window)
-	assert.Equal(t, shipprod.PolicyFreeze, cfg.OnFailure)
 	require.Len(t, cfg.Gates, 5)
 	assert.Equal(t, monitor.CompareIncrease, cfg.Gates[0].Compare)
 	assert.Equal(t, 0.01, *cfg.Gates[0].MaxIncrease)
@@ -69,9 +66,11 @@ gates:
 
 	checker, err := health.New(health.Config{Checks: []health.CheckConfig{{Name: "home", HTTP: "/"}}}, health.Options{})
 	require.NoError(t, err)
-	m, err := monitor.New(cfg, monitor.Options{Health: checker, Getenv: func(string) string { return "token" }})
+	_, err = monitor.New(cfg, monitor.Options{Health: checker, Getenv: func(string) string { return "token" }})
 	require.NoError(t, err)
-	assert.Equal(t, shipprod.PolicyFreeze, m.Policy())
+
+	err = yamlstrict.Unmarshal("shipprod.yaml", []byte("on_failure: freeze\n"), &cfg)
+	require.Error(t, err, "the failure policy is the Pipeline's own section, not the monitor's")
 
 	err = yamlstrict.Unmarshal("shipprod.yaml", []byte("gates:\n  - name: x\n    query: up\n    max_increse: 1\n"), &cfg)
 	require.Error(t, err)

@@ -67,9 +67,9 @@ func (d *rollingDeployer) Rollback(ctx context.Context, failed shipprod.Deployme
 
 var exampleURL string
 
-// Health checks and the monitor plug into the Pipeline; the monitor's
-// on_failure policy becomes the Pipeline's. When the window fails, the
-// Pipeline rolls back and checks the restored version's health.
+// Health checks and the monitor plug into the Pipeline. When the window
+// fails, the Pipeline applies its failure policy (a rollback by default) and
+// checks the restored version's health.
 func Example_pipeline() {
 	deployer := &rollingDeployer{live: "2.6.3"}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,13 +85,13 @@ func Example_pipeline() {
 	checker, _ := health.New(health.Config{Checks: []health.CheckConfig{{Name: "live-version", Version: "/api/version"}}},
 		health.Options{Clock: clock})
 	limit := 0.01
-	mon, _ := monitor.New(monitor.Config{OnFailure: shipprod.PolicyRollback, Prometheus: monitor.PrometheusConfig{URL: prom.URL},
+	mon, _ := monitor.New(monitor.Config{Prometheus: monitor.PrometheusConfig{URL: prom.URL},
 		Gates: []monitor.GateConfig{{Name: "errors", Query: "job:errors:ratio5m", Compare: monitor.CompareThreshold, Max: &limit, Unit: "ratio", Critical: true}},
 	}, monitor.Options{Clock: clock, Health: checker})
 
 	p := &shipprod.Pipeline{
 		Release:  shipprod.Release{Version: "2.7.0", PreviousVersion: "2.6.3"},
-		Deployer: deployer, Health: checker, Monitor: mon, OnFailure: mon.Policy(), Clock: clock,
+		Deployer: deployer, Health: checker, Monitor: mon, OnFailure: shipprod.PolicyRollback, Clock: clock,
 	}
 	res, err := p.Run(context.Background())
 	fmt.Println(res.Outcome, "- live:", deployer.live, "- restored version healthy:", res.Rollback.Health.OK())

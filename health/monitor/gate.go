@@ -526,10 +526,12 @@ type gateState struct {
 	g                                              *gate
 	would                                          string
 	passed, failed, inconclusive, errs, consecErrs int
-	verdict                                        shipprod.Verdict
-	message                                        string
-	ring                                           []Measurement
-	recorded                                       int
+	// maxConsecErrs is the longest run of errors in a row so far.
+	maxConsecErrs int
+	verdict       shipprod.Verdict
+	message       string
+	ring          []Measurement
+	recorded      int
 }
 
 func newGateState(g *gate, keep int, policy shipprod.FailurePolicy) *gateState {
@@ -559,7 +561,12 @@ func (st *gateState) record(m Measurement) {
 	case shipprod.VerdictError:
 		st.errs++
 		st.consecErrs++
+		st.maxConsecErrs = max(st.maxConsecErrs, st.consecErrs)
 	}
+	// Only a failure decides a gate before the window ends: an inconclusive
+	// or error measurement (no data yet right after the deploy, a metrics
+	// outage) counts toward its limit, and the gate goes on measuring, so
+	// that a degradation that follows is still seen.
 	cfg := st.g.cfg
 	switch {
 	case st.g.critical && st.failed > 0:
@@ -576,23 +583,28 @@ func (st *gateState) record(m Measurement) {
 			msg += fmt.Sprintf(" — %d failed measurements, more than failure_limit %d", st.failed, cfg.FailureLimit)
 		}
 		st.decide(shipprod.VerdictFailed, msg)
-	case st.inconclusive > cfg.InconclusiveLimit:
-		st.decide(shipprod.VerdictInconclusive, fmt.Sprintf("%s — %d inconclusive measurements, more than inconclusive_limit %d", m.Message, st.inconclusive, cfg.InconclusiveLimit))
-	case st.consecErrs > st.g.errLimit:
-		st.decide(shipprod.VerdictError, fmt.Sprintf("%d errors in a row, more than consecutive_error_limit %d; last: %s", st.consecErrs, st.g.errLimit, strings.TrimPrefix(m.Message, "error: ")))
 	}
 }
 
-// finish decides a gate still running when the window ends.
+// finish decides a gate still running when the window ends: error when
+// more errors came in a row than its limit allows, inconclusive when more
+// measurements were inconclusive than its limit allows, else passed. The
+// verdict says how many measurements there were of each kind.
 func (st *gateState) finish() {
+	cfg := st.g.cfg
+	last := ""
+	if len(st.ring) > 0 {
+		last = "; last: " + strings.TrimPrefix(st.last().Message, "error: ")
+	}
+	counts := fmt.Sprintf("%d measurements: %d passed, %d failed, %d inconclusive, %d errors",
+		st.recorded, st.passed, st.failed, st.inconclusive, st.errs)
 	switch {
+	case st.passed+st.failed+st.inconclusive > 0 && st.maxConsecErrs > st.g.errLimit:
+		st.decide(shipprod.VerdictError, fmt.Sprintf("%s — %d errors in a row, more than consecutive_error_limit %d%s", counts, st.maxConsecErrs, st.g.errLimit, last))
+	case st.inconclusive > cfg.InconclusiveLimit:
+		st.decide(shipprod.VerdictInconclusive, fmt.Sprintf("%s — more inconclusive than inconclusive_limit %d%s", counts, cfg.InconclusiveLimit, last))
 	case st.passed+st.failed+st.inconclusive > 0:
-		last := ""
-		if len(st.ring) > 0 {
-			last = "; last: " + st.last().Message
-		}
-		st.decide(shipprod.VerdictPassed, fmt.Sprintf("%d measurements: %d passed, %d failed, %d inconclusive, %d errors%s",
-			st.recorded, st.passed, st.failed, st.inconclusive, st.errs, last))
+		st.decide(shipprod.VerdictPassed, counts+last)
 	case st.errs > 0:
 		st.decide(shipprod.VerdictError, fmt.Sprintf("no measurement succeeded in the window (%d errors); last: %s", st.errs, strings.TrimPrefix(st.last().Message, "error: ")))
 	default:

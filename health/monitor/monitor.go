@@ -18,14 +18,18 @@
 // as any gate that is not dry-run fails, the verdict is final and the
 // window ends there, critical or not, rather than leaving the degraded
 // release in production until the window's end (as Argo Rollouts
-// terminates an analysis run when a metric fails). Every verdict explains
-// itself, naming the gate and when it ended the window:
+// terminates an analysis run when a metric fails). Only a failure ends a
+// gate early: an inconclusive or error measurement (no data yet right after
+// the deploy, a metrics outage) counts toward its limit and the gate goes on
+// measuring, so that a degradation that follows is still seen; its verdict
+// at the end says how many measurements of each kind there were. Every
+// verdict explains itself, naming the gate and when it ended the window:
 //
 //	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window
 //
 // A failed window is a shipprod.MonitorReport with VerdictFailed; the
 // Pipeline then applies its failure policy (rollback, freeze or notify),
-// which Config.OnFailure carries. Time is read from the injected
+// which Options.Policy names. Time is read from the injected
 // shipprod.Clock, so tests run a 24-hour window in moments, and only the
 // last KeepMeasurements measurements of each gate are kept, so memory stays
 // flat however long the window.
@@ -81,6 +85,10 @@ type Options struct {
 	// OnMeasurement, when set, is called with every measurement as it is
 	// taken (synchronously: it must not block for long).
 	OnMeasurement func(Measurement)
+	// Policy is the Pipeline's failure policy (shipprod.Pipeline.OnFailure),
+	// which plans and dry-run gates name ("would have rolled back"); the
+	// Monitor itself only reports.
+	Policy shipprod.FailurePolicy
 }
 
 // Monitor watches production after a deploy. It implements shipprod.Monitor
@@ -95,6 +103,8 @@ type Monitor struct {
 	log     *slog.Logger
 	onMeas  func(Measurement)
 	secrets *strings.Replacer
+	// onFailure is the Pipeline's failure policy, for plans and dry runs.
+	onFailure shipprod.FailurePolicy
 }
 
 var (
@@ -105,7 +115,7 @@ var (
 // New builds a Monitor. It validates the whole configuration and reports
 // every problem at once, each naming the gate and the key.
 func New(cfg Config, opts Options) (*Monitor, error) {
-	m := &Monitor{cfg: cfg, clock: opts.Clock, log: opts.Logger, onMeas: opts.OnMeasurement, metrics: opts.Metrics}
+	m := &Monitor{cfg: cfg, clock: opts.Clock, log: opts.Logger, onMeas: opts.OnMeasurement, metrics: opts.Metrics, onFailure: opts.Policy}
 	if m.clock == nil {
 		m.clock = shipprod.SystemClock()
 	}
@@ -145,11 +155,6 @@ func (m *Monitor) applyDefaults(fail func(string, ...any)) {
 	}
 	if m.cfg.InitialDelay >= m.cfg.Window {
 		fail("monitor.initial_delay %s leaves nothing of the %s window to measure", m.cfg.InitialDelay, m.cfg.Window)
-	}
-	switch m.cfg.OnFailure {
-	case "", shipprod.PolicyRollback, shipprod.PolicyFreeze, shipprod.PolicyNotify:
-	default:
-		fail("monitor.on_failure %q is not rollback, freeze or notify", m.cfg.OnFailure)
 	}
 	if len(m.cfg.Gates) == 0 {
 		fail("monitor.gates is empty: give at least one gate (health, query or alerts)")
@@ -299,13 +304,13 @@ func splitUserInfo(raw string) (prefix, info, rest string) {
 	return prefix, body[:at], body[at:]
 }
 
-// Policy is the failure policy the configuration asks the Pipeline to apply
-// (rollback when unset): assign it to shipprod.Pipeline.OnFailure.
-func (m *Monitor) Policy() shipprod.FailurePolicy {
-	if m.cfg.OnFailure == "" {
+// policy is what the Pipeline does when the window fails, as Options.Policy
+// says (rollback when unset): plans and dry-run gates name it.
+func (m *Monitor) policy() shipprod.FailurePolicy {
+	if m.onFailure == "" {
 		return shipprod.PolicyRollback
 	}
-	return m.cfg.OnFailure
+	return m.onFailure
 }
 
 // String describes the Monitor in plans and messages.
@@ -331,7 +336,7 @@ func (m *Monitor) PlanActions(ctx context.Context, rel shipprod.Release) ([]ship
 		Kind:   shipprod.ActionWatch,
 		Target: target,
 		Description: fmt.Sprintf("watch production for %s (%s) with gates: %s; on failure: %s",
-			m.cfg.Window, every, strings.Join(gates, "; "), m.Policy()),
+			m.cfg.Window, every, strings.Join(gates, "; "), m.policy()),
 	}}, nil
 }
 
@@ -412,7 +417,7 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 	end := start.Add(m.cfg.Window)
 	states := make([]*gateState, len(m.gates))
 	for i, g := range m.gates {
-		states[i] = newGateState(g, m.cfg.KeepMeasurements, m.Policy())
+		states[i] = newGateState(g, m.cfg.KeepMeasurements, m.policy())
 	}
 	m.log.Info("monitor window started", "window", m.cfg.Window, "interval", m.cfg.Interval, "gates", len(m.gates))
 

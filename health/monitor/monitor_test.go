@@ -271,10 +271,27 @@ func TestMetricsOutageIsAnErrorNotAFailure(t *testing.T) {
 	assert.NotEqual(t, shipprod.VerdictFailed, rep.Verdict)
 	g := rep.Gates[0]
 	assert.Equal(t, 0, g.Failures)
-	assert.Equal(t, 5, g.Errors)
-	assert.Equal(t, 6, g.Measurements)
-	assert.Equal(t, "gate error-rate error: 5 errors in a row, more than consecutive_error_limit 4; last: prometheus /api/v1/query: timeout (HTTP 503): query timed out in expression evaluation; the metrics source failed; production was not judged unhealthy", rep.Reason)
-	assert.Equal(t, start.Add(5*time.Minute), rep.FinishedAt, "nothing left to measure")
+	assert.Equal(t, 30, g.Errors)
+	assert.Equal(t, 31, g.Measurements, "errors do not end the window: the gate goes on measuring")
+	assert.Equal(t, "gate error-rate error: 31 measurements: 1 passed, 0 failed, 0 inconclusive, 30 errors — 30 errors in a row, more than consecutive_error_limit 4; last: prometheus /api/v1/query: timeout (HTTP 503): query timed out in expression evaluation; the metrics source failed; production was not judged unhealthy", rep.Reason)
+	assert.Equal(t, start.Add(30*time.Minute), rep.FinishedAt)
+}
+
+// One measurement without data right after the deploy must not end the
+// window: the error-rate rise that follows is what the window is for.
+func TestNoDataAtTheStartDoesNotEndTheWindow(t *testing.T) {
+	prom := promtest.NewServer(t)
+	prom.Set(errorRateQ, promtest.Vector(0.005), // baseline
+		promtest.Empty(), promtest.Vector(0.006), promtest.Vector(0.09))
+	gate := errorRateGate()
+	gate.Critical = true
+	rep, _ := watch(t, monitor.Config{Window: 15 * time.Minute, Interval: time.Minute,
+		Prometheus: monitor.PrometheusConfig{URL: prom.URL}, Gates: []monitor.GateConfig{gate}}, monitor.Options{})
+	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict, rep.Reason)
+	assert.Equal(t, 3, rep.Gates[0].Measurements)
+	assert.Equal(t, 1, rep.Gates[0].Inconclusive)
+	assert.Contains(t, rep.Reason, "value 9% vs threshold")
+	assert.Equal(t, start.Add(2*time.Minute), rep.FinishedAt, "the failure ends the window")
 }
 
 func TestErrorsInARowResetOnSuccess(t *testing.T) {
@@ -300,31 +317,31 @@ func TestNoData(t *testing.T) {
 		count   int
 	}{
 		{name: "empty vector is inconclusive by default", script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()},
-			verdict: shipprod.VerdictInconclusive, count: 1,
-			reason: "gate error-rate inconclusive: no data: the query returned an empty vector (no_data: inconclusive) — 1 inconclusive measurements, more than inconclusive_limit 0"},
+			verdict: shipprod.VerdictInconclusive, count: 6,
+			reason: "gate error-rate inconclusive: 6 measurements: 0 passed, 0 failed, 6 inconclusive, 0 errors — more inconclusive than inconclusive_limit 0; last: no data: the query returned an empty vector (no_data: inconclusive)"},
 		{name: "NaN is no data", script: []promtest.Response{promtest.Vector(0.005), promtest.NaN()},
-			verdict: shipprod.VerdictInconclusive, count: 1, reason: "no data: the query returned NaN (0/0: no traffic?)"},
+			verdict: shipprod.VerdictInconclusive, count: 6, reason: "no data: the query returned NaN (0/0: no traffic?)"},
 		{name: "inconclusive limit", gate: func(g *monitor.GateConfig) { g.InconclusiveLimit = 3 },
-			script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()}, verdict: shipprod.VerdictInconclusive, count: 4, reason: "4 inconclusive measurements, more than inconclusive_limit 3"},
+			script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()}, verdict: shipprod.VerdictInconclusive, count: 6, reason: "6 inconclusive, 0 errors — more inconclusive than inconclusive_limit 3"},
 		{name: "policy pass", gate: func(g *monitor.GateConfig) { g.NoData = monitor.NoDataPass },
 			script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()}, verdict: shipprod.VerdictPassed, count: 6, reason: "all 1 gates passed"},
 		{name: "policy fail", gate: func(g *monitor.GateConfig) { g.NoData = monitor.NoDataFail },
 			script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()}, verdict: shipprod.VerdictFailed, count: 1,
 			reason: "gate error-rate failed: no data: the query returned an empty vector (no_data: fail)"},
 		{name: "policy error", gate: func(g *monitor.GateConfig) { g.NoData = monitor.NoDataError },
-			script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()}, verdict: shipprod.VerdictError, count: 5, reason: "5 errors in a row"},
+			script: []promtest.Response{promtest.Vector(0.005), promtest.Empty()}, verdict: shipprod.VerdictError, count: 6, reason: "no measurement succeeded in the window (6 errors)"},
 		{name: "no traffic", gate: func(g *monitor.GateConfig) { g.TrafficQuery, g.MinTraffic = trafficQ, 100 },
 			script: []promtest.Response{promtest.Vector(0.005), promtest.Vector(0.9)}, traffic: []promtest.Response{promtest.Vector(3)},
-			verdict: shipprod.VerdictInconclusive, count: 1, reason: "no traffic: traffic_query returned 3, under min_traffic 100 (no_data: inconclusive)"},
+			verdict: shipprod.VerdictInconclusive, count: 6, reason: "no traffic: traffic_query returned 3, under min_traffic 100 (no_data: inconclusive)"},
 		{name: "enough traffic", gate: func(g *monitor.GateConfig) { g.TrafficQuery, g.MinTraffic = trafficQ, 100 },
 			script: []promtest.Response{promtest.Vector(0.005), promtest.Vector(0.9)}, traffic: []promtest.Response{promtest.Vector(5000)},
 			verdict: shipprod.VerdictFailed, count: 1, reason: "value 90% vs threshold 1.5% (baseline 0.5%)"},
 		{name: "no data at baseline", script: []promtest.Response{promtest.Empty(), promtest.Vector(0.005)},
-			verdict: shipprod.VerdictInconclusive, count: 1, reason: "no baseline: no data: the query returned an empty vector (no_data: inconclusive)"},
+			verdict: shipprod.VerdictInconclusive, count: 6, reason: "no baseline: no data: the query returned an empty vector (no_data: inconclusive)"},
 		{name: "baseline failed", script: []promtest.Response{promtest.Fail(prometheus.ErrInternal, "storage down"), promtest.Vector(0.005)},
-			verdict: shipprod.VerdictError, count: 5, reason: "last: no baseline: prometheus /api/v1/query: internal (HTTP 500): storage down"},
+			verdict: shipprod.VerdictError, count: 6, reason: "last: no baseline: prometheus /api/v1/query: internal (HTTP 500): storage down"},
 		{name: "several series", script: []promtest.Response{promtest.Vector(0.005), promtest.Vector(0.1, 0.2)},
-			verdict: shipprod.VerdictError, count: 5, reason: "the query returned 2 series; aggregate them into one"},
+			verdict: shipprod.VerdictError, count: 6, reason: "the query returned 2 series; aggregate them into one"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,8 +438,8 @@ func TestDryRunGateWouldHaveRolledBack(t *testing.T) {
 	// The whole monitor in dry-run, with the freeze policy.
 	prom = promtest.NewServer(t)
 	prom.Set(errorRateQ, promtest.Vector(0.005), promtest.Vector(0.2))
-	rep, _ = watch(t, monitor.Config{DryRun: true, OnFailure: shipprod.PolicyFreeze, Window: 2 * time.Minute,
-		Prometheus: monitor.PrometheusConfig{URL: prom.URL}, Gates: []monitor.GateConfig{errorRateGate()}}, monitor.Options{})
+	rep, _ = watch(t, monitor.Config{DryRun: true, Window: 2 * time.Minute,
+		Prometheus: monitor.PrometheusConfig{URL: prom.URL}, Gates: []monitor.GateConfig{errorRateGate()}}, monitor.Options{Policy: shipprod.PolicyFreeze})
 	assert.Equal(t, shipprod.VerdictPassed, rep.Verdict)
 	assert.Contains(t, rep.Reason, "every gate is dry-run: nothing can fail the window; dry run: gate error-rate failed:")
 	assert.Contains(t, rep.Reason, "(would have frozen the release)")
@@ -486,7 +503,7 @@ func TestBaseline(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	_, err := monitor.New(monitor.Config{
-		Window: 5 * time.Minute, InitialDelay: 6 * time.Minute, OnFailure: "panic",
+		Window: 5 * time.Minute, InitialDelay: 6 * time.Minute,
 		Prometheus: monitor.PrometheusConfig{URL: "http://127.0.0.1:9090"},
 		Gates: []monitor.GateConfig{
 			{Query: "up", Compare: monitor.CompareThreshold, Max: ptr(1.0)},
@@ -505,7 +522,6 @@ func TestConfigErrors(t *testing.T) {
 	for _, want := range []string{
 		"problems in the monitor configuration:",
 		"monitor.initial_delay 6m0s leaves nothing of the 5m0s window to measure",
-		`monitor.on_failure "panic" is not rollback, freeze or notify`,
 		"monitor.gates[0]: name is missing; every gate needs a name for the report",
 		"monitor.gates[1] (both): sets query and alerts; a gate measures one thing",
 		"monitor.gates[2] (none): no kind: set one of health, query or alerts",
@@ -552,7 +568,7 @@ func TestPlanActions(t *testing.T) {
 	checker, err := health.New(health.Config{Checks: []health.CheckConfig{{Name: "home", HTTP: "/"}}}, health.Options{})
 	require.NoError(t, err)
 	m, err := monitor.New(monitor.Config{
-		Window: 30 * time.Minute, InitialDelay: 2 * time.Minute, OnFailure: shipprod.PolicyFreeze,
+		Window: 30 * time.Minute, InitialDelay: 2 * time.Minute,
 		Prometheus: monitor.PrometheusConfig{URL: prom.URL},
 		Gates: []monitor.GateConfig{
 			errorRateGate(),
@@ -560,7 +576,7 @@ func TestPlanActions(t *testing.T) {
 			{Name: "alerts", Alerts: &monitor.AlertsGate{}, Critical: true},
 			{Name: "smoke", Health: &monitor.HealthGate{}},
 		},
-	}, monitor.Options{Health: checker})
+	}, monitor.Options{Health: checker, Policy: shipprod.PolicyFreeze})
 	require.NoError(t, err)
 	acts, err := m.PlanActions(context.Background(), rel)
 	require.NoError(t, err)
@@ -570,7 +586,6 @@ func TestPlanActions(t *testing.T) {
 	assert.Equal(t, `watch production for 30m0s (every 1m0s after 2m0s) with gates: error-rate (at most +1 percentage points vs baseline) [critical]; `+
 		`p95 (at most ×1.1 vs baseline) [dry run]; alerts (at most 0 firing alerts {severity="critical"}) [critical]; `+
 		`smoke (health checks home failing at most 0%); on failure: freeze`, acts[0].Description)
-	assert.Equal(t, shipprod.PolicyFreeze, m.Policy())
 	assert.Equal(t, "monitor (4 gates over 30m0s)", m.String())
 	assert.Empty(t, prom.Requests(), "planning queries nothing")
 }

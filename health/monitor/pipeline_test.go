@@ -94,13 +94,13 @@ func TestPipelineRollsBackWhenTheWindowFails(t *testing.T) {
 			}}, health.Options{Clock: clock})
 			require.NoError(t, err)
 			mon, err := monitor.New(monitor.Config{
-				Window: 15 * time.Minute, Interval: time.Minute, InitialDelay: 2 * time.Minute, OnFailure: tt.policy,
+				Window: 15 * time.Minute, Interval: time.Minute, InitialDelay: 2 * time.Minute,
 				Prometheus: monitor.PrometheusConfig{URL: prom.URL},
 				Gates: []monitor.GateConfig{
 					errorRateGate(),
 					{Name: "smoke", Health: &monitor.HealthGate{}},
 				},
-			}, monitor.Options{Clock: clock, Health: checker})
+			}, monitor.Options{Clock: clock, Health: checker, Policy: tt.policy})
 			require.NoError(t, err)
 
 			rec := &shipprodtest.Recorder{}
@@ -109,7 +109,7 @@ func TestPipelineRollsBackWhenTheWindowFails(t *testing.T) {
 				Deployer:  prod,
 				Health:    checker,
 				Monitor:   mon,
-				OnFailure: mon.Policy(),
+				OnFailure: tt.policy,
 				Clock:     clock,
 				Observer:  rec,
 			}
@@ -142,7 +142,8 @@ func TestPipelineRollsBackWhenTheWindowFails(t *testing.T) {
 	}
 }
 
-// A metrics outage during the window is a warning: nothing is rolled back.
+// A metrics outage during the window is no reason to roll back, and no
+// verdict either: the release is live and not verified.
 func TestPipelineShipsThroughAMetricsOutage(t *testing.T) {
 	clock := shipprodtest.NewClock(start)
 	prod := newProduction(t, "2.6.3")
@@ -153,11 +154,12 @@ func TestPipelineShipsThroughAMetricsOutage(t *testing.T) {
 	require.NoError(t, err)
 	p := &shipprod.Pipeline{Release: rel, Deployer: prod, Monitor: mon, Clock: clock}
 	res, err := p.Run(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	var nv *shipprod.NotVerifiedError
+	require.ErrorAs(t, err, &nv)
+	assert.Equal(t, shipprod.OutcomeNotVerified, res.Outcome)
 	assert.Equal(t, 0, prod.rollbacks)
 	assert.Equal(t, shipprod.VerdictError, res.Monitor.Verdict)
-	require.Len(t, res.Warnings, 1)
-	assert.Contains(t, res.Warnings[0], "monitor verdict error: gate error-rate error: 5 errors in a row")
-	assert.Contains(t, res.Warnings[0], "production was not judged unhealthy")
+	require.Len(t, res.NotVerified, 1)
+	assert.Contains(t, res.NotVerified[0], "the monitor's verdict is error: gate error-rate error: no measurement succeeded in the window (11 errors)")
+	assert.Contains(t, res.NotVerified[0], "production was not judged unhealthy")
 }
