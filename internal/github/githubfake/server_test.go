@@ -175,6 +175,23 @@ func TestReleasesBehaviour(t *testing.T) {
 	if resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases/latest"}); resp.StatusCode != 200 {
 		t.Fatalf("latest: %d", resp.StatusCode)
 	}
+	// Renaming a release to a tag another release has is refused, and
+	// changes nothing.
+	if resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.1.0"}`}); resp.StatusCode != 201 {
+		t.Fatalf("second release: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(id), body: `{"tag_name":"v1.1.0","name":"renamed"}`})
+	errs, _ = body["errors"].([]any)
+	if resp.StatusCode != 422 || len(errs) != 1 || errs[0].(map[string]any)["code"] != "already_exists" {
+		t.Fatalf("rename onto a taken tag: %d %v", resp.StatusCode, body)
+	}
+	if rel := s.Releases("acme/web")[0]; rel.TagName != "v1.0.0" || rel.Name != "" {
+		t.Fatalf("a refused update changed the release: %+v", rel)
+	}
+	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(id), body: `{"name":"First","body":"notes"}`})
+	if resp.StatusCode != 200 || body["name"] != "First" || body["body"] != "notes" || body["tag_name"] != "v1.0.0" {
+		t.Fatalf("update: %d %v", resp.StatusCode, body)
+	}
 }
 
 func TestDeploymentsBehaviour(t *testing.T) {
