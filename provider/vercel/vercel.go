@@ -931,7 +931,7 @@ func (d *Deployer) awaitAliasRequest(ctx context.Context, projectID, kind, id st
 					if p.productionID() == id {
 						return nil
 					}
-					return fmt.Errorf("Vercel skipped the %s", kind)
+					return fmt.Errorf("the %s was skipped by Vercel", kind)
 				case "failed":
 					aliases, aerr := d.api.failedAliases(ctx, projectID, kind)
 					if aerr != nil || len(aliases) == 0 {
