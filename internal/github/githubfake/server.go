@@ -55,7 +55,8 @@ import (
 	"github.com/shipprod/shipprod"
 )
 
-// Supported API versions (X-GitHub-Api-Version).
+// SupportedAPIVersions are the X-GitHub-Api-Version values the fake accepts;
+// any other is a 400, as GitHub answers.
 var SupportedAPIVersions = []string{"2022-11-28", "2026-03-10"}
 
 // Options configure a Server.
