@@ -159,7 +159,7 @@ func Build(res shipprod.Result, feature string) *Document {
 	d := &Document{
 		Schema:          Schema,
 		Feature:         feature,
-		Outcome:         string(res.Outcome),
+		Outcome:         cmp.Or(string(res.Outcome), "in progress"),
 		Version:         rel.Version,
 		Tag:             rel.Tag,
 		PreviousVersion: rel.PreviousVersion,
@@ -178,9 +178,7 @@ func Build(res shipprod.Result, feature string) *Document {
 		Files:           rel.Files,
 		RollbackSteps:   []string{},
 		Steps:           []Step{},
-	}
-	if d.Outcome == "" {
-		d.Outcome = "in progress"
+		Reports:         res.Reports,
 	}
 	for _, r := range rel.Reasons {
 		d.Reasons = append(d.Reasons, Reason{Source: r.Source, Text: r.Text, Bump: string(r.Bump)})
@@ -197,44 +195,65 @@ func Build(res shipprod.Result, feature string) *Document {
 	if res.Health != nil {
 		d.Health = health(*res.Health)
 	}
-	if m := res.Monitor; m != nil {
-		d.Monitor = &Monitor{Verdict: string(m.Verdict), Reason: m.Reason, WindowSeconds: int64(m.Window / time.Second),
-			StartedAt: stamp(m.StartedAt), FinishedAt: stamp(m.FinishedAt)}
-		for _, g := range m.Gates {
-			d.Monitor.Gates = append(d.Monitor.Gates, MonitorGate{Name: g.Name, Verdict: string(g.Verdict), Measurements: g.Measurements,
-				Failures: g.Failures, Errors: g.Errors, Inconclusive: g.Inconclusive, Critical: g.Critical, DryRun: g.DryRun, Message: g.Message})
-		}
-		d.MonitorStatus = "finished: " + string(m.Verdict)
-	} else if s, ok := res.Step(shipprod.StepMonitor); ok && s.Status == shipprod.StepSkipped {
-		d.MonitorStatus = "not run: " + s.Reason
-	} else if s, ok := res.Step(shipprod.StepMonitor); ok {
-		d.MonitorStatus = string(s.Status) + ": " + s.Error
-	} else {
-		d.MonitorStatus = "pending: the monitor starts after this report is written, and the report is updated when its window ends"
-	}
+	d.Monitor, d.MonitorStatus = monitor(res)
 	if rb := res.Rollback; rb != nil {
-		d.Rollback = &Rollback{Reason: rb.Reason, Error: rb.Error, StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
-		if rb.Restored.ID != "" {
-			d.Rollback.Restored = deploy(rb.Restored)
-		}
-		if rb.Health != nil {
-			d.Rollback.Health = health(*rb.Health)
-		}
+		d.Rollback = rollback(*rb)
 	}
-	if rel.Tag != "" && rel.Commit != "" {
-		remote := cmp.Or(d.Remote, "origin")
-		if strings.Contains(remote, "***") {
-			remote = "<remote>" // its credentials are masked: name your own remote
-		}
-		d.RollbackSteps = append(d.RollbackSteps,
-			fmt.Sprintf("Optional, only if %s must never be deployed again (tags are kept by default so that the history stays true): git tag -d %s && git push %s :refs/tags/%s", rel.Tag, rel.Tag, remote, rel.Tag))
+	if step := tagDeletionStep(rel, d.Remote); step != "" {
+		d.RollbackSteps = append(d.RollbackSteps, step)
 	}
 	for _, s := range res.Steps {
 		d.Steps = append(d.Steps, Step{Step: string(s.Step), Title: s.Title, Status: string(s.Status), DurationMS: s.Duration.Milliseconds(),
 			Reason: s.Reason, Warning: s.Warning, Error: s.Error})
 	}
-	d.Reports = res.Reports
 	return d
+}
+
+// monitor is the monitor window of res, if it ran, and a status line that
+// says how it ended, why it did not run, or that it is still to come.
+func monitor(res shipprod.Result) (*Monitor, string) {
+	if m := res.Monitor; m != nil {
+		out := &Monitor{Verdict: string(m.Verdict), Reason: m.Reason, WindowSeconds: int64(m.Window / time.Second),
+			StartedAt: stamp(m.StartedAt), FinishedAt: stamp(m.FinishedAt)}
+		for _, g := range m.Gates {
+			out.Gates = append(out.Gates, MonitorGate{Name: g.Name, Verdict: string(g.Verdict), Measurements: g.Measurements,
+				Failures: g.Failures, Errors: g.Errors, Inconclusive: g.Inconclusive, Critical: g.Critical, DryRun: g.DryRun, Message: g.Message})
+		}
+		return out, "finished: " + string(m.Verdict)
+	}
+	s, ok := res.Step(shipprod.StepMonitor)
+	switch {
+	case ok && s.Status == shipprod.StepSkipped:
+		return nil, "not run: " + s.Reason
+	case ok:
+		return nil, string(s.Status) + ": " + s.Error
+	}
+	return nil, "pending: the monitor starts after this report is written, and the report is updated when its window ends"
+}
+
+func rollback(rb shipprod.RollbackReport) *Rollback {
+	out := &Rollback{Reason: rb.Reason, Error: rb.Error, StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
+	if rb.Restored.ID != "" {
+		out.Restored = deploy(rb.Restored)
+	}
+	if rb.Health != nil {
+		out.Health = health(*rb.Health)
+	}
+	return out
+}
+
+// tagDeletionStep is the optional last rollback step, deleting the
+// release's tag, for a release that was tagged ("" otherwise). remote is
+// the masked remote.
+func tagDeletionStep(rel shipprod.Release, remote string) string {
+	if rel.Tag == "" || rel.Commit == "" {
+		return ""
+	}
+	remote = cmp.Or(remote, "origin")
+	if strings.Contains(remote, "***") {
+		remote = "<remote>" // its credentials are masked: name your own remote
+	}
+	return fmt.Sprintf("Optional, only if %s must never be deployed again (tags are kept by default so that the history stays true): git tag -d %s && git push %s :refs/tags/%s", rel.Tag, rel.Tag, remote, rel.Tag)
 }
 
 func deploy(dep shipprod.Deployment) *Deploy {
@@ -271,22 +290,34 @@ var outcomeLine = map[string]string{
 	string(shipprod.OutcomeNothingToRelease): "➖ Nothing to release",
 }
 
+// markdown accumulates the Markdown report.
+type markdown struct{ strings.Builder }
+
+// p appends a formatted line (or part of one).
+func (md *markdown) p(format string, args ...any) { fmt.Fprintf(&md.Builder, format, args...) }
+
 // Markdown renders the report.
 func (d *Document) Markdown() string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	title := d.Feature
-	if title == "" {
-		title = d.Tag
+	var md markdown
+	for _, section := range []func(*markdown){
+		d.writeTitle, d.writeSummary, d.writeDeploymentSummary, d.writeChanges, d.writeGates,
+		d.writeHealth, d.writeMonitoring, d.writeRollback, d.writeArtifacts, d.writeRollbackProcedure,
+		d.writeSteps, d.writeWarnings, d.writeFooter,
+	} {
+		section(&md)
 	}
-	p("# Production Ship Report: %s\n\n", title)
-	status := outcomeLine[d.Outcome]
-	if status == "" {
-		status = d.Outcome
-	}
-	p("**Status**: %s\n\n", status)
+	return md.String()
+}
 
-	p("## Summary\n\n")
+// writeTitle writes the title (the feature, or else the tag) and status.
+func (d *Document) writeTitle(md *markdown) {
+	md.p("# Production Ship Report: %s\n\n", cmp.Or(d.Feature, d.Tag))
+	md.p("**Status**: %s\n\n", cmp.Or(outcomeLine[d.Outcome], d.Outcome))
+}
+
+// writeSummary says in a sentence what happened to which release.
+func (d *Document) writeSummary(md *markdown) {
+	md.p("## Summary\n\n")
 	if d.Version != "" {
 		from := ""
 		if d.PreviousTag != "" {
@@ -299,115 +330,137 @@ func (d *Document) Markdown() string {
 		what := fmt.Sprintf("%s (%s bump%s)", d.Tag, cmp.Or(d.Bump, "unspecified"), from)
 		switch shipprod.Outcome(d.Outcome) {
 		case shipprod.OutcomeShipped:
-			p("Shipped %s to production%s.\n\n", what, via)
+			md.p("Shipped %s to production%s.\n\n", what, via)
 		case shipprod.OutcomeRolledBack:
-			p("Deployed %s%s, found it unhealthy and rolled production back to %s.\n\n", what, via, cmp.Or(d.PreviousTag, "the previous release"))
+			md.p("Deployed %s%s, found it unhealthy and rolled production back to %s.\n\n", what, via, cmp.Or(d.PreviousTag, "the previous release"))
 		case shipprod.OutcomeUnhealthy:
-			p("Deployed %s%s; production is unhealthy and was left as it is.\n\n", what, via)
+			md.p("Deployed %s%s; production is unhealthy and was left as it is.\n\n", what, via)
 		case shipprod.OutcomeFailed:
-			p("Shipping %s failed; see the error below and the steps table.\n\n", what)
+			md.p("Shipping %s failed; see the error below and the steps table.\n\n", what)
 		default:
-			p("Shipping %s%s: in progress.\n\n", what, via)
+			md.p("Shipping %s%s: in progress.\n\n", what, via)
 		}
 	}
-	p("Production URL: %s\n\n", cmp.Or(d.ProductionURL, "not captured"))
+	md.p("Production URL: %s\n\n", cmp.Or(d.ProductionURL, "not captured"))
 	if d.Error != "" {
-		p("Error: %s\n\n", oneLine(d.Error))
+		md.p("Error: %s\n\n", oneLine(d.Error))
 	}
+}
 
-	p("## Deployment Summary\n\n")
-	p("- **Version**: %s\n", cmp.Or(d.Tag, "none"))
+func (d *Document) writeDeploymentSummary(md *markdown) {
+	md.p("## Deployment Summary\n\n")
+	md.p("- **Version**: %s\n", cmp.Or(d.Tag, "none"))
 	if d.PreviousTag != "" {
-		p("- **Previous version**: %s\n", d.PreviousTag)
+		md.p("- **Previous version**: %s\n", d.PreviousTag)
 	}
-	p("- **Deployed at**: %s\n", cmp.Or(d.DeployedAt, "not deployed"))
+	md.p("- **Deployed at**: %s\n", cmp.Or(d.DeployedAt, "not deployed"))
 	id := "none"
 	if d.Deployment != nil {
 		id = d.Deployment.ID
 	}
-	p("- **Deployment ID**: %s\n", id)
-	p("- **Production URL**: %s\n", cmp.Or(d.ProductionURL, "not captured"))
-	p("- **Release URL**: %s\n\n", cmp.Or(d.ReleaseURL, "not published"))
+	md.p("- **Deployment ID**: %s\n", id)
+	md.p("- **Production URL**: %s\n", cmp.Or(d.ProductionURL, "not captured"))
+	md.p("- **Release URL**: %s\n\n", cmp.Or(d.ReleaseURL, "not published"))
+}
 
-	p("## Changes\n\n")
-	p("%s\n\n", cmp.Or(d.Changes, "No CHANGELOG entries."))
+// writeChanges writes the release notes and the evidence for the bump.
+func (d *Document) writeChanges(md *markdown) {
+	md.p("## Changes\n\n")
+	md.p("%s\n\n", cmp.Or(d.Changes, "No CHANGELOG entries."))
 	if len(d.Reasons) > 0 {
-		p("Why %s:\n\n", cmp.Or(d.Bump, "this version"))
+		md.p("Why %s:\n\n", cmp.Or(d.Bump, "this version"))
 		for _, r := range d.Reasons {
-			p("- %s: %s (%s)\n", r.Source, oneLine(r.Text), r.Bump)
+			md.p("- %s: %s (%s)\n", r.Source, oneLine(r.Text), r.Bump)
 		}
-		p("\n")
+		md.p("\n")
 	}
+}
 
-	p("## Release Gates\n\n")
+func (d *Document) writeGates(md *markdown) {
+	md.p("## Release Gates\n\n")
 	if len(d.Gates) == 0 {
-		p("No gates were checked.\n\n")
+		md.p("No gates were checked.\n\n")
+		return
 	}
 	for _, g := range d.Gates {
 		if g.Passed {
-			p("- ✅ %s: `%s` is %q (%s)\n", g.Name, g.Key, g.Found, g.Source)
+			md.p("- ✅ %s: `%s` is %q (%s)\n", g.Name, g.Key, g.Found, g.Source)
 		} else {
-			p("- ❌ %s\n", shipprod.DescribeGate(shipprod.GateResult(g)))
+			md.p("- ❌ %s\n", shipprod.DescribeGate(shipprod.GateResult(g)))
 		}
 	}
-	if len(d.Gates) > 0 {
-		p("\n")
-	}
+	md.p("\n")
+}
 
-	p("## Health Checks\n\n")
+func (d *Document) writeHealth(md *markdown) {
+	md.p("## Health Checks\n\n")
 	if d.Health == nil {
-		p("Not run.\n\n")
-	} else {
-		writeChecks(&b, d.Health)
+		md.p("Not run.\n\n")
+		return
 	}
+	md.checks(d.Health)
+}
 
-	p("## Monitoring\n\n")
-	if m := d.Monitor; m != nil {
-		p("- **Verdict**: %s%s\n", verdictMark(m.Verdict), m.Verdict)
-		p("- **Window**: %s (%s to %s)\n", time.Duration(m.WindowSeconds)*time.Second, m.StartedAt, m.FinishedAt)
-		if m.Reason != "" {
-			p("- **Reason**: %s\n", m.Reason)
-		}
-		for _, g := range m.Gates {
-			extra := ""
-			if g.DryRun {
-				extra = " (dry run)"
-			}
-			p("- %s%s%s: %d measurements, %d failed, %d errors, %d inconclusive", verdictMark(g.Verdict), g.Name, extra, g.Measurements, g.Failures, g.Errors, g.Inconclusive)
-			if g.Message != "" {
-				p(": %s", g.Message)
-			}
-			p("\n")
-		}
-		p("\n")
-	} else {
-		p("%s\n\n", upperFirst(d.MonitorStatus))
+// writeMonitoring writes the monitor window's verdict and gates, or its
+// status when it did not run (yet).
+func (d *Document) writeMonitoring(md *markdown) {
+	md.p("## Monitoring\n\n")
+	m := d.Monitor
+	if m == nil {
+		md.p("%s\n\n", upperFirst(d.MonitorStatus))
+		return
 	}
-
-	if rb := d.Rollback; rb != nil {
-		p("## Automatic Rollback\n\n")
-		p("- **Why**: %s\n", oneLine(rb.Reason))
-		if rb.Restored != nil {
-			p("- **Restored deployment**: %s (%s)\n", rb.Restored.ID, rb.Restored.Provider)
-		}
-		if rb.Error != "" {
-			p("- **Rollback failed**: %s\n", oneLine(rb.Error))
-		}
-		p("\n")
-		if rb.Health != nil {
-			p("Health of the restored version:\n\n")
-			writeChecks(&b, rb.Health)
-		}
+	md.p("- **Verdict**: %s%s\n", verdictMark(m.Verdict), m.Verdict)
+	md.p("- **Window**: %s (%s to %s)\n", time.Duration(m.WindowSeconds)*time.Second, m.StartedAt, m.FinishedAt)
+	if m.Reason != "" {
+		md.p("- **Reason**: %s\n", m.Reason)
 	}
+	for _, g := range m.Gates {
+		extra := ""
+		if g.DryRun {
+			extra = " (dry run)"
+		}
+		md.p("- %s%s%s: %d measurements, %d failed, %d errors, %d inconclusive", verdictMark(g.Verdict), g.Name, extra, g.Measurements, g.Failures, g.Errors, g.Inconclusive)
+		if g.Message != "" {
+			md.p(": %s", g.Message)
+		}
+		md.p("\n")
+	}
+	md.p("\n")
+}
 
-	p("## Deployment Artifacts\n\n")
-	p("- **Git tag**: %s\n", cmp.Or(d.Tag, "none"))
-	p("- **Commit SHA**: %s\n", cmp.Or(d.Commit, "none"))
+// writeRollback writes the automatic rollback, when there was one.
+func (d *Document) writeRollback(md *markdown) {
+	rb := d.Rollback
+	if rb == nil {
+		return
+	}
+	md.p("## Automatic Rollback\n\n")
+	md.p("- **Why**: %s\n", oneLine(rb.Reason))
+	if rb.Restored != nil {
+		md.p("- **Restored deployment**: %s (%s)\n", rb.Restored.ID, rb.Restored.Provider)
+	}
+	if rb.Error != "" {
+		md.p("- **Rollback failed**: %s\n", oneLine(rb.Error))
+	}
+	md.p("\n")
+	if rb.Health != nil {
+		md.p("Health of the restored version:\n\n")
+		md.checks(rb.Health)
+	}
+}
+
+// writeArtifacts lists what the release left behind: tag, commit, the
+// deployment's details (sorted by name) and the version files.
+func (d *Document) writeArtifacts(md *markdown) {
+	md.p("## Deployment Artifacts\n\n")
+	md.p("- **Git tag**: %s\n", cmp.Or(d.Tag, "none"))
+	md.p("- **Commit SHA**: %s\n", cmp.Or(d.Commit, "none"))
 	platform := "none"
 	if d.Deployment != nil {
 		platform = d.Deployment.Provider
 	}
-	p("- **Deployment platform**: %s\n", platform)
+	md.p("- **Deployment platform**: %s\n", platform)
 	if d.Deployment != nil {
 		keys := make([]string, 0, len(d.Deployment.Details))
 		for k := range d.Deployment.Details {
@@ -415,66 +468,74 @@ func (d *Document) Markdown() string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			p("- **%s**: %s\n", k, d.Deployment.Details[k])
+			md.p("- **%s**: %s\n", k, d.Deployment.Details[k])
 		}
 	}
 	if len(d.Files) > 0 {
-		p("- **Version files**: %s\n", strings.Join(d.Files, ", "))
+		md.p("- **Version files**: %s\n", strings.Join(d.Files, ", "))
 	}
-	p("\n")
-
-	p("## Rollback Procedure\n\n")
-	if len(d.RollbackSteps) == 0 {
-		p("Nothing was deployed, so there is nothing to roll back.\n\n")
-	} else {
-		for i, s := range d.RollbackSteps {
-			p("%d. %s\n", i+1, s)
-		}
-		p("%d. Run the health checks again and watch error rates until they are back to normal.\n\n", len(d.RollbackSteps)+1)
-	}
-
-	p("## Pipeline Steps\n\n")
-	p("| Step | Status | Duration | Note |\n|---|---|---|---|\n")
-	for _, s := range d.Steps {
-		note := s.Reason
-		if s.Error != "" {
-			note = s.Error
-		} else if s.Warning != "" {
-			note = s.Warning
-		}
-		p("| %s | %s | %s | %s |\n", s.Step, s.Status, time.Duration(s.DurationMS)*time.Millisecond, cell(note))
-	}
-	p("\n")
-	if len(d.Warnings) > 0 {
-		p("## Warnings\n\n")
-		for _, w := range d.Warnings {
-			p("- %s\n", oneLine(w))
-		}
-		p("\n")
-	}
-	if d.FinishedAt != "" {
-		p("_Generated by shipprod for the run of %s to %s._\n", d.StartedAt, d.FinishedAt)
-	} else {
-		p("_Generated by shipprod for the run started at %s._\n", d.StartedAt)
-	}
-	return b.String()
+	md.p("\n")
 }
 
-func writeChecks(b *strings.Builder, h *Health) {
+func (d *Document) writeRollbackProcedure(md *markdown) {
+	md.p("## Rollback Procedure\n\n")
+	if len(d.RollbackSteps) == 0 {
+		md.p("Nothing was deployed, so there is nothing to roll back.\n\n")
+		return
+	}
+	for i, s := range d.RollbackSteps {
+		md.p("%d. %s\n", i+1, s)
+	}
+	md.p("%d. Run the health checks again and watch error rates until they are back to normal.\n\n", len(d.RollbackSteps)+1)
+}
+
+// writeSteps writes the pipeline steps as a table; the note is the step's
+// error, else its warning, else why it was skipped.
+func (d *Document) writeSteps(md *markdown) {
+	md.p("## Pipeline Steps\n\n")
+	md.p("| Step | Status | Duration | Note |\n|---|---|---|---|\n")
+	for _, s := range d.Steps {
+		note := cmp.Or(s.Error, s.Warning, s.Reason)
+		md.p("| %s | %s | %s | %s |\n", s.Step, s.Status, time.Duration(s.DurationMS)*time.Millisecond, cell(note))
+	}
+	md.p("\n")
+}
+
+func (d *Document) writeWarnings(md *markdown) {
+	if len(d.Warnings) == 0 {
+		return
+	}
+	md.p("## Warnings\n\n")
+	for _, w := range d.Warnings {
+		md.p("- %s\n", oneLine(w))
+	}
+	md.p("\n")
+}
+
+func (d *Document) writeFooter(md *markdown) {
+	if d.FinishedAt != "" {
+		md.p("_Generated by shipprod for the run of %s to %s._\n", d.StartedAt, d.FinishedAt)
+	} else {
+		md.p("_Generated by shipprod for the run started at %s._\n", d.StartedAt)
+	}
+}
+
+// checks writes the results of a round of health checks.
+func (md *markdown) checks(h *Health) {
 	if len(h.Checks) == 0 {
-		b.WriteString("No checks configured.\n\n")
+		md.p("No checks configured.\n\n")
 		return
 	}
 	for _, c := range h.Checks {
-		fmt.Fprintf(b, "- %s %s (%s %s): ", statusMark(c.Status), c.Name, c.Kind, c.Target)
+		md.p("- %s %s (%s %s): ", statusMark(c.Status), c.Name, c.Kind, c.Target)
 		if c.Error != "" {
-			b.WriteString(oneLine(c.Error))
+			md.p("%s", oneLine(c.Error))
 		} else {
-			b.WriteString(cmp.Or(oneLine(c.Message), c.Status))
+			md.p("%s", cmp.Or(oneLine(c.Message), c.Status))
 		}
-		fmt.Fprintf(b, " — %d attempt(s), %s\n", c.Attempts, time.Duration(c.LatencyMS)*time.Millisecond)
+		md.p(" — %d attempt(s), %s\n", c.Attempts, time.Duration(c.LatencyMS)*time.Millisecond)
 	}
-	b.WriteString("\n")
+	md.p("\n")
 }
 
 func statusMark(s string) string {

@@ -136,6 +136,13 @@ func (h *hookService) Posts() int {
 	return h.posts
 }
 
+// Requests counts every request the service received.
+func (h *hookService) Requests() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.requests
+}
+
 func (h *hookService) status(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	to := h.redirectTo
@@ -261,10 +268,11 @@ func TestRequestCount(t *testing.T) {
 	}
 	// One POST, then polls until the deploy finishes (the fake's deploy
 	// runs for three polls).
-	if h.posts != 1 || h.requests != 4 {
-		t.Fatalf("%d hook calls, %d requests; want 1 and 4", h.posts, h.requests)
+	posts, requests := h.Posts(), h.Requests()
+	if posts != 1 || requests != 4 {
+		t.Fatalf("%d hook calls, %d requests; want 1 and 4", posts, requests)
 	}
-	t.Logf("deploy-hook, typical deploy: %d requests (1 hook call + %d status polls)", h.requests, h.requests-1)
+	t.Logf("deploy-hook, typical deploy: %d requests (1 hook call + %d status polls)", requests, requests-1)
 }
 
 // TestRedeployAsksWhatIsLive: with live_url, deploying (or rolling back to)

@@ -402,9 +402,6 @@ func (w *Watcher) newPacer(start, deadline time.Time) *pacer {
 // atLeast makes the next sleep last at least d.
 func (p *pacer) atLeast(d time.Duration) { p.minNext = max(p.minNext, d) }
 
-// expired reports whether the deadline has passed.
-func (p *pacer) expired() bool { return !p.w.clock.Now().Before(p.deadline) }
-
 // sleep waits before the next request. It returns false when the deadline
 // has passed (no further request should be made).
 func (p *pacer) sleep(ctx context.Context) (bool, error) {

@@ -223,7 +223,7 @@ type instance struct {
 func open(t *testing.T, h Harness, clock shipprod.Clock) (*instance, error) {
 	p := h.Setup(t, clock)
 	if p == nil {
-		return nil, errors.New("Setup returned no Platform")
+		return nil, errors.New("the Harness's Setup returned no Platform")
 	}
 	if p.Live == nil {
 		return nil, errors.New("Platform.Live is required")
@@ -374,7 +374,7 @@ func checkDeploy(ctx context.Context, inst *instance) error {
 		return err
 	}
 	if isRollbacker(inst) && dep.PreviousID == "" {
-		return errors.New("Deploy of the second release left PreviousID empty: a Rollbacker must say what production served before, the target of a rollback")
+		return errors.New("the second release's Deploy left PreviousID empty: a Rollbacker must say what production served before, the target of a rollback")
 	}
 	return nil
 }
@@ -420,10 +420,10 @@ func checkCanceledBefore(ctx context.Context, inst *instance) error {
 	start := time.Now()
 	_, err = inst.d.Deploy(cctx, inst.p.Releases[0])
 	if took := time.Since(start); took > promptReturn {
-		return fmt.Errorf("Deploy with a cancelled context took %v, want under %v", took, promptReturn)
+		return fmt.Errorf("a Deploy with a cancelled context took %v, want under %v", took, promptReturn)
 	}
 	if !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("Deploy with a cancelled context returned %v, want an error wrapping context.Canceled", err)
+		return fmt.Errorf("a Deploy with a cancelled context returned %v, want an error wrapping context.Canceled", err)
 	}
 	if err := inst.errNoSecrets("Deploy", err); err != nil {
 		return err
@@ -442,18 +442,18 @@ func checkCanceledDuring(ctx context.Context, inst *instance) error {
 	}()
 	select {
 	case err := <-done:
-		return fmt.Errorf("Deploy on a stalled platform returned before its context ended (err=%v); it must wait for the platform", err)
+		return fmt.Errorf("a Deploy on a stalled platform returned before its context ended (err=%v); it must wait for the platform", err)
 	case <-time.After(100 * time.Millisecond):
 	}
 	cancel()
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("Deploy cancelled mid-way returned %v, want an error wrapping context.Canceled", err)
+			return fmt.Errorf("a Deploy cancelled mid-way returned %v, want an error wrapping context.Canceled", err)
 		}
 		return inst.errNoSecrets("Deploy", err)
 	case <-time.After(promptReturn):
-		return fmt.Errorf("Deploy did not return within %v of its context being cancelled", promptReturn)
+		return fmt.Errorf("a Deploy did not return within %v of its context being cancelled", promptReturn)
 	}
 }
 
@@ -467,10 +467,10 @@ func checkBroken(ctx context.Context, inst *instance) error {
 	}
 	_, err := inst.d.Deploy(ctx, inst.p.Releases[0])
 	if err == nil {
-		return errors.New("Deploy succeeded on a platform that refuses it")
+		return errors.New("a Deploy on a platform that refuses it succeeded")
 	}
 	if strings.TrimSpace(err.Error()) == "" {
-		return errors.New("Deploy failed with an empty message")
+		return errors.New("the refused Deploy failed with an empty message")
 	}
 	if !carries(err) {
 		return fmt.Errorf("the refused Deploy's error does not carry its cause for errors.Is/As (wrap with %%w): %v", err)
@@ -497,7 +497,7 @@ func checkRollback(ctx context.Context, inst *instance) error {
 	to := r1.Previous()
 	restored, err := rb.Rollback(ctx, dep, to)
 	if err != nil {
-		return fmt.Errorf("Rollback to %s: %w", to.Version, err)
+		return fmt.Errorf("a Rollback to %s: %w", to.Version, err)
 	}
 	if err := inst.wellFormed("Rollback", restored, r0); err != nil {
 		return err
@@ -524,10 +524,10 @@ func checkRollbackCanceled(ctx context.Context, inst *instance) error {
 	start := time.Now()
 	_, err = rb.Rollback(cctx, dep, r1.Previous())
 	if took := time.Since(start); took > promptReturn {
-		return fmt.Errorf("Rollback with a cancelled context took %v", took)
+		return fmt.Errorf("a Rollback with a cancelled context took %v", took)
 	}
 	if !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("Rollback with a cancelled context returned %v, want an error wrapping context.Canceled", err)
+		return fmt.Errorf("a Rollback with a cancelled context returned %v, want an error wrapping context.Canceled", err)
 	}
 	return inst.wantLive(ctx, r1.Commit, "a cancelled Rollback")
 }

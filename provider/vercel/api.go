@@ -2,7 +2,6 @@ package vercel
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 )
 
@@ -171,5 +170,3 @@ type createRequest struct {
 	GitSource    map[string]any    `json:"gitSource,omitempty"`
 	Meta         map[string]string `json:"meta,omitempty"`
 }
-
-func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -185,15 +185,39 @@ func New(cfg Config, opts Options) (*Deployer, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if cfg.Mode == "" {
-		cfg.Mode = ModePromote
+	cfg, base, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
+	d := &Deployer{cfg: cfg, name: cmp.Or(opts.Name, Name), facts: opts.Facts, clock: opts.Clock, log: opts.Logger}
+	if d.clock == nil {
+		d.clock = shipprod.SystemClock()
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.project, d.projectFrom, d.team, err = resolveProject(cfg.Project, cfg.Team, getenv, opts.Dir); err != nil {
+		return nil, err
+	}
+	token := getenv(cfg.TokenEnv)
+	if token == "" {
+		return nil, fmt.Errorf("project %s: no Vercel token: set %s (create one at vercel.com/account/tokens)", d.project, cfg.TokenEnv)
+	}
+	d.api = newClient(base, token, teamScope(d.team), opts.HTTPClient, d.clock, cfg.MaxRateLimitWait, func(w httpretry.Wait) {
+		d.log.Warn("vercel: waiting before retrying", "reason", w.Reason, "status", w.Status, "wait", w.Wait, "attempt", w.Attempt, "refused", w.Refused, "method", w.Method)
+	})
+	d.log.Debug("vercel deployer", "project", d.project, "from", d.projectFrom, "team", d.team, "mode", cfg.Mode)
+	return d, nil
+}
+
+// withDefaults checks cfg, fills in the defaults and returns it with the
+// parsed API URL.
+func (cfg Config) withDefaults() (Config, *url.URL, error) {
+	cfg.Mode = cmp.Or(cfg.Mode, ModePromote)
 	if cfg.Mode != ModePromote && cfg.Mode != ModeBuild {
-		return nil, fmt.Errorf("mode %q: want %q or %q", cfg.Mode, ModePromote, ModeBuild)
+		return cfg, nil, fmt.Errorf("mode %q: want %q or %q", cfg.Mode, ModePromote, ModeBuild)
 	}
-	if cfg.TokenEnv == "" {
-		cfg.TokenEnv = DefaultTokenEnv
-	}
+	cfg.TokenEnv = cmp.Or(cfg.TokenEnv, DefaultTokenEnv)
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -203,57 +227,55 @@ func New(cfg Config, opts Options) (*Deployer, error) {
 	if cfg.MaxRateLimitWait <= 0 {
 		cfg.MaxRateLimitWait = DefaultMaxRateLimitWait
 	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = DefaultAPIURL
-	}
+	cfg.APIURL = cmp.Or(cfg.APIURL, DefaultAPIURL)
 	base, err := url.Parse(cfg.APIURL)
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("api_url %q: want an http(s) URL", cfg.APIURL)
+		return cfg, nil, fmt.Errorf("api_url %q: want an http(s) URL", cfg.APIURL)
 	}
 	if base.User != nil {
-		return nil, errors.New("api_url must not carry credentials; the token is read from the environment")
+		return cfg, nil, errors.New("api_url must not carry credentials; the token is read from the environment")
 	}
-	d := &Deployer{cfg: cfg, name: opts.Name, facts: opts.Facts, clock: opts.Clock, log: opts.Logger}
-	if d.name == "" {
-		d.name = Name
-	}
-	if d.clock == nil {
-		d.clock = shipprod.SystemClock()
-	}
-	if d.log == nil {
-		d.log = slog.New(slog.DiscardHandler)
-	}
+	return cfg, base, nil
+}
 
-	// Project and team, with the Vercel CLI's fallbacks.
-	team := cfg.Team
-	d.project, d.projectFrom = cfg.Project, "the vercel section"
-	if d.project == "" {
+// resolveProject finds the project, where it came from, and the team, with
+// the Vercel CLI's fallbacks: the configuration; VERCEL_PROJECT_ID with
+// VERCEL_ORG_ID; .vercel/project.json in dir. A configured team wins over
+// the fallbacks' org.
+func resolveProject(project, team string, getenv func(string) string, dir string) (string, string, string, error) {
+	from := "the vercel section"
+	if project == "" {
 		if p := getenv("VERCEL_PROJECT_ID"); p != "" {
-			d.project, d.projectFrom = p, "VERCEL_PROJECT_ID"
+			project, from = p, "VERCEL_PROJECT_ID"
 			if team == "" {
 				team = orgTeam(getenv("VERCEL_ORG_ID"))
 			}
 		}
 	}
-	if d.project == "" {
-		link, path, err := readProjectJSON(opts.Dir)
+	if project == "" {
+		link, path, err := readProjectJSON(dir)
 		if err != nil {
-			return nil, err
+			return "", "", "", err
 		}
 		if link.ProjectID != "" {
-			d.project, d.projectFrom = link.ProjectID, path
+			project, from = link.ProjectID, path
 			if team == "" {
 				team = orgTeam(link.OrgID)
 			}
 		}
 	}
-	if d.project == "" {
-		return nil, errors.New("no Vercel project: set project in the vercel section, or VERCEL_PROJECT_ID and VERCEL_ORG_ID, or link the directory with `vercel link` (.vercel/project.json)")
+	if project == "" {
+		return "", "", "", errors.New("no Vercel project: set project in the vercel section, or VERCEL_PROJECT_ID and VERCEL_ORG_ID, or link the directory with `vercel link` (.vercel/project.json)")
 	}
-	if team == "" && cfg.Team == "" {
+	if team == "" {
 		team = orgTeam(getenv("VERCEL_ORG_ID"))
 	}
-	d.team = team
+	return project, from, team, nil
+}
+
+// teamScope is the query that scopes every request to the team: teamId
+// for a team id, slug for a team slug, nothing for a personal account.
+func teamScope(team string) url.Values {
 	scope := url.Values{}
 	switch {
 	case strings.HasPrefix(team, "team_"):
@@ -261,16 +283,7 @@ func New(cfg Config, opts Options) (*Deployer, error) {
 	case team != "":
 		scope.Set("slug", team)
 	}
-
-	token := getenv(cfg.TokenEnv)
-	if token == "" {
-		return nil, fmt.Errorf("project %s: no Vercel token: set %s (create one at vercel.com/account/tokens)", d.project, cfg.TokenEnv)
-	}
-	d.api = newClient(base, token, scope, opts.HTTPClient, d.clock, cfg.MaxRateLimitWait, func(w httpretry.Wait) {
-		d.log.Warn("vercel: waiting before retrying", "reason", w.Reason, "status", w.Status, "wait", w.Wait, "attempt", w.Attempt, "refused", w.Refused, "method", w.Method)
-	})
-	d.log.Debug("vercel deployer", "project", d.project, "from", d.projectFrom, "team", team, "mode", cfg.Mode)
-	return d, nil
+	return scope
 }
 
 // orgTeam maps a Vercel orgId to a team: team ids start with team_; any
@@ -918,7 +931,7 @@ func (d *Deployer) awaitAliasRequest(ctx context.Context, projectID, kind, id st
 					if p.productionID() == id {
 						return nil
 					}
-					return fmt.Errorf("Vercel skipped the %s", kind)
+					return fmt.Errorf("the %s was skipped by Vercel", kind)
 				case "failed":
 					aliases, aerr := d.api.failedAliases(ctx, projectID, kind)
 					if aerr != nil || len(aliases) == 0 {

@@ -213,10 +213,10 @@ type aliasSpy struct {
 }
 
 func (s *aliasSpy) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.base.RoundTrip(req)
 	s.mu.Lock()
 	s.asked = append(s.asked, req.Method+" "+req.URL.Path)
 	s.mu.Unlock()
+	resp, err := s.base.RoundTrip(req)
 	if err != nil || req.Method != http.MethodGet || !strings.HasPrefix(req.URL.Path, "/v13/deployments/dpl_") || strings.HasSuffix(req.URL.Path, "/"+s.old) {
 		return resp, err
 	}

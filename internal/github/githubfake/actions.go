@@ -259,195 +259,243 @@ func (s *Server) workflowJSON(r *http.Request, rp *repo, f *workflow) map[string
 	}
 }
 
-func (s *Server) routesActions() {
-	s.repoHandler("GET /repos/{owner}/{repo}/actions/workflows", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		out := []any{}
-		for _, f := range paginate(w, r, rp.flows) {
-			out = append(out, s.workflowJSON(r, rp, f))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(rp.flows), "workflows": out})
-	})
-
-	s.repoHandler("GET /repos/{owner}/{repo}/actions/workflows/{wf}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		f := rp.flowByName(r.PathValue("wf"))
-		if f == nil {
-			notFound(w, docGetWorkflow)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.workflowJSON(r, rp, f))
-	})
-
-	s.repoHandler("POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		f := rp.flowByName(r.PathValue("wf"))
-		if f == nil {
-			notFound(w, docDispatch)
-			return
-		}
-		if rp.opts.NoActionsWrite {
-			writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by integration", docDispatch))
-			return
-		}
-		var raw map[string]json.RawMessage
-		dec := json.NewDecoder(bytes.NewReader(mustRead(r)))
-		if err := dec.Decode(&raw); err != nil {
-			writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON", docDispatch))
-			return
-		}
-		for k := range raw {
-			permitted := k == "ref" || k == "inputs" || (k == "return_run_details" && rp.opts.RunDetails != DetailsRejected)
-			if !permitted {
-				writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest,
-					fmt.Sprintf("Invalid request.\n\n%q is not a permitted key.", k), docDispatch))
-				return
-			}
-		}
-		var req struct {
-			Ref              string         `json:"ref"`
-			Inputs           map[string]any `json:"inputs"`
-			ReturnRunDetails bool           `json:"return_run_details"`
-		}
-		b, _ := json.Marshal(raw)
-		if err := json.Unmarshal(b, &req); err != nil {
-			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Invalid request.\n\n"+err.Error(), docDispatch))
-			return
-		}
-		if req.Ref == "" {
-			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.", docDispatch))
-			return
-		}
-		sha, ok := rp.refExists(req.Ref)
-		if !ok {
-			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "No ref found for: "+req.Ref, docDispatch))
-			return
-		}
-		if f.def.NoDispatch {
-			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger", docDispatch))
-			return
-		}
-		if len(req.Inputs) > maxInputs {
-			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity,
-				fmt.Sprintf("Invalid request.\n\nNo more than %d properties are allowed; %d were supplied.", maxInputs, len(req.Inputs)), docDispatch))
-			return
-		}
-		var unexpected []string
-		inputs := map[string]string{}
-		for k, v := range req.Inputs {
-			if _, declared := f.def.Inputs[k]; !declared {
-				unexpected = append(unexpected, k)
-				continue
-			}
-			switch v := v.(type) {
-			case string:
-				inputs[k] = v
-			default:
-				b, _ := json.Marshal(v)
-				inputs[k] = string(b)
-			}
-		}
-		if len(unexpected) > 0 {
-			sort.Strings(unexpected)
-			list, _ := json.Marshal(unexpected)
-			writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, "Unexpected inputs provided: "+string(list), docDispatch))
-			return
-		}
-		names := make([]string, 0, len(f.def.Inputs))
-		for n := range f.def.Inputs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			in := f.def.Inputs[n]
-			if _, given := inputs[n]; !given && in.Required && in.Default == "" {
-				writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, fmt.Sprintf("Required input '%s' not provided", n), docDispatch))
-				return
-			}
-		}
-		details := req.ReturnRunDetails && rp.opts.RunDetails == DetailsReturned
-		rn := s.newRun(rp, f, "workflow_dispatch", req.Ref, sha, inputs, details)
-		if !details {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"workflow_run_id": rn.id,
-			"run_url":         s.apiURL(r, fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id)),
-			"html_url":        fmt.Sprintf("%s/%s/actions/runs/%d", s.webURL, rp.name, rn.id),
-		})
-	})
-
-	listRuns := func(w http.ResponseWriter, r *http.Request, rp *repo, only *workflow) {
-		now := s.clock.Now()
-		q := r.URL.Query()
-		created, err := parseCreated(q.Get("created"))
-		if err != nil {
-			writeRaw(w, http.StatusUnprocessableEntity, validationError(docListRuns,
-				map[string]string{"resource": "WorkflowRun", "code": "invalid", "field": "created", "message": err.Error()}))
-			return
-		}
-		var list []*run
-		for _, rn := range rp.runs {
-			if !rn.visible(now) || (only != nil && rn.flow != only) {
-				continue
-			}
-			status, conclusion, _ := rn.state(now)
-			if (q.Get("event") != "" && q.Get("event") != rn.event) ||
-				(q.Get("branch") != "" && q.Get("branch") != rn.branch) ||
-				(q.Get("head_sha") != "" && q.Get("head_sha") != rn.sha) ||
-				(q.Get("status") != "" && q.Get("status") != status && q.Get("status") != conclusion) ||
-				!created.contains(rn.created) {
-				continue
-			}
-			list = append(list, rn)
-		}
-		sort.SliceStable(list, func(i, j int) bool {
-			if !list[i].created.Equal(list[j].created) {
-				return list[i].created.After(list[j].created)
-			}
-			return list[i].id > list[j].id
-		})
-		out := []any{}
-		for _, rn := range paginate(w, r, list) {
-			out = append(out, s.runJSON(r, rp, rn, now))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": out})
+// actionsRoutes are the workflows and workflow-runs endpoints.
+func (s *Server) actionsRoutes() []repoRoute {
+	return []repoRoute{
+		{"GET /repos/{owner}/{repo}/actions/workflows", s.listWorkflows},
+		{"GET /repos/{owner}/{repo}/actions/workflows/{wf}", s.getWorkflow},
+		{"POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", s.dispatchWorkflow},
+		{"GET /repos/{owner}/{repo}/actions/workflows/{wf}/runs", s.listWorkflowRuns},
+		{"GET /repos/{owner}/{repo}/actions/runs", s.listRepoRuns},
+		{"GET /repos/{owner}/{repo}/actions/runs/{id}", s.getRun},
+		{"POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", s.cancelRun},
 	}
+}
 
-	s.repoHandler("GET /repos/{owner}/{repo}/actions/workflows/{wf}/runs", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		f := rp.flowByName(r.PathValue("wf"))
-		if f == nil {
-			notFound(w, docListRuns)
-			return
-		}
-		listRuns(w, r, rp, f)
-	})
+// listWorkflows lists the repository's workflows.
+func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request, rp *repo) {
+	out := []any{}
+	for _, f := range paginate(w, r, rp.flows) {
+		out = append(out, s.workflowJSON(r, rp, f))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(rp.flows), "workflows": out})
+}
 
-	s.repoHandler("GET /repos/{owner}/{repo}/actions/runs", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		listRuns(w, r, rp, nil)
-	})
+// getWorkflow answers a workflow by id or file name.
+func (s *Server) getWorkflow(w http.ResponseWriter, r *http.Request, rp *repo) {
+	f := rp.flowByName(r.PathValue("wf"))
+	if f == nil {
+		notFound(w, docGetWorkflow)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.workflowJSON(r, rp, f))
+}
 
-	s.repoHandler("GET /repos/{owner}/{repo}/actions/runs/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		now := s.clock.Now()
-		if rn := rp.runByID(r.PathValue("id")); rn != nil && rn.visible(now) {
-			writeJSON(w, http.StatusOK, s.runJSON(r, rp, rn, now))
-			return
-		}
-		notFound(w, docGetRun)
-	})
+// dispatchRequest is the body of a workflow dispatch.
+type dispatchRequest struct {
+	Ref              string         `json:"ref"`
+	Inputs           map[string]any `json:"inputs"`
+	ReturnRunDetails bool           `json:"return_run_details"`
+}
 
-	s.repoHandler("POST /repos/{owner}/{repo}/actions/runs/{id}/cancel", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		now := s.clock.Now()
-		rn := rp.runByID(r.PathValue("id"))
-		if rn == nil || !rn.visible(now) {
-			notFound(w, docCancelRun)
-			return
-		}
-		if status, _, _ := rn.state(now); status == "completed" {
-			writeRaw(w, http.StatusConflict, errorBody(http.StatusConflict, "Cannot cancel a workflow run that is completed.", docCancelRun))
-			return
-		}
-		rn.cancelled = now
-		writeJSON(w, http.StatusAccepted, map[string]any{})
+// dispatchWorkflow creates a workflow_dispatch run: 204, or 200 with the
+// run's details when asked and the repository's mode returns them.
+func (s *Server) dispatchWorkflow(w http.ResponseWriter, r *http.Request, rp *repo) {
+	f := rp.flowByName(r.PathValue("wf"))
+	if f == nil {
+		notFound(w, docDispatch)
+		return
+	}
+	if rp.opts.NoActionsWrite {
+		writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by integration", docDispatch))
+		return
+	}
+	req, status, msg := decodeDispatch(mustRead(r), rp.opts.RunDetails != DetailsRejected)
+	if msg != "" {
+		writeRaw(w, status, errorBody(status, msg, docDispatch))
+		return
+	}
+	sha, msg := dispatchRef(rp, f, req.Ref)
+	var inputs map[string]string
+	if msg == "" {
+		inputs, msg = dispatchInputs(f.def, req.Inputs)
+	}
+	if msg != "" {
+		writeRaw(w, http.StatusUnprocessableEntity, errorBody(http.StatusUnprocessableEntity, msg, docDispatch))
+		return
+	}
+	details := req.ReturnRunDetails && rp.opts.RunDetails == DetailsReturned
+	rn := s.newRun(rp, f, "workflow_dispatch", req.Ref, sha, inputs, details)
+	if !details {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"workflow_run_id": rn.id,
+		"run_url":         s.apiURL(r, fmt.Sprintf("/repos/%s/actions/runs/%d", rp.name, rn.id)),
+		"html_url":        fmt.Sprintf("%s/%s/actions/runs/%d", s.webURL, rp.name, rn.id),
 	})
+}
+
+// decodeDispatch decodes a dispatch body as GitHub does: malformed JSON and
+// keys it does not know (return_run_details is one where runDetailsKnown
+// is false) are a 400, fields of the wrong type a 422. On failure it
+// returns the status and GitHub's message.
+func decodeDispatch(body []byte, runDetailsKnown bool) (dispatchRequest, int, string) {
+	var req dispatchRequest
+	var raw map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&raw); err != nil {
+		return req, http.StatusBadRequest, "Problems parsing JSON"
+	}
+	for k := range raw {
+		permitted := k == "ref" || k == "inputs" || (k == "return_run_details" && runDetailsKnown)
+		if !permitted {
+			return req, http.StatusBadRequest, fmt.Sprintf("Invalid request.\n\n%q is not a permitted key.", k)
+		}
+	}
+	b, _ := json.Marshal(raw)
+	if err := json.Unmarshal(b, &req); err != nil {
+		return req, http.StatusUnprocessableEntity, "Invalid request.\n\n" + err.Error()
+	}
+	return req, 0, ""
+}
+
+// dispatchRef returns the SHA of the ref a dispatch names, or GitHub's
+// message when the ref is missing or unknown or the workflow has no
+// workflow_dispatch trigger.
+func dispatchRef(rp *repo, f *workflow, ref string) (sha, msg string) {
+	if ref == "" {
+		return "", "Invalid request.\n\n\"ref\" wasn't supplied."
+	}
+	sha, ok := rp.refExists(ref)
+	if !ok {
+		return "", "No ref found for: " + ref
+	}
+	if f.def.NoDispatch {
+		return "", "Workflow does not have 'workflow_dispatch' trigger"
+	}
+	return sha, ""
+}
+
+// dispatchInputs checks the inputs given against the workflow's declared
+// ones and returns them as strings (non-string JSON values as JSON), or
+// GitHub's message for too many, unexpected or missing required inputs.
+func dispatchInputs(wf Workflow, given map[string]any) (map[string]string, string) {
+	if len(given) > maxInputs {
+		return nil, fmt.Sprintf("Invalid request.\n\nNo more than %d properties are allowed; %d were supplied.", maxInputs, len(given))
+	}
+	var unexpected []string
+	inputs := map[string]string{}
+	for k, v := range given {
+		if _, declared := wf.Inputs[k]; !declared {
+			unexpected = append(unexpected, k)
+			continue
+		}
+		switch v := v.(type) {
+		case string:
+			inputs[k] = v
+		default:
+			b, _ := json.Marshal(v)
+			inputs[k] = string(b)
+		}
+	}
+	if len(unexpected) > 0 {
+		sort.Strings(unexpected)
+		list, _ := json.Marshal(unexpected)
+		return nil, "Unexpected inputs provided: " + string(list)
+	}
+	names := make([]string, 0, len(wf.Inputs))
+	for n := range wf.Inputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		in := wf.Inputs[n]
+		if _, ok := inputs[n]; !ok && in.Required && in.Default == "" {
+			return nil, fmt.Sprintf("Required input '%s' not provided", n)
+		}
+	}
+	return inputs, ""
+}
+
+// listWorkflowRuns lists the runs of one workflow.
+func (s *Server) listWorkflowRuns(w http.ResponseWriter, r *http.Request, rp *repo) {
+	f := rp.flowByName(r.PathValue("wf"))
+	if f == nil {
+		notFound(w, docListRuns)
+		return
+	}
+	s.listRuns(w, r, rp, f)
+}
+
+// listRepoRuns lists the runs of every workflow of the repository.
+func (s *Server) listRepoRuns(w http.ResponseWriter, r *http.Request, rp *repo) {
+	s.listRuns(w, r, rp, nil)
+}
+
+// listRuns lists the visible runs (of workflow only, when not nil), newest
+// first, filtered by event, branch, head_sha, status and created.
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, rp *repo, only *workflow) {
+	now := s.clock.Now()
+	q := r.URL.Query()
+	created, err := parseCreated(q.Get("created"))
+	if err != nil {
+		writeRaw(w, http.StatusUnprocessableEntity, validationError(docListRuns,
+			map[string]string{"resource": "WorkflowRun", "code": "invalid", "field": "created", "message": err.Error()}))
+		return
+	}
+	var list []*run
+	for _, rn := range rp.runs {
+		if !rn.visible(now) || (only != nil && rn.flow != only) {
+			continue
+		}
+		status, conclusion, _ := rn.state(now)
+		if (q.Get("event") != "" && q.Get("event") != rn.event) ||
+			(q.Get("branch") != "" && q.Get("branch") != rn.branch) ||
+			(q.Get("head_sha") != "" && q.Get("head_sha") != rn.sha) ||
+			(q.Get("status") != "" && q.Get("status") != status && q.Get("status") != conclusion) ||
+			!created.contains(rn.created) {
+			continue
+		}
+		list = append(list, rn)
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		if !list[i].created.Equal(list[j].created) {
+			return list[i].created.After(list[j].created)
+		}
+		return list[i].id > list[j].id
+	})
+	out := []any{}
+	for _, rn := range paginate(w, r, list) {
+		out = append(out, s.runJSON(r, rp, rn, now))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "workflow_runs": out})
+}
+
+// getRun answers a run by id, once it is visible.
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, rp *repo) {
+	now := s.clock.Now()
+	if rn := rp.runByID(r.PathValue("id")); rn != nil && rn.visible(now) {
+		writeJSON(w, http.StatusOK, s.runJSON(r, rp, rn, now))
+		return
+	}
+	notFound(w, docGetRun)
+}
+
+// cancelRun cancels a run that has not completed (409 when it has).
+func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, rp *repo) {
+	now := s.clock.Now()
+	rn := rp.runByID(r.PathValue("id"))
+	if rn == nil || !rn.visible(now) {
+		notFound(w, docCancelRun)
+		return
+	}
+	if status, _, _ := rn.state(now); status == "completed" {
+		writeRaw(w, http.StatusConflict, errorBody(http.StatusConflict, "Cannot cancel a workflow run that is completed.", docCancelRun))
+		return
+	}
+	rn.cancelled = now
+	writeJSON(w, http.StatusAccepted, map[string]any{})
 }
 
 func (rp *repo) runByID(id string) *run {

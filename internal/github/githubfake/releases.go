@@ -78,183 +78,214 @@ func (rp *repo) setLatest(rel *release) {
 	}
 }
 
-func (s *Server) routesReleases() {
-	s.repoHandler("GET /repos/{owner}/{repo}/releases", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		rels := append([]*release(nil), rp.releases...)
-		sort.SliceStable(rels, func(i, j int) bool {
-			if !rels[i].created.Equal(rels[j].created) {
-				return rels[i].created.After(rels[j].created)
-			}
-			return rels[i].id > rels[j].id
-		})
-		page := paginate(w, r, rels)
-		out := make([]any, 0, len(page))
-		for _, rel := range page {
-			out = append(out, s.releaseJSON(r, rp, rel))
-		}
-		writeJSON(w, http.StatusOK, out)
-	})
+// releaseRoutes are the releases endpoints.
+func (s *Server) releaseRoutes() []repoRoute {
+	return []repoRoute{
+		{"GET /repos/{owner}/{repo}/releases", s.listReleases},
+		{"POST /repos/{owner}/{repo}/releases", s.createRelease},
+		{"GET /repos/{owner}/{repo}/releases/latest", s.latestRelease},
+		{"GET /repos/{owner}/{repo}/releases/tags/{tag...}", s.getReleaseByTag},
+		{"GET /repos/{owner}/{repo}/releases/{id}", s.getRelease},
+		{"PATCH /repos/{owner}/{repo}/releases/{id}", s.updateRelease},
+		{"DELETE /repos/{owner}/{repo}/releases/{id}", s.deleteRelease},
+	}
+}
 
-	s.repoHandler("POST /repos/{owner}/{repo}/releases", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		var req struct {
-			TagName                *string `json:"tag_name"`
-			TargetCommitish        string  `json:"target_commitish"`
-			Name                   *string `json:"name"`
-			Body                   string  `json:"body"`
-			Draft                  bool    `json:"draft"`
-			Prerelease             bool    `json:"prerelease"`
-			MakeLatest             *string `json:"make_latest"`
-			GenerateReleaseNotes   bool    `json:"generate_release_notes"`
-			DiscussionCategoryName string  `json:"discussion_category_name"`
+// listReleases lists the releases, drafts included, newest first.
+func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, rp *repo) {
+	rels := append([]*release(nil), rp.releases...)
+	sort.SliceStable(rels, func(i, j int) bool {
+		if !rels[i].created.Equal(rels[j].created) {
+			return rels[i].created.After(rels[j].created)
 		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON", docCreateRelease))
-			return
-		}
-		if req.TagName == nil || *req.TagName == "" {
-			writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
-				map[string]string{"resource": "Release", "code": "missing_field", "field": "tag_name"}))
-			return
-		}
-		if req.MakeLatest != nil && !contains([]string{"true", "false", "legacy"}, *req.MakeLatest) {
-			writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
-				map[string]string{"resource": "Release", "code": "invalid", "field": "make_latest"}))
-			return
-		}
-		for _, rel := range rp.releases {
-			if rel.tag == *req.TagName {
-				writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
-					map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"}))
-				return
-			}
-		}
-		now := s.clock.Now()
-		target := req.TargetCommitish
-		if target == "" {
-			target = rp.opts.DefaultBranch
-		}
-		rel := &release{id: s.id(), tag: *req.TagName, body: req.Body, target: target,
-			draft: req.Draft, prerelease: req.Prerelease, created: now, discussionCategory: req.DiscussionCategoryName,
-			generateNotesWasRequested: req.GenerateReleaseNotes}
-		if req.Name != nil {
-			rel.name = *req.Name
-		}
-		if req.MakeLatest != nil {
-			rel.makeLatest = *req.MakeLatest
-		}
-		if !rel.draft {
-			rel.published = now
-			rp.ensureTag(rel.tag, target)
-		}
-		rp.releases = append(rp.releases, rel)
-		rp.setLatest(rel)
-		w.Header().Set("Location", s.apiURL(r, fmt.Sprintf("/repos/%s/releases/%d", rp.name, rel.id)))
-		writeJSON(w, http.StatusCreated, s.releaseJSON(r, rp, rel))
+		return rels[i].id > rels[j].id
 	})
+	page := paginate(w, r, rels)
+	out := make([]any, 0, len(page))
+	for _, rel := range page {
+		out = append(out, s.releaseJSON(r, rp, rel))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
 
-	s.repoHandler("GET /repos/{owner}/{repo}/releases/latest", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		for _, rel := range rp.releases {
-			if rel.id == rp.latestID {
-				writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
-				return
-			}
-		}
-		notFound(w, docLatestRelease)
-	})
+// validMakeLatest is what make_latest accepts.
+var validMakeLatest = []string{"true", "false", "legacy"}
 
-	s.repoHandler("GET /repos/{owner}/{repo}/releases/tags/{tag...}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		tag := unescape(r.PathValue("tag"))
-		for _, rel := range rp.releases {
-			// Drafts are not found by tag: they have no tag until published.
-			if rel.tag == tag && !rel.draft {
-				writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
-				return
-			}
-		}
-		notFound(w, docGetByTag)
-	})
+// createRelease creates a release: 422 already_exists when the tag has one
+// (draft or not); publishing creates the tag at target_commitish.
+func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
+	var req struct {
+		TagName                *string `json:"tag_name"`
+		TargetCommitish        string  `json:"target_commitish"`
+		Name                   *string `json:"name"`
+		Body                   string  `json:"body"`
+		Draft                  bool    `json:"draft"`
+		Prerelease             bool    `json:"prerelease"`
+		MakeLatest             *string `json:"make_latest"`
+		GenerateReleaseNotes   bool    `json:"generate_release_notes"`
+		DiscussionCategoryName string  `json:"discussion_category_name"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON", docCreateRelease))
+		return
+	}
+	if req.TagName == nil || *req.TagName == "" {
+		writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
+			map[string]string{"resource": "Release", "code": "missing_field", "field": "tag_name"}))
+		return
+	}
+	if req.MakeLatest != nil && !contains(validMakeLatest, *req.MakeLatest) {
+		writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
+			map[string]string{"resource": "Release", "code": "invalid", "field": "make_latest"}))
+		return
+	}
+	if rp.releaseByTag(*req.TagName) != nil {
+		writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
+			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"}))
+		return
+	}
+	now := s.clock.Now()
+	target := req.TargetCommitish
+	if target == "" {
+		target = rp.opts.DefaultBranch
+	}
+	rel := &release{id: s.id(), tag: *req.TagName, body: req.Body, target: target,
+		draft: req.Draft, prerelease: req.Prerelease, created: now, discussionCategory: req.DiscussionCategoryName,
+		generateNotesWasRequested: req.GenerateReleaseNotes}
+	if req.Name != nil {
+		rel.name = *req.Name
+	}
+	if req.MakeLatest != nil {
+		rel.makeLatest = *req.MakeLatest
+	}
+	if !rel.draft {
+		rel.published = now
+		rp.ensureTag(rel.tag, target)
+	}
+	rp.releases = append(rp.releases, rel)
+	rp.setLatest(rel)
+	w.Header().Set("Location", s.apiURL(r, fmt.Sprintf("/repos/%s/releases/%d", rp.name, rel.id)))
+	writeJSON(w, http.StatusCreated, s.releaseJSON(r, rp, rel))
+}
 
-	s.repoHandler("GET /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		if rel := rp.releaseByID(r.PathValue("id")); rel != nil {
+// latestRelease answers the repository's latest release, 404 when none.
+func (s *Server) latestRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
+	for _, rel := range rp.releases {
+		if rel.id == rp.latestID {
 			writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 			return
 		}
-		notFound(w, docGetRelease)
-	})
+	}
+	notFound(w, docLatestRelease)
+}
 
-	s.repoHandler("PATCH /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		rel := rp.releaseByID(r.PathValue("id"))
-		if rel == nil {
-			notFound(w, docUpdateRelease)
+// getReleaseByTag answers the published release of a tag.
+func (s *Server) getReleaseByTag(w http.ResponseWriter, r *http.Request, rp *repo) {
+	tag := unescape(r.PathValue("tag"))
+	for _, rel := range rp.releases {
+		// Drafts are not found by tag: they have no tag until published.
+		if rel.tag == tag && !rel.draft {
+			writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
 			return
 		}
-		var req struct {
-			TagName         *string `json:"tag_name"`
-			TargetCommitish *string `json:"target_commitish"`
-			Name            *string `json:"name"`
-			Body            *string `json:"body"`
-			Draft           *bool   `json:"draft"`
-			Prerelease      *bool   `json:"prerelease"`
-			MakeLatest      *string `json:"make_latest"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON", docUpdateRelease))
-			return
-		}
-		if req.MakeLatest != nil && !contains([]string{"true", "false", "legacy"}, *req.MakeLatest) {
-			writeRaw(w, http.StatusUnprocessableEntity, validationError(docUpdateRelease,
-				map[string]string{"resource": "Release", "code": "invalid", "field": "make_latest"}))
-			return
-		}
-		if req.TagName != nil && *req.TagName != rel.tag {
-			for _, other := range rp.releases {
-				if other.tag == *req.TagName {
-					writeRaw(w, http.StatusUnprocessableEntity, validationError(docUpdateRelease,
-						map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"}))
-					return
-				}
-			}
-			rel.tag = *req.TagName
-		}
-		if req.TargetCommitish != nil {
-			rel.target = *req.TargetCommitish
-		}
-		if req.Name != nil {
-			rel.name = *req.Name
-		}
-		if req.Body != nil {
-			rel.body = *req.Body
-		}
-		if req.Prerelease != nil {
-			rel.prerelease = *req.Prerelease
-		}
-		if req.Draft != nil {
-			if rel.draft && !*req.Draft {
-				rel.published = s.clock.Now()
-				rp.ensureTag(rel.tag, rel.target)
-			}
-			rel.draft = *req.Draft
-		}
-		if req.MakeLatest != nil {
-			rel.makeLatest = *req.MakeLatest
-		}
-		rp.setLatest(rel)
+	}
+	notFound(w, docGetByTag)
+}
+
+// getRelease answers a release by id, drafts included.
+func (s *Server) getRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
+	if rel := rp.releaseByID(r.PathValue("id")); rel != nil {
 		writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
-	})
+		return
+	}
+	notFound(w, docGetRelease)
+}
 
-	s.repoHandler("DELETE /repos/{owner}/{repo}/releases/{id}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
-		for i, rel := range rp.releases {
-			if strconv.FormatInt(rel.id, 10) == r.PathValue("id") {
-				rp.releases = append(rp.releases[:i:i], rp.releases[i+1:]...)
-				if rp.latestID == rel.id {
-					rp.latestID = 0
-				}
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
+// releaseUpdate is the body of PATCH /releases/{id}: absent fields stay.
+type releaseUpdate struct {
+	TagName         *string `json:"tag_name"`
+	TargetCommitish *string `json:"target_commitish"`
+	Name            *string `json:"name"`
+	Body            *string `json:"body"`
+	Draft           *bool   `json:"draft"`
+	Prerelease      *bool   `json:"prerelease"`
+	MakeLatest      *string `json:"make_latest"`
+}
+
+// updateRelease changes a release; publishing a draft creates its tag.
+func (s *Server) updateRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
+	rel := rp.releaseByID(r.PathValue("id"))
+	if rel == nil {
+		notFound(w, docUpdateRelease)
+		return
+	}
+	var req releaseUpdate
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON", docUpdateRelease))
+		return
+	}
+	if req.MakeLatest != nil && !contains(validMakeLatest, *req.MakeLatest) {
+		writeRaw(w, http.StatusUnprocessableEntity, validationError(docUpdateRelease,
+			map[string]string{"resource": "Release", "code": "invalid", "field": "make_latest"}))
+		return
+	}
+	if req.TagName != nil && *req.TagName != rel.tag && rp.releaseByTag(*req.TagName) != nil {
+		writeRaw(w, http.StatusUnprocessableEntity, validationError(docUpdateRelease,
+			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"}))
+		return
+	}
+	s.applyReleaseUpdate(rp, rel, req)
+	writeJSON(w, http.StatusOK, s.releaseJSON(r, rp, rel))
+}
+
+// applyReleaseUpdate sets the fields req carries on rel.
+func (s *Server) applyReleaseUpdate(rp *repo, rel *release, req releaseUpdate) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
 		}
-		notFound(w, "https://docs.github.com/rest/releases/releases#delete-a-release")
-	})
+	}
+	set(&rel.tag, req.TagName)
+	set(&rel.target, req.TargetCommitish)
+	set(&rel.name, req.Name)
+	set(&rel.body, req.Body)
+	set(&rel.makeLatest, req.MakeLatest)
+	if req.Prerelease != nil {
+		rel.prerelease = *req.Prerelease
+	}
+	if req.Draft != nil {
+		if rel.draft && !*req.Draft {
+			rel.published = s.clock.Now()
+			rp.ensureTag(rel.tag, rel.target)
+		}
+		rel.draft = *req.Draft
+	}
+	rp.setLatest(rel)
+}
+
+// deleteRelease deletes a release (its tag stays).
+func (s *Server) deleteRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
+	for i, rel := range rp.releases {
+		if strconv.FormatInt(rel.id, 10) == r.PathValue("id") {
+			rp.releases = append(rp.releases[:i:i], rp.releases[i+1:]...)
+			if rp.latestID == rel.id {
+				rp.latestID = 0
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	notFound(w, "https://docs.github.com/rest/releases/releases#delete-a-release")
+}
+
+// releaseByTag returns the release of tag, draft or not, or nil.
+func (rp *repo) releaseByTag(tag string) *release {
+	for _, rel := range rp.releases {
+		if rel.tag == tag {
+			return rel
+		}
+	}
+	return nil
 }
 
 func (rp *repo) releaseByID(id string) *release {

@@ -102,17 +102,26 @@ func (s *Server) repoFor(w http.ResponseWriter, r *http.Request) *repo {
 	return rp
 }
 
-// repoHandler registers h for pattern, called with the server locked and
-// the repository the path names (a request for an unknown repository gets
-// GitHub's 404 without reaching h).
-func (s *Server) repoHandler(pattern string, h func(w http.ResponseWriter, r *http.Request, rp *repo)) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if rp := s.repoFor(w, r); rp != nil {
-			h(w, r, rp)
-		}
-	})
+// repoRoute is an endpoint under /repos/{owner}/{repo}: its ServeMux
+// pattern and its handler.
+type repoRoute struct {
+	pattern string
+	handle  func(w http.ResponseWriter, r *http.Request, rp *repo)
+}
+
+// handleRepo registers each route's handler, called with the server locked
+// and the repository the path names (a request for an unknown repository
+// gets GitHub's 404 without reaching the handler).
+func (s *Server) handleRepo(routes ...repoRoute) {
+	for _, rt := range routes {
+		s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if rp := s.repoFor(w, r); rp != nil {
+				rt.handle(w, r, rp)
+			}
+		})
+	}
 }
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)

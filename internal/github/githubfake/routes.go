@@ -3,9 +3,9 @@ package githubfake
 import "net/http"
 
 func (s *Server) routes() {
-	s.routesReleases()
-	s.routesDeployments()
-	s.routesActions()
+	s.handleRepo(s.releaseRoutes()...)
+	s.handleRepo(s.deploymentRoutes()...)
+	s.handleRepo(s.actionsRoutes()...)
 	s.mux.HandleFunc("GET /meta", func(w http.ResponseWriter, r *http.Request) {
 		meta := map[string]any{"verifiable_password_authentication": false}
 		if s.ghes != "" {

@@ -55,7 +55,8 @@ import (
 	"github.com/shipprod/shipprod"
 )
 
-// Supported API versions (X-GitHub-Api-Version).
+// SupportedAPIVersions are the X-GitHub-Api-Version values the fake accepts;
+// any other is a 400, as GitHub answers.
 var SupportedAPIVersions = []string{"2022-11-28", "2026-03-10"}
 
 // Options configure a Server.
@@ -326,92 +327,131 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Body: body, GHES: ghes,
 		UserAgent: r.UserAgent(), APIVersion: r.Header.Get("X-GitHub-Api-Version"), Accept: r.Header.Get("Accept"),
 	}
-	status := s.handle(w, r)
-	rec.Status = status
+	a := s.handle(r)
+	// The request is on record before the client sees any byte of the
+	// answer: a test that reads Requests as soon as its client returned
+	// finds every request the client made.
+	rec.Status = a.status
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
+	s.write(w, a)
 }
 
-// handle runs one request and returns the status answered (0 if dropped).
-func (s *Server) handle(w http.ResponseWriter, r *http.Request) int {
+// answer is what the server does with a request, decided before any of it
+// is written: a status, body and headers, or a dropped connection.
+type answer struct {
+	status int // 0 when dropped
+	body   []byte
+	header http.Header
+}
+
+func dropped() answer { return answer{} }
+
+// handle runs one request and returns its answer.
+func (s *Server) handle(r *http.Request) answer {
 	fault := s.takeFault(r.Method, r.URL.Path)
 	if fault != nil && !fault.AfterEffect {
-		switch fault.Kind {
-		case FaultDrop:
-			drop(w)
-			return 0
-		case FaultStatus:
-			st := orInt(fault.Status, http.StatusBadGateway)
-			return s.reply(w, st, errorBody(st, serverErrorMessage(st), ""), nil)
-		case FaultSecondaryRateLimit:
-			st := orInt(fault.Status, http.StatusForbidden)
-			h := http.Header{}
-			if fault.RetryAfter > 0 {
-				h.Set("Retry-After", strconv.Itoa(int((fault.RetryAfter+time.Second-1)/time.Second)))
-			}
-			return s.reply(w, st, errorBody(st,
-				"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
-				"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"), h)
+		if a, ok := faultBeforeEffect(fault); ok {
+			return a
 		}
 	}
+	if a, refused := s.refuse(r); refused {
+		return a
+	}
+	resp := httptest.NewRecorder()
+	s.mux.ServeHTTP(resp, r)
+	a := answer{status: resp.Code, body: resp.Body.Bytes(), header: resp.Header()}
+	if fault != nil && (fault.AfterEffect || fault.Kind == FaultMalformedJSON) {
+		return faultAfterEffect(fault, a)
+	}
+	return a
+}
 
+// faultBeforeEffect is the answer of a fault that strikes before the
+// request reaches the API; ok is false for the kinds that strike after.
+func faultBeforeEffect(f *Fault) (answer, bool) {
+	switch f.Kind {
+	case FaultDrop:
+		return dropped(), true
+	case FaultStatus:
+		st := orInt(f.Status, http.StatusBadGateway)
+		return answer{status: st, body: errorBody(st, serverErrorMessage(st), "")}, true
+	case FaultSecondaryRateLimit:
+		st := orInt(f.Status, http.StatusForbidden)
+		h := http.Header{}
+		if f.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
+		}
+		return answer{status: st, header: h, body: errorBody(st,
+			"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")}, true
+	}
+	return answer{}, false
+}
+
+// faultAfterEffect turns the real answer a into what the fault makes of it.
+func faultAfterEffect(f *Fault, a answer) answer {
+	switch f.Kind {
+	case FaultDrop:
+		return dropped()
+	case FaultStatus:
+		st := orInt(f.Status, http.StatusBadGateway)
+		return answer{status: st, body: errorBody(st, serverErrorMessage(st), "")}
+	case FaultMalformedJSON:
+		if len(a.body) < 2 {
+			a.body = []byte(`{"message":`)
+		} else {
+			a.body = a.body[:len(a.body)/2]
+		}
+	}
+	return a
+}
+
+// refuse checks what GitHub checks before routing — User-Agent, API
+// version, Accept, credentials, the primary rate limit — and returns the
+// refusal, if any.
+func (s *Server) refuse(r *http.Request) (answer, bool) {
 	if r.UserAgent() == "" {
 		// GitHub's text for a request without User-Agent.
-		return s.reply(w, http.StatusForbidden, []byte("Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n"), http.Header{"Content-Type": {"text/plain; charset=utf-8"}})
+		return answer{status: http.StatusForbidden, header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}},
+			body: []byte("Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n")}, true
 	}
 	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && !contains(SupportedAPIVersions, v) {
-		return s.reply(w, http.StatusBadRequest, errorBody(http.StatusBadRequest,
+		return answer{status: http.StatusBadRequest, body: errorBody(http.StatusBadRequest,
 			fmt.Sprintf("API version '%s' is not supported. Supported versions are %s.", v, strings.Join(SupportedAPIVersions, ", ")),
-			"https://docs.github.com/rest/about-the-rest-api/api-versions"), nil)
+			"https://docs.github.com/rest/about-the-rest-api/api-versions")}, true
 	}
 	if a := r.Header.Get("Accept"); a != "" && !acceptable(a) {
-		return s.reply(w, http.StatusUnsupportedMediaType, errorBody(http.StatusUnsupportedMediaType,
-			"Unsupported 'Accept' header: '"+a+"'. Must accept 'application/json'.", "https://docs.github.com/rest/overview/media-types"), nil)
+		return answer{status: http.StatusUnsupportedMediaType, body: errorBody(http.StatusUnsupportedMediaType,
+			"Unsupported 'Accept' header: '"+a+"'. Must accept 'application/json'.", "https://docs.github.com/rest/overview/media-types")}, true
 	}
 	if !s.authorized(r) {
 		msg := "Bad credentials"
 		if r.Header.Get("Authorization") == "" {
 			msg = "Requires authentication"
 		}
-		return s.reply(w, http.StatusUnauthorized, errorBody(http.StatusUnauthorized, msg, "https://docs.github.com/rest"), nil)
+		return answer{status: http.StatusUnauthorized, body: errorBody(http.StatusUnauthorized, msg, "https://docs.github.com/rest")}, true
 	}
 	if st, limited := s.spendRate(); limited {
-		return s.reply(w, st, errorBody(st, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
-			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-rate-limit"), nil)
+		return answer{status: st, body: errorBody(st, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-rate-limit")}, true
 	}
-
-	resp := httptest.NewRecorder()
-	s.mux.ServeHTTP(resp, r)
-	status := resp.Code
-	out := resp.Body.Bytes()
-	if fault != nil && (fault.AfterEffect || fault.Kind == FaultMalformedJSON) {
-		switch fault.Kind {
-		case FaultDrop:
-			drop(w)
-			return 0
-		case FaultStatus:
-			st := orInt(fault.Status, http.StatusBadGateway)
-			return s.reply(w, st, errorBody(st, serverErrorMessage(st), ""), nil)
-		case FaultMalformedJSON:
-			if len(out) < 2 {
-				out = []byte(`{"message":`)
-			} else {
-				out = out[:len(out)/2]
-			}
-		}
-	}
-	return s.reply(w, status, out, resp.Header())
+	return answer{}, false
 }
 
-// reply writes an answer with GitHub's common headers.
-func (s *Server) reply(w http.ResponseWriter, status int, body []byte, h http.Header) int {
-	for k, vs := range h {
+// write sends a, with GitHub's common headers, or drops the connection.
+func (s *Server) write(w http.ResponseWriter, a answer) {
+	if a.status == 0 {
+		drop(w)
+		return
+	}
+	for k, vs := range a.header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
 	}
-	if w.Header().Get("Content-Type") == "" && len(body) > 0 {
+	if w.Header().Get("Content-Type") == "" && len(a.body) > 0 {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	}
 	s.mu.Lock()
@@ -424,12 +464,11 @@ func (s *Server) reply(w http.ResponseWriter, status int, body []byte, h http.He
 	w.Header().Set("X-RateLimit-Resource", "core")
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 	w.Header().Set("X-GitHub-Api-Version-Selected", "2022-11-28")
-	w.Header().Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%04X", len(body)))
-	w.WriteHeader(status)
-	if status != http.StatusNoContent {
-		_, _ = w.Write(body)
+	w.Header().Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%04X", len(a.body)))
+	w.WriteHeader(a.status)
+	if a.status != http.StatusNoContent {
+		_, _ = w.Write(a.body)
 	}
-	return status
 }
 
 // spendRate counts a request against the primary limit; it reports the

@@ -1,8 +1,10 @@
 package githubfake
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -173,6 +175,23 @@ func TestReleasesBehaviour(t *testing.T) {
 	if resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases/latest"}); resp.StatusCode != 200 {
 		t.Fatalf("latest: %d", resp.StatusCode)
 	}
+	// Renaming a release to a tag another release has is refused, and
+	// changes nothing.
+	if resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.1.0"}`}); resp.StatusCode != 201 {
+		t.Fatalf("second release: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(id), body: `{"tag_name":"v1.1.0","name":"renamed"}`})
+	errs, _ = body["errors"].([]any)
+	if resp.StatusCode != 422 || len(errs) != 1 || errs[0].(map[string]any)["code"] != "already_exists" {
+		t.Fatalf("rename onto a taken tag: %d %v", resp.StatusCode, body)
+	}
+	if rel := s.Releases("acme/web")[0]; rel.TagName != "v1.0.0" || rel.Name != "" {
+		t.Fatalf("a refused update changed the release: %+v", rel)
+	}
+	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(id), body: `{"name":"First","body":"notes"}`})
+	if resp.StatusCode != 200 || body["name"] != "First" || body["body"] != "notes" || body["tag_name"] != "v1.0.0" {
+		t.Fatalf("update: %d %v", resp.StatusCode, body)
+	}
 }
 
 func TestDeploymentsBehaviour(t *testing.T) {
@@ -276,6 +295,44 @@ func TestFaults(t *testing.T) {
 	if resp, err := fresh.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatal("the connection should have been dropped")
+	}
+	if reqs := s.Requests(); reqs[len(reqs)-1].Status != 0 || reqs[len(reqs)-1].Method != "GET" {
+		t.Fatalf("the dropped request is recorded as %+v", reqs[len(reqs)-1])
+	}
+}
+
+// TestRequestRecordedBeforeAnswer reads the record while the answer is
+// still on its way: the client has the status line and headers and has not
+// read the body. The body (16 MiB) is larger than what the sockets buffer
+// (4 MiB at most for the sender on Linux by default, 4 KiB for this
+// client), so the server is still writing it; a fake that recorded the
+// request only after answering would show nothing yet. (The body is closed
+// unread: through a 4 KiB window it would take minutes.)
+func TestRequestRecordedBeforeAnswer(t *testing.T) {
+	s, _ := newServer(t)
+	id := s.AddRelease("acme/web", ReleaseInfo{TagName: "v1", Body: strings.Repeat("x", 16<<20)})
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(4096) // keep the body in the server's hands
+			}
+			return conn, err
+		},
+	}}
+	req, _ := http.NewRequest("GET", s.URL+"/repos/acme/web/releases/"+itoa(id), nil)
+	req.Header.Set("User-Agent", "t")
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	reqs := s.RequestsTo("GET", "/releases/"+itoa(id))
+	if len(reqs) != 1 || reqs[0].Status != http.StatusOK {
+		t.Fatalf("with the answer's headers in hand, the fake has recorded %+v", reqs)
 	}
 }
 
