@@ -261,7 +261,7 @@ func (e *execution) skip(s stepSpec, reason string) {
 // resumes reports whether s is a step the resumed run finished, whose
 // outputs this run reuses.
 func (e *execution) resumes(s stepSpec) bool {
-	return e.prev != nil && s.resume == reuse && doneIn(e.prev, s.name) && s.resumed(e)
+	return e.prev != nil && s.resumed != nil && doneIn(e.prev, s.name) && s.resumed(e)
 }
 
 // recordResumed records a step the resumed run had done.

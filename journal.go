@@ -20,8 +20,9 @@ type Journal interface {
 	Save(ctx context.Context, res *Result) error
 }
 
-// The journal reuses the outputs of the version, tag, baseline and deploy
-// steps; the health checks, the report and the monitor always run again.
+// A resuming run reuses the outputs of the steps the journaled run finished
+// among version, tag, baseline, deploy and rollback (see stepSpec.resumed);
+// the checks, the reports and the monitor always run again.
 
 // resumable reports whether prev is a run to resume: it made a release and
 // then failed or stopped before its end.

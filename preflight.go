@@ -83,7 +83,7 @@ func (e *execution) preflight(ctx context.Context) (string, error) {
 // unhealthy, unless the Pipeline allows it.
 func (e *execution) checkCandidate(ctx context.Context) (string, error) {
 	cf, ok := DeployerAs[CandidateFinder](e.p.Deployer)
-	if !ok || e.resumes(stepSpec{name: StepDeploy, resume: reuse, resumed: (*execution).hasDeployment}) {
+	if !ok || e.resumes(stepSpec{name: StepDeploy, resumed: (*execution).hasDeployment}) {
 		return "", nil
 	}
 	cand, err := cf.Candidate(ctx, e.res.Release)

@@ -48,17 +48,6 @@ const (
 	failUnverified
 )
 
-// resumeRule says how a run that resumes a journaled one treats a step.
-type resumeRule int
-
-const (
-	// rerun: the step runs again (checks, reports, the monitor).
-	rerun resumeRule = iota
-	// reuse: a step the journaled run finished is not run again; its
-	// outputs come from the journal.
-	reuse
-)
-
 // stepSpec describes one step: everything the executor, Plan and the
 // journal need to know about it. The table (Pipeline.steps) is the one
 // place a step is described.
@@ -94,9 +83,11 @@ type stepSpec struct {
 	// prepare runs before the step's skip is evaluated, in Plan and Run
 	// alike; it may only read (the version decision and the journal).
 	prepare func(*execution, context.Context) error
-	resume  resumeRule
-	// resumed, for reuse steps, restores the step's outputs from the
-	// journaled run; false means they are missing, so the step runs again.
+	// resumed, when set, makes the step one a resuming run does not repeat
+	// once the journaled run finished it: it restores the step's outputs
+	// from the journal and returns false when they are missing (the step
+	// then runs again). Steps without it (checks, reports, the monitor)
+	// always run again.
 	resumed func(*execution) bool
 	// ownActions: the implementation lists the step's actions when it is
 	// an ActionPlanner.
@@ -117,13 +108,13 @@ func (p *Pipeline) steps() []stepSpec {
 			title: fixed("Verifying release gates"), run: (*execution).checkGates, classify: always(failBlock)},
 		{name: StepPreflight, impl: p, readOnly: true, title: fixed("Checking that every step can do its part"),
 			prepare: (*execution).decide, skip: (*execution).skipPreflight, run: (*execution).preflight},
-		{name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resume: reuse, resumed: (*execution).keep,
+		{name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resumed: (*execution).keep,
 			ownActions: true, title: (*execution).versionTitle, action: (*execution).versionAction, run: (*execution).applyVersion},
-		{name: StepTag, impl: p.Tagger, none: "no Tagger configured", resume: reuse, resumed: (*execution).keep,
+		{name: StepTag, impl: p.Tagger, none: "no Tagger configured", resumed: (*execution).keep,
 			ownActions: true, title: (*execution).tagTitle, action: (*execution).tagAction, run: (*execution).tag},
-		{name: StepBaseline, impl: p.Monitor, none: "no Monitor configured", resume: reuse, resumed: (*execution).resumeBaseline,
+		{name: StepBaseline, impl: p.Monitor, none: "no Monitor configured", resumed: (*execution).resumeBaseline,
 			title: fixed("Capturing production baseline"), run: (*execution).captureBaseline, classify: always(failWarn)},
-		{name: StepDeploy, impl: p.Deployer, none: "no Deployer configured", resume: reuse, resumed: (*execution).resumeDeployment,
+		{name: StepDeploy, impl: p.Deployer, none: "no Deployer configured", resumed: (*execution).resumeDeployment,
 			ownActions: true, title: (*execution).deployTitle, action: (*execution).deployAction,
 			run: (*execution).deploy, classify: unhealthyIf[*ProductionChangedError]},
 		{name: StepHealth, impl: p.Health, none: "no HealthChecker configured", skip: (*execution).skipUndeployed,
@@ -136,7 +127,7 @@ func (p *Pipeline) steps() []stepSpec {
 			run: (*execution).watch, classify: monitorFailure},
 		{name: StepRollback, impl: p.Deployer, none: "nothing is deployed", onUnhealthy: true,
 			condition: "only if health checks or the monitor find production unhealthy",
-			resume:    reuse, resumed: (*execution).resumeRollback, skip: (*execution).skipRollback,
+			resumed:   (*execution).resumeRollback, skip: (*execution).skipRollback,
 			title: (*execution).rollbackTitle, action: (*execution).rollbackAction, run: (*execution).rollback},
 		{name: StepFinalReport, impl: p.Reporter, none: "no report was written", afterFailure: true, survivesCancel: true,
 			skip: (*execution).skipFinalReport, ownActions: true, title: fixed("Updating ship report"), action: reportAction,
