@@ -148,7 +148,8 @@ type Request struct {
 type Server struct {
 	*httptest.Server
 	// RejectPOST makes the query endpoint answer 405 to POST, like a proxy
-	// that allows only GET; clients should then fall back to GET.
+	// that allows only GET; clients should then fall back to GET. Set it
+	// before the server gets requests.
 	RejectPOST bool
 
 	mu       sync.Mutex
@@ -239,15 +240,8 @@ func (s *Server) Count(query string) int {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, prometheus.ErrBadData, "error parsing form values: "+err.Error())
-		return
-	}
+	// Every request is on record before it is answered, refused ones too.
+	formErr := r.ParseForm()
 	req := Request{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
 		Query: r.Form.Get("query"), Time: r.Form.Get("time"), Timeout: r.Form.Get("timeout")}
 	s.mu.Lock()
@@ -255,15 +249,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.requests = append(s.requests[:0], s.requests[1:]...)
 	}
 	s.requests = append(s.requests, req)
-	if r.URL.Path == "/api/v1/query" {
+	if r.URL.Path == "/api/v1/query" && formErr == nil {
 		s.counts[req.Query]++
 	}
-	now := s.now
+	now, rejectPOST := s.now, s.RejectPOST
 	s.mu.Unlock()
 
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodPost:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	case formErr != nil:
+		writeError(w, prometheus.ErrBadData, "error parsing form values: "+formErr.Error())
+		return
+	}
 	switch r.URL.Path {
 	case "/api/v1/query":
-		if r.Method == http.MethodPost && s.RejectPOST {
+		if r.Method == http.MethodPost && rejectPOST {
 			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 			return
 		}
