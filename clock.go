@@ -3,6 +3,8 @@ package shipprod
 import (
 	"context"
 	"time"
+
+	"github.com/shipprod/shipprod/internal/clock"
 )
 
 // Clock is the time source of everything that waits: polling, backoff,
@@ -16,22 +18,4 @@ type Clock interface {
 }
 
 // SystemClock returns the Clock of the real world.
-func SystemClock() Clock { return systemClock{} }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func SystemClock() Clock { return clock.System() }

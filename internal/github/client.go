@@ -34,7 +34,7 @@ import (
 
 	gogithub "github.com/google/go-github/v89/github"
 
-	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/clock"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/httpretry"
 )
@@ -72,7 +72,7 @@ type Options struct {
 	// legitimately outlast it). Nil means a default transport.
 	HTTPClient *http.Client
 	// Clock measures waits; nil means the system clock.
-	Clock shipprod.Clock
+	Clock clock.Clock
 	// Logger receives diagnostics (rate-limit waits, retries); nil discards.
 	Logger *slog.Logger
 	// MaxRateLimitWait bounds each single rate-limit wait (default
@@ -99,7 +99,7 @@ type Client struct {
 	owner, repo string
 	apiURL      string
 	log         *slog.Logger
-	clock       shipprod.Clock
+	clock       clock.Clock
 
 	requests atomic.Int64
 	rateMu   sync.Mutex
@@ -141,7 +141,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.clock == nil {
-		c.clock = shipprod.SystemClock()
+		c.clock = clock.System()
 	}
 
 	base := http.RoundTripper(nil)

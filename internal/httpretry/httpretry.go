@@ -30,35 +30,13 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/shipprod/shipprod/internal/clock"
 )
 
 // Clock is the time source of the waits: shipprod.Clock's method set, so a
 // shipprod.Clock (shipprodtest.Clock in tests) can be passed as it is.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d, or until ctx ends, whichever comes first; in the
-	// latter case it returns ctx.Err().
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// systemClock is the real world's clock, the default.
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+type Clock = clock.Clock
 
 // Defaults for the zero Transport.
 const (
@@ -111,10 +89,7 @@ type Transport struct {
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	clock := t.Clock
-	if clock == nil {
-		clock = systemClock{}
-	}
+	clk := clock.Or(t.Clock)
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
@@ -166,7 +141,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if perr != nil {
 				return nil, perr
 			}
-			if d, why, limited := rateLimit(resp, body, clock.Now()); limited {
+			if d, why, limited := rateLimit(resp, body, clk.Now()); limited {
 				wait, reason = d, why
 				limitedWaits++
 				if wait > maxWait || limitedWaits > maxLimited {
@@ -182,7 +157,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		t.report(Wait{Method: req.Method, URL: req.URL.String(), Status: status, Reason: reason, Wait: wait, Attempt: attempt})
-		if err := clock.Sleep(ctx, wait); err != nil {
+		if err := clk.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("waiting %s after %s on %s %s: %w", wait.Round(time.Second), reason, req.Method, req.URL.Redacted(), err)
 		}
 	}

@@ -33,7 +33,7 @@
 //     took effect), malformed JSON.
 //
 // Time in the fake — timestamps, run progress, rate-limit resets — follows
-// the shipprod.Clock it is given, so tests use shipprodtest.Clock and run
+// the clock.Clock it is given, so tests use shipprodtest.Clock and run
 // half an hour of GitHub in milliseconds.
 package githubfake
 
@@ -52,7 +52,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/clock"
 )
 
 // SupportedAPIVersions are the X-GitHub-Api-Version values the fake accepts;
@@ -62,7 +62,7 @@ var SupportedAPIVersions = []string{"2022-11-28", "2026-03-10"}
 // Options configure a Server.
 type Options struct {
 	// Clock is the fake's time; nil means the system clock.
-	Clock shipprod.Clock
+	Clock clock.Clock
 	// Token, when set, is the only token accepted (Bearer or token scheme);
 	// requests without it get 401. Empty accepts any token but still
 	// requires one.
@@ -85,7 +85,7 @@ type Server struct {
 	URL string
 
 	srv    *httptest.Server
-	clock  shipprod.Clock
+	clock  clock.Clock
 	token  string
 	webURL string
 	ghes   string
@@ -136,7 +136,7 @@ func New(o Options) *Server {
 		nextID: 1000,
 	}
 	if s.clock == nil {
-		s.clock = shipprod.SystemClock()
+		s.clock = clock.System()
 	}
 	if s.webURL == "" {
 		s.webURL = "https://github.com"
