@@ -16,6 +16,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,6 +101,8 @@ type Client struct {
 	apiURL      string
 	log         *slog.Logger
 	clock       clock.Clock
+	// createBackoff is waited before a lost create is sent again.
+	createBackoff time.Duration
 
 	requests atomic.Int64
 	rateMu   sync.Mutex
@@ -143,6 +146,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if c.clock == nil {
 		c.clock = clock.System()
 	}
+	c.createBackoff = cmp.Or(o.BaseBackoff, httpretry.DefaultBaseBackoff)
 
 	base := http.RoundTripper(nil)
 	if o.HTTPClient != nil && o.HTTPClient.Transport != nil {
@@ -547,4 +551,42 @@ func acceptedMessage(raw []byte) string {
 		return v.Message
 	}
 	return "Accepted"
+}
+
+// createAttempts bounds how often a create whose answer was lost is sent.
+const createAttempts = 3
+
+// createOnce runs create, a request that must not take effect twice (a
+// POST that makes a release or a deployment). When its answer is lost — no
+// answer, or a 5xx after which the server may have acted — find looks for
+// what it may have made; only when nothing is found is create sent again,
+// after a backoff.
+func (c *Client) createOnce(ctx context.Context, create func() error, find func() (bool, error)) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = create(); err == nil || !outcomeUnknown(err) || attempt == createAttempts {
+			return err
+		}
+		c.log.Warn("the answer to a create was lost; looking for what it made before sending it again", "err", err)
+		found, ferr := find()
+		if ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		if found {
+			return nil
+		}
+		if serr := c.clock.Sleep(ctx, c.createBackoff<<(attempt-1)); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+}
+
+// outcomeUnknown reports whether err leaves it unknown whether the request
+// took effect: no answer arrived, or a 5xx did.
+func outcomeUnknown(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	return ae.Status == 0 || ae.Status >= 500
 }

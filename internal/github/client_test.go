@@ -386,22 +386,52 @@ func TestTransientFailures(t *testing.T) {
 			t.Fatalf("err %v, %d requests, %d runs", err, h.fake.RequestCount(), len(h.fake.Runs(testRepo)))
 		}
 	})
-	t.Run("a release create that failed after taking effect is retried into already_exists", func(t *testing.T) {
+	t.Run("a release create whose answer was lost finds the release it made", func(t *testing.T) {
+		for _, fault := range []githubfake.Fault{
+			{Kind: githubfake.FaultStatus, Status: 502, AfterEffect: true, Method: "POST"},
+			{Kind: githubfake.FaultDrop, AfterEffect: true, Method: "POST"},
+		} {
+			for _, draft := range []bool{false, true} {
+				h := newHarness(t, nil)
+				h.fake.Inject(fault)
+				rel, err := h.c.CreateRelease(ctx, ReleaseRequest{TagName: "v1.0.0", Draft: draft})
+				if err != nil || rel.TagName != "v1.0.0" || rel.Draft != draft {
+					t.Fatalf("fault %v, draft %v: release %+v, err %v", fault.Kind, draft, rel, err)
+				}
+				// GitHub accepts any number of drafts for one tag: a blind
+				// second create would have made two.
+				if n := len(h.fake.Releases(testRepo)); n != 1 {
+					t.Fatalf("fault %v, draft %v: %d releases", fault.Kind, draft, n)
+				}
+			}
+		}
+	})
+	t.Run("a release create that failed before taking effect is sent again", func(t *testing.T) {
 		h := newHarness(t, nil)
-		h.fake.Inject(githubfake.Fault{Kind: githubfake.FaultStatus, Status: 502, AfterEffect: true, Method: "POST"})
-		_, err := h.c.CreateRelease(ctx, ReleaseRequest{TagName: "v1.0.0"})
-		var ae *APIError
-		if !errors.As(err, &ae) || !ae.HasCode("already_exists") {
-			t.Fatalf("err %v", err)
+		h.fake.Inject(githubfake.Fault{Kind: githubfake.FaultDrop, Method: "POST"})
+		if _, err := h.c.CreateRelease(ctx, ReleaseRequest{TagName: "v1.0.0", Draft: true}); err != nil {
+			t.Fatal(err)
 		}
 		if n := len(h.fake.Releases(testRepo)); n != 1 {
 			t.Fatalf("%d releases", n)
 		}
 	})
+	t.Run("a deployment create whose answer was lost finds the deployment it made", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.fake.Inject(githubfake.Fault{Kind: githubfake.FaultDrop, AfterEffect: true, Method: "POST"})
+		id, err := h.c.CreateDeployment(ctx, DeploymentRequest{Ref: "v1.0.0", Description: "deploy"})
+		deps := h.fake.Deployments(testRepo)
+		if err != nil || len(deps) != 1 || deps[0].ID != id {
+			t.Fatalf("id %d, err %v, deployments %+v", id, err, deps)
+		}
+	})
 	t.Run("malformed JSON is a transient error", func(t *testing.T) {
 		h := newHarness(t, nil)
+		if _, err := h.c.CreateRelease(ctx, ReleaseRequest{TagName: "v1.0.0"}); err != nil {
+			t.Fatal(err)
+		}
 		h.fake.Inject(githubfake.Fault{Kind: githubfake.FaultMalformedJSON})
-		_, err := h.c.CreateRelease(ctx, ReleaseRequest{TagName: "v1.0.0"})
+		_, _, err := h.c.ReleaseByTag(ctx, "v1.0.0")
 		if err == nil || !IsTransient(err) {
 			t.Fatalf("err %v", err)
 		}

@@ -2,8 +2,11 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"strconv"
 
 	gogithub "github.com/google/go-github/v89/github"
 
@@ -30,27 +33,73 @@ type DeploymentRequest struct {
 // GitHub answers 202 when it merged instead of creating a deployment; with
 // auto_merge off that should not happen, and it is reported as an error.
 func (c *Client) CreateDeployment(ctx context.Context, req DeploymentRequest) (int64, error) {
-	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
-	env := req.Environment
-	if env == "" {
-		env = "production"
+	req.Payload = maps.Clone(req.Payload)
+	if req.Payload == nil {
+		req.Payload = map[string]any{}
 	}
+	// A token in the payload recognises this very request's deployment in
+	// the list, should its answer be lost.
+	token := strconv.FormatInt(c.clock.Now().UnixNano(), 36)
+	req.Payload[payloadToken] = token
+	var id int64
+	err := c.createOnce(ctx, func() error {
+		var err error
+		id, err = c.createDeployment(ctx, req)
+		return err
+	}, func() (bool, error) {
+		var found bool
+		var err error
+		id, found, err = c.findDeployment(ctx, req, token)
+		return found, err
+	})
+	return id, err
+}
+
+// payloadToken is the payload key of the token that identifies a
+// deployment request.
+const payloadToken = "shipprod_request"
+
+func (c *Client) createDeployment(ctx context.Context, req DeploymentRequest) (int64, error) {
+	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
 	body := gogithub.DeploymentRequest{
 		Ref:              req.Ref,
 		Task:             gogithub.Ptr("deploy"),
 		AutoMerge:        gogithub.Ptr(false),
 		RequiredContexts: []string{}, // an empty list, not an absent one: absent means "all contexts"
-		Environment:      gogithub.Ptr(env),
+		Environment:      gogithub.Ptr(req.environment()),
 		Description:      gogithub.Ptr(req.Description),
-	}
-	if req.Payload != nil {
-		body.Payload = req.Payload
+		Payload:          req.Payload,
 	}
 	d, resp, err := c.api.Repositories.CreateDeployment(ctx, c.owner, c.repo, body)
 	if err != nil {
 		return 0, c.wrap(http.MethodPost, path, resp, err)
 	}
 	return d.GetID(), nil
+}
+
+func (r DeploymentRequest) environment() string {
+	if r.Environment == "" {
+		return "production"
+	}
+	return r.Environment
+}
+
+// findDeployment looks for the deployment of req that carries token among
+// the newest deployments of its ref and environment.
+func (c *Client) findDeployment(ctx context.Context, req DeploymentRequest, token string) (int64, bool, error) {
+	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
+	opt := &gogithub.DeploymentsListOptions{Ref: req.Ref, Environment: req.environment(), Task: "deploy", ListOptions: gogithub.ListOptions{PerPage: 30}}
+	list, resp, err := c.api.Repositories.ListDeployments(ctx, c.owner, c.repo, opt)
+	if err != nil {
+		return 0, false, c.wrap(http.MethodGet, path, resp, err)
+	}
+	for _, d := range list {
+		var payload map[string]any
+		if json.Unmarshal(d.Payload, &payload) == nil && payload[payloadToken] == token {
+			return d.GetID(), true, nil
+		}
+	}
+	return 0, false, nil
 }
 
 // DeploymentStatus is one state of a deployment.

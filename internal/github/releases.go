@@ -104,12 +104,28 @@ func (c *Client) FindRelease(ctx context.Context, tag string) (Release, bool, er
 }
 
 // CreateRelease creates a release. A release that already exists for the
-// tag is a 422 whose *APIError HasCode("already_exists").
+// tag is a 422 whose *APIError HasCode("already_exists") — for a published
+// release only: GitHub accepts any number of drafts for one tag.
 //
-// The call is retried after a 5xx or a dropped connection, although it is a
-// POST: a repeat that finds the first attempt's release is answered with
-// already_exists, which callers handle.
+// So a create whose answer was lost (a dropped connection, a 5xx after the
+// server may have acted) is never sent again blindly: the release list,
+// drafts included, is searched for the tag first, and only when no release
+// is there is the create sent again (at most createAttempts times).
 func (c *Client) CreateRelease(ctx context.Context, req ReleaseRequest) (Release, error) {
+	var created Release
+	err := c.createOnce(ctx, func() error {
+		r, err := c.createRelease(ctx, req)
+		created = r
+		return err
+	}, func() (bool, error) {
+		r, found, err := c.FindRelease(ctx, req.TagName)
+		created = r
+		return found, err
+	})
+	return created, err
+}
+
+func (c *Client) createRelease(ctx context.Context, req ReleaseRequest) (Release, error) {
 	path := fmt.Sprintf("repos/%s/%s/releases", c.owner, c.repo)
 	body := gogithub.CreateReleaseRequest{
 		TagName:    req.TagName,
@@ -124,7 +140,7 @@ func (c *Client) CreateRelease(ctx context.Context, req ReleaseRequest) (Release
 	if req.MakeLatest != "" {
 		body.MakeLatest = gogithub.Ptr(req.MakeLatest)
 	}
-	r, resp, err := c.api.Repositories.CreateRelease(httpretry.RetrySafe(ctx), c.owner, c.repo, body)
+	r, resp, err := c.api.Repositories.CreateRelease(ctx, c.owner, c.repo, body)
 	if err != nil {
 		return Release{}, c.wrap(http.MethodPost, path, resp, err)
 	}
