@@ -148,7 +148,7 @@ func (n *Notifier) post(ctx context.Context, name string, e endpoint, header htt
 		Response: truncate(scrub(oneLine(string(text))), maxResponseShown)}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		de.Reason = "rate limited; the wait it asked for is longer than a notification waits"
+		de.Reason = fmt.Sprintf("rate limited: a notification waits out %d Retry-After of at most %s", maxRateLimitWaits, maxWait)
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		de.Reason = "redirects are not followed: set the URL the redirect points to"
 	}

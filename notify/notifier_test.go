@@ -348,11 +348,21 @@ func TestWaitsOutA429(t *testing.T) {
 	assert.Equal(t, 1, naps)
 }
 
+func TestWaitsOutTwo429sAtMost(t *testing.T) {
+	rcv := newReceiver(t, answer{status: 429, header: map[string]string{"Retry-After": "1"}})
+	n, clock, _ := setup(t, notify.Config{Targets: []notify.TargetConfig{slackTarget()}}, env{"SLACK_WEBHOOK_URL": rcv.URL + slackPath})
+	err := n.Notify(bg, results()[shipprod.OutcomeShipped])
+	assert.ErrorContains(t, err, "answered 429 Too Many Requests (rate limited: a notification waits out 2 Retry-After of at most 30s) [3 attempts]")
+	assert.Len(t, rcv.requests(), 3)
+	slept, _ := clock.Slept()
+	assert.Equal(t, 2*time.Second, slept)
+}
+
 func TestDoesNotWaitOutALong429(t *testing.T) {
 	rcv := newReceiver(t, answer{status: 429, body: "rate_limited", header: map[string]string{"Retry-After": "120"}})
 	n, clock, _ := setup(t, notify.Config{Targets: []notify.TargetConfig{slackTarget()}}, env{"SLACK_WEBHOOK_URL": rcv.URL + slackPath})
 	err := n.Notify(bg, results()[shipprod.OutcomeShipped])
-	assert.ErrorContains(t, err, "answered 429 Too Many Requests: rate_limited (rate limited; the wait it asked for is longer than a notification waits)")
+	assert.ErrorContains(t, err, "answered 429 Too Many Requests: rate_limited (rate limited: a notification waits out 2 Retry-After of at most 30s)")
 	assert.Len(t, rcv.requests(), 1)
 	_, naps := clock.Slept()
 	assert.Zero(t, naps)
