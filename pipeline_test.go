@@ -420,6 +420,10 @@ func TestFailurePolicies(t *testing.T) {
 			f := newFixture()
 			f.health.unhealthy["1.3.0"] = true
 			f.p.OnFailure = tt.policy
+			n := &fakeNotifier{c: f.calls}
+			if tt.policy == shipprod.PolicyNotify {
+				f.p.Notifier = n // the notify policy needs someone to tell
+			}
 			f.dep.rbErr = tt.rbErr
 			if tt.noRollback {
 				f.p.Deployer = f.dep
@@ -433,6 +437,10 @@ func TestFailurePolicies(t *testing.T) {
 			if tt.reason != "" {
 				assert.Equal(t, shipprod.StepSkipped, rb.Status)
 				assert.Equal(t, tt.reason, rb.Reason)
+			}
+			if tt.policy == shipprod.PolicyNotify {
+				require.Len(t, n.sent, 1)
+				assert.Equal(t, shipprod.OutcomeUnhealthy, n.sent[0].Outcome)
 			}
 			if tt.rbErr != nil {
 				assert.ErrorIs(t, err, tt.rbErr, "the rollback's failure is returned too")

@@ -255,3 +255,16 @@ func TestNoDeployerIsReleasedNotShipped(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, plan.Warnings, "no Deployer is configured: the release is tagged and published, not deployed")
 }
+
+func TestNotifyPolicyWithoutANotifierIsRefused(t *testing.T) {
+	f := newFixture()
+	f.p.OnFailure = shipprod.PolicyNotify
+	_, err := f.p.Plan(context.Background())
+	var pe *shipprod.PreflightError
+	require.ErrorAs(t, err, &pe)
+	assert.Contains(t, err.Error(), "the failure policy is notify, but no Notifier is configured")
+	f.calls.log = nil
+	_, err = f.p.Run(context.Background())
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, []string{"next"}, f.calls.list(), "nothing changed")
+}

@@ -3,6 +3,7 @@ package shipprod
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -60,6 +61,10 @@ func (e *PreflightError) Unwrap() []error {
 // can do its part. Steps this run resumes or skips are not asked.
 func (e *execution) preflight(ctx context.Context) (string, error) {
 	var failures []PreflightFailure
+	if e.p.policy() == PolicyNotify && e.p.Notifier == nil {
+		failures = append(failures, PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
+			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")})
+	}
 	for _, s := range e.preflighters() {
 		if err := s.impl.(Preflighter).Preflight(ctx, e.res.Release); err != nil {
 			if ctx.Err() != nil {
@@ -122,7 +127,7 @@ func (e *execution) preflighters() []stepSpec {
 }
 
 func (e *execution) skipPreflight() string {
-	if len(e.preflighters()) == 0 {
+	if len(e.preflighters()) == 0 && (e.p.policy() != PolicyNotify || e.p.Notifier != nil) {
 		return "no step implementation has a pre-flight check"
 	}
 	return ""

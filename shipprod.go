@@ -28,7 +28,7 @@
 //	monitor       Monitor        monitor.Monitor (Prometheus, alert and health gates)
 //	rollback      Rollbacker     the Deployer's capability; runs only when production is unhealthy
 //	final-report  Reporter       the report again, with the monitor's verdict
-//	notify        Notifier       notify.Webhook (Slack-compatible or signed JSON)
+//	notify        Notifier       notify.Notifier (Slack-compatible or signed JSON webhooks)
 //
 // A nil step is skipped, and the skip is recorded in the events and the
 // Result, never silent. Every side effect is planned first: Plan returns the

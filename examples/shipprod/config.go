@@ -18,6 +18,7 @@ import (
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/yamlstrict"
 	"github.com/shipprod/shipprod/journal"
+	"github.com/shipprod/shipprod/notify"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/githubactions"
 	"github.com/shipprod/shipprod/provider/gitpush"
@@ -56,6 +57,9 @@ type Config struct {
 	// unhealthy after the deploy (health checks, the monitor, a deploy that
 	// failed after changing production).
 	OnFailure FailureConfig `yaml:"on_failure"`
+	// Notify sends the outcome of each run to webhooks (Slack-compatible or
+	// signed JSON).
+	Notify *notify.Config `yaml:"notify"`
 }
 
 // FailureConfig is the on_failure section.
@@ -255,6 +259,16 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 	}
 
 	p.Reporter = report.New(dir, reportCfg, feature)
+
+	if cfg.Notify != nil {
+		n, err := notify.New(*cfg.Notify, notify.Options{Logger: logger, Composer: notify.Composer{Project: feature}})
+		if err != nil {
+			return nil, wrap("notify", err)
+		}
+		p.Notifier = n
+	} else if p.OnFailure == shipprod.PolicyNotify {
+		return nil, wrap("on_failure", errors.New("on_failure.policy is notify, but there is no notify section: name where to send it (see notify.targets)"))
+	}
 
 	if !cfg.Journal.Disabled {
 		j := journal.File{Path: cfg.Journal.Path}
