@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -40,6 +41,8 @@ type execution struct {
 	ran map[StepName]bool
 	// interrupted is set when the run's context ended while a step ran.
 	interrupted bool
+	// emitMu serialises events: progress comes from a step's goroutines.
+	emitMu sync.Mutex
 	// decision is the Versioner's decision (or the given release).
 	decision  Release
 	decideErr error
@@ -48,6 +51,10 @@ type execution struct {
 func (p *Pipeline) newExecution() *execution {
 	e := &execution{p: p, clock: p.clock(), log: p.logger(), ran: map[StepName]bool{}}
 	e.res = &Result{StartedAt: e.clock.Now(), Release: p.Release}
+	if mp, ok := p.Monitor.(MonitorPlanner); ok {
+		plan := mp.MonitorPlan()
+		e.res.MonitorPlan = &plan
+	}
 	return e
 }
 
@@ -151,8 +158,13 @@ func (e *execution) exec(ctx context.Context, table []stepSpec, s stepSpec) {
 }
 
 // runStep runs s; a step that survives cancellation runs on a context of
-// its own once the run was interrupted.
+// its own once the run was interrupted. The step's context carries its
+// progress to the Observer.
 func (e *execution) runStep(ctx context.Context, s stepSpec) (string, error) {
+	title := s.title(e)
+	ctx = withProgress(ctx, func(p Progress) {
+		e.emit(Event{Step: s.name, Kind: EventProgress, Title: title, Progress: &p})
+	})
 	if s.survivesCancel && ctx.Err() != nil {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
@@ -298,6 +310,8 @@ func (e *execution) list(ctx context.Context, s stepSpec, condition string) {
 }
 
 func (e *execution) emit(ev Event) {
+	e.emitMu.Lock()
+	defer e.emitMu.Unlock()
 	ev.Time = e.clock.Now()
 	e.log.Debug("step event", "step", ev.Step, "event", ev.Kind, "reason", ev.Reason)
 	if e.p.Observer != nil {

@@ -192,11 +192,13 @@ type Result struct {
 	Gates      GateReport       `json:"gates"`
 	Release    Release          `json:"release"`
 	Baseline   *MonitorBaseline `json:"baseline,omitempty"`
-	Deployment *Deployment      `json:"deployment,omitempty"`
-	Health     *HealthReport    `json:"health,omitempty"`
-	Monitor    *MonitorReport   `json:"monitor,omitempty"`
-	Rollback   *RollbackReport  `json:"rollback,omitempty"`
-	Steps      []StepRecord     `json:"steps"`
+	// MonitorPlan is what the monitor watches, when it can say.
+	MonitorPlan *MonitorPlan    `json:"monitor_plan,omitempty"`
+	Deployment  *Deployment     `json:"deployment,omitempty"`
+	Health      *HealthReport   `json:"health,omitempty"`
+	Monitor     *MonitorReport  `json:"monitor,omitempty"`
+	Rollback    *RollbackReport `json:"rollback,omitempty"`
+	Steps       []StepRecord    `json:"steps"`
 	// Reports are the paths the Reporter wrote.
 	Reports  []string `json:"reports,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`

@@ -182,6 +182,36 @@ type MonitorGateResult struct {
 	Message string `json:"message,omitempty"`
 }
 
+// MonitorPlan is what a Monitor will watch, stated before it starts: the
+// plan and the ship report show it, so that a reader knows what "verified"
+// will mean. A Monitor that can state it implements MonitorPlanner.
+type MonitorPlan struct {
+	Window       time.Duration `json:"window"`
+	Interval     time.Duration `json:"interval"`
+	InitialDelay time.Duration `json:"initial_delay,omitempty"`
+	// DashboardURL links to a dashboard of production, when configured.
+	DashboardURL string            `json:"dashboard_url,omitempty"`
+	Gates        []MonitorGatePlan `json:"gates"`
+}
+
+// MonitorGatePlan is one gate of a MonitorPlan.
+type MonitorGatePlan struct {
+	Name string `json:"name"`
+	// Kind is query, alerts or health.
+	Kind string `json:"kind"`
+	// Query is the PromQL query of a query gate.
+	Query string `json:"query,omitempty"`
+	// Condition is what passes, e.g. "at most +1 percentage points vs baseline".
+	Condition string `json:"condition"`
+	Critical  bool   `json:"critical,omitempty"`
+	DryRun    bool   `json:"dry_run,omitempty"`
+}
+
+// MonitorPlanner is implemented by Monitors that can state their plan.
+type MonitorPlanner interface {
+	MonitorPlan() MonitorPlan
+}
+
 // MonitorReport is the outcome of watching production after a deploy.
 type MonitorReport struct {
 	StartedAt  time.Time           `json:"started_at"`

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -303,6 +304,9 @@ func (c *Checker) run(ctx context.Context, rel shipprod.Release, dep shipprod.De
 
 	runPool(c.concurrency, len(c.checks), func(i int) {
 		report.Checks[i] = c.runCheck(ctx, c.checks[i], targets[i], tgt, once)
+		if !once {
+			shipprod.ReportProgress(ctx, Progress(report.Checks[i]))
+		}
 	})
 	report.Duration = c.clock.Now().Sub(start)
 	if err := ctx.Err(); err != nil {
@@ -464,4 +468,18 @@ func (c *Checker) PlanActions(ctx context.Context, rel shipprod.Release) ([]ship
 // release or the base URL.
 type planner interface {
 	plan(rel shipprod.Release, baseURL string) (target, description string)
+}
+
+// Progress is how a finished check is told while the round goes on, one
+// line each: "api (http https://x/api/health): 200 OK in 41ms".
+func Progress(r shipprod.CheckResult) shipprod.Progress {
+	what := r.Message
+	if r.Status == shipprod.HealthFail && r.Error != "" {
+		what = r.Error
+	}
+	msg := fmt.Sprintf("%s (%s %s): %s in %s", r.Name, r.Kind, r.Target, cmp.Or(what, string(r.Status)), r.Latency.Round(time.Millisecond))
+	if r.Attempts > 1 {
+		msg += fmt.Sprintf(", %d attempts", r.Attempts)
+	}
+	return shipprod.Progress{Message: msg, Status: r.Status}
 }

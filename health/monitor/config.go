@@ -51,6 +51,9 @@ type Config struct {
 	Interval time.Duration `yaml:"interval"`
 	// InitialDelay is waited before the first measurement (default 0).
 	InitialDelay time.Duration `yaml:"initial_delay"`
+	// DashboardURL links to a dashboard of production (Grafana, Datadog,
+	// …); the plan and the ship report show it next to the gates.
+	DashboardURL string `yaml:"dashboard_url"`
 	// DryRun makes every gate a dry-run gate: measured and reported ("would
 	// have rolled back"), never failing the window.
 	DryRun bool `yaml:"dry_run"`

@@ -225,40 +225,7 @@ func (g *gate) lowerIsWorse() bool { return g.cfg.Worse == "lower" }
 
 // describe says what the gate checks, for the plan.
 func (g *gate) describe() string {
-	var d string
-	switch g.kind {
-	case "health":
-		var names []string
-		for _, c := range g.checker.Checks() {
-			names = append(names, c.Name)
-		}
-		d = fmt.Sprintf("%s (health checks %s failing at most %s)", g.name, strings.Join(names, ", "), formatValue(g.cfg.Health.MaxFailureRate, "ratio"))
-	case "alerts":
-		d = fmt.Sprintf("%s (at most %d firing alerts %s)", g.name, g.cfg.Alerts.Max, labelText(g.labels))
-	case "query":
-		unit, sign := g.cfg.Unit, "+"
-		if g.lowerIsWorse() {
-			sign = "-"
-		}
-		switch g.cfg.Compare {
-		case CompareThreshold:
-			var bounds []string
-			if g.cfg.Max != nil {
-				bounds = append(bounds, "≤ "+formatValue(*g.cfg.Max, unit))
-			}
-			if g.cfg.Min != nil {
-				bounds = append(bounds, "≥ "+formatValue(*g.cfg.Min, unit))
-			}
-			d = fmt.Sprintf("%s (%s)", g.name, strings.Join(bounds, " and "))
-		case CompareIncrease:
-			d = fmt.Sprintf("%s (at most %s%s vs baseline)", g.name, sign, formatDelta(*g.cfg.MaxIncrease, unit))
-		case CompareRatio:
-			d = fmt.Sprintf("%s (at most ×%g vs baseline)", g.name, *g.cfg.MaxRatio)
-			if g.lowerIsWorse() {
-				d = fmt.Sprintf("%s (at least ÷%g of baseline)", g.name, *g.cfg.MaxRatio)
-			}
-		}
-	}
+	d := fmt.Sprintf("%s (%s)", g.name, g.condition())
 	var tags []string
 	if g.critical {
 		tags = append(tags, "critical")
@@ -270,6 +237,43 @@ func (g *gate) describe() string {
 		d += " [" + strings.Join(tags, ", ") + "]"
 	}
 	return d
+}
+
+// condition says what passes, e.g. "at most +1 percentage points vs baseline".
+func (g *gate) condition() string {
+	switch g.kind {
+	case "health":
+		var names []string
+		for _, c := range g.checker.Checks() {
+			names = append(names, c.Name)
+		}
+		return fmt.Sprintf("health checks %s failing at most %s", strings.Join(names, ", "), formatValue(g.cfg.Health.MaxFailureRate, "ratio"))
+	case "alerts":
+		return fmt.Sprintf("at most %d firing alerts %s", g.cfg.Alerts.Max, labelText(g.labels))
+	}
+	unit, sign := g.cfg.Unit, "+"
+	if g.lowerIsWorse() {
+		sign = "-"
+	}
+	switch g.cfg.Compare {
+	case CompareThreshold:
+		var bounds []string
+		if g.cfg.Max != nil {
+			bounds = append(bounds, "≤ "+formatValue(*g.cfg.Max, unit))
+		}
+		if g.cfg.Min != nil {
+			bounds = append(bounds, "≥ "+formatValue(*g.cfg.Min, unit))
+		}
+		return strings.Join(bounds, " and ")
+	case CompareIncrease:
+		return fmt.Sprintf("at most %s%s vs baseline", sign, formatDelta(*g.cfg.MaxIncrease, unit))
+	case CompareRatio:
+		if g.lowerIsWorse() {
+			return fmt.Sprintf("at least ÷%g of baseline", *g.cfg.MaxRatio)
+		}
+		return fmt.Sprintf("at most ×%g vs baseline", *g.cfg.MaxRatio)
+	}
+	return ""
 }
 
 func labelText(labels map[string]string) string {

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -152,6 +153,15 @@ func (m *Monitor) applyDefaults(fail func(string, ...any)) {
 	}
 	if m.cfg.KeepMeasurements == 0 {
 		m.cfg.KeepMeasurements = DefaultKeepMeasurements
+	}
+	if d := m.cfg.DashboardURL; d != "" {
+		u, err := url.Parse(d)
+		switch {
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			fail("monitor.dashboard_url %q is not an absolute http(s) URL", d)
+		case u.User != nil:
+			fail("monitor.dashboard_url must not carry credentials: it is printed in plans and reports")
+		}
 	}
 	if m.cfg.InitialDelay >= m.cfg.Window {
 		fail("monitor.initial_delay %s leaves nothing of the %s window to measure", m.cfg.InitialDelay, m.cfg.Window)
@@ -444,7 +454,7 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 			interrupted = err
 			break
 		}
-		if running := m.recordRound(states, results, &ended); ended.by != nil || running == 0 {
+		if running := m.recordRound(ctx, start, states, results, &ended); ended.by != nil || running == 0 {
 			break
 		}
 		next = next.Add(m.cfg.Interval)
@@ -484,7 +494,7 @@ func (m *Monitor) measureRound(ctx context.Context, states []*gateState, results
 
 // recordRound records a round's measurements, notes in ended a failed gate
 // that ends the window, and returns how many gates are still running.
-func (m *Monitor) recordRound(states []*gateState, results []Measurement, ended *windowEnd) int {
+func (m *Monitor) recordRound(ctx context.Context, start time.Time, states []*gateState, results []Measurement, ended *windowEnd) int {
 	running := 0
 	for i, st := range states {
 		if st.verdict != "" {
@@ -497,6 +507,7 @@ func (m *Monitor) recordRound(states []*gateState, results []Measurement, ended 
 		if m.onMeas != nil {
 			m.onMeas(meas)
 		}
+		m.tell(ctx, start, meas)
 		if st.verdict == "" {
 			running++
 			continue
@@ -592,4 +603,32 @@ func (m *Monitor) verdict(states []*gateState, ended string, elapsed time.Durati
 		}
 	}
 	return verdict, strings.Join(reasons, "; ")
+}
+
+// tell reports a measurement as the step's progress: the gate, what was
+// measured, and how much of the window has passed and is left.
+func (m *Monitor) tell(ctx context.Context, start time.Time, meas Measurement) {
+	elapsed := meas.At.Sub(start)
+	status := shipprod.HealthPass
+	switch meas.Phase {
+	case shipprod.VerdictFailed:
+		status = shipprod.HealthFail
+	case shipprod.VerdictInconclusive, shipprod.VerdictError:
+		status = shipprod.HealthWarn
+	}
+	shipprod.ReportProgress(ctx, shipprod.Progress{
+		Message: fmt.Sprintf("%s: %s", meas.Gate, meas.Message), Status: status,
+		Elapsed: elapsed, Remaining: max(m.cfg.Window-elapsed, 0),
+	})
+}
+
+// MonitorPlan states what the Monitor watches (shipprod.MonitorPlanner),
+// for the plan and the ship report.
+func (m *Monitor) MonitorPlan() shipprod.MonitorPlan {
+	plan := shipprod.MonitorPlan{Window: m.cfg.Window, Interval: m.cfg.Interval, InitialDelay: m.cfg.InitialDelay, DashboardURL: m.cfg.DashboardURL}
+	for _, g := range m.gates {
+		plan.Gates = append(plan.Gates, shipprod.MonitorGatePlan{Name: g.name, Kind: g.kind, Query: g.cfg.Query,
+			Condition: g.condition(), Critical: g.critical, DryRun: g.dryRun})
+	}
+	return plan
 }

@@ -113,7 +113,14 @@ func TestPipelineRollsBackWhenTheWindowFails(t *testing.T) {
 				Clock:     clock,
 				Observer:  rec,
 			}
+			var told []shipprod.Outcome
+			if tt.policy == shipprod.PolicyNotify {
+				p.Notifier = notifierFunc(func(res shipprod.Result) { told = append(told, res.Outcome) })
+			}
 			res, err := p.Run(context.Background())
+			if tt.policy == shipprod.PolicyNotify {
+				assert.Equal(t, []shipprod.Outcome{shipprod.OutcomeUnhealthy}, told, "the notify policy tells someone")
+			}
 			var merr *shipprod.MonitorError
 			require.ErrorAs(t, err, &merr)
 			assert.Equal(t, tt.outcome, res.Outcome)
@@ -162,4 +169,11 @@ func TestPipelineShipsThroughAMetricsOutage(t *testing.T) {
 	require.Len(t, res.NotVerified, 1)
 	assert.Contains(t, res.NotVerified[0], "the monitor's verdict is error: gate error-rate error: no measurement succeeded in the window (11 errors)")
 	assert.Contains(t, res.NotVerified[0], "production was not judged unhealthy")
+}
+
+type notifierFunc func(shipprod.Result)
+
+func (f notifierFunc) Notify(_ context.Context, res shipprod.Result) error {
+	f(res)
+	return nil
 }
