@@ -17,37 +17,50 @@ const Schema = "shipprod.ship-report/v1"
 // Document holds the facts of a ship report. It is the JSON twin as is, and
 // the Markdown report is rendered from it.
 type Document struct {
-	Schema          string    `json:"schema"`
-	Feature         string    `json:"feature,omitempty"`
-	Outcome         string    `json:"outcome"`
-	Version         string    `json:"version,omitempty"`
-	Tag             string    `json:"tag,omitempty"`
-	PreviousVersion string    `json:"previous_version,omitempty"`
-	PreviousTag     string    `json:"previous_tag,omitempty"`
-	Bump            string    `json:"bump,omitempty"`
-	Reasons         []Reason  `json:"reasons,omitempty"`
-	Commit          string    `json:"commit,omitempty"`
-	Branch          string    `json:"branch,omitempty"`
-	Remote          string    `json:"remote,omitempty"`
-	ReleaseURL      string    `json:"release_url,omitempty"`
-	ProductionURL   string    `json:"production_url,omitempty"`
-	DeployedAt      string    `json:"deployed_at,omitempty"`
-	Deployment      *Deploy   `json:"deployment,omitempty"`
-	Changes         string    `json:"changes,omitempty"`
-	Gates           []Gate    `json:"gates,omitempty"`
-	GateSource      string    `json:"gate_source,omitempty"`
-	Health          *Health   `json:"health,omitempty"`
-	Monitor         *Monitor  `json:"monitor,omitempty"`
-	MonitorStatus   string    `json:"monitor_status"`
-	Rollback        *Rollback `json:"rollback,omitempty"`
-	RollbackSteps   []string  `json:"rollback_procedure"`
-	Steps           []Step    `json:"steps"`
-	Warnings        []string  `json:"warnings,omitempty"`
-	Error           string    `json:"error,omitempty"`
-	StartedAt       string    `json:"started_at"`
-	FinishedAt      string    `json:"finished_at,omitempty"`
-	Files           []string  `json:"files,omitempty"`
-	Reports         []string  `json:"-"`
+	Schema          string   `json:"schema"`
+	Feature         string   `json:"feature,omitempty"`
+	Outcome         string   `json:"outcome"`
+	Version         string   `json:"version,omitempty"`
+	Tag             string   `json:"tag,omitempty"`
+	PreviousVersion string   `json:"previous_version,omitempty"`
+	PreviousTag     string   `json:"previous_tag,omitempty"`
+	Bump            string   `json:"bump,omitempty"`
+	Reasons         []Reason `json:"reasons,omitempty"`
+	Commit          string   `json:"commit,omitempty"`
+	Branch          string   `json:"branch,omitempty"`
+	Remote          string   `json:"remote,omitempty"`
+	ReleaseURL      string   `json:"release_url,omitempty"`
+	ProductionURL   string   `json:"production_url,omitempty"`
+	DeployedAt      string   `json:"deployed_at,omitempty"`
+	Deployment      *Deploy  `json:"deployment,omitempty"`
+	Changes         string   `json:"changes,omitempty"`
+	Gates           []Gate   `json:"gates,omitempty"`
+	GateSource      string   `json:"gate_source,omitempty"`
+	// PreviousProduction is what production ran before the deploy: the
+	// target of a rollback.
+	PreviousProduction *Deploy `json:"previous_production,omitempty"`
+	Health             *Health `json:"health,omitempty"`
+	// HealthStatus says what happened to the health checks: passed,
+	// failed, not configured, or skipped and why.
+	HealthStatus string       `json:"health_status"`
+	MonitorPlan  *MonitorPlan `json:"monitor_plan,omitempty"`
+	Monitor      *Monitor     `json:"monitor,omitempty"`
+	// MonitorStatus says what happened to the monitor: finished with its
+	// verdict, not configured, skipped and why, or still to come.
+	MonitorStatus string `json:"monitor_status"`
+	// NotVerified says why a live release is not verified.
+	NotVerified []string  `json:"not_verified,omitempty"`
+	Rollback    *Rollback `json:"rollback,omitempty"`
+	// RollbackSteps are what is left to do by hand to roll back (after an
+	// automatic rollback: what is left to the user).
+	RollbackSteps []string `json:"rollback_procedure"`
+	Steps         []Step   `json:"steps"`
+	Warnings      []string `json:"warnings,omitempty"`
+	Error         string   `json:"error,omitempty"`
+	StartedAt     string   `json:"started_at"`
+	FinishedAt    string   `json:"finished_at,omitempty"`
+	Files         []string `json:"files,omitempty"`
+	Reports       []string `json:"-"`
 }
 
 // Reason is one piece of evidence behind the version bump.
@@ -64,6 +77,8 @@ type Deploy struct {
 	URL         string            `json:"url,omitempty"`
 	Environment string            `json:"environment,omitempty"`
 	Commit      string            `json:"commit,omitempty"`
+	Version     string            `json:"version,omitempty"`
+	Tag         string            `json:"tag,omitempty"`
 	PreviousID  string            `json:"previous_id,omitempty"`
 	StartedAt   string            `json:"started_at,omitempty"`
 	FinishedAt  string            `json:"finished_at,omitempty"`
@@ -125,14 +140,36 @@ type MonitorGate struct {
 	Message      string `json:"message,omitempty"`
 }
 
+// MonitorPlan is what the monitor watches.
+type MonitorPlan struct {
+	WindowSeconds       int64             `json:"window_seconds"`
+	IntervalSeconds     int64             `json:"interval_seconds"`
+	InitialDelaySeconds int64             `json:"initial_delay_seconds,omitempty"`
+	DashboardURL        string            `json:"dashboard_url,omitempty"`
+	Gates               []MonitorGatePlan `json:"gates"`
+}
+
+// MonitorGatePlan is one gate of the monitor's plan.
+type MonitorGatePlan struct {
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Query     string `json:"query,omitempty"`
+	Condition string `json:"condition"`
+	Critical  bool   `json:"critical,omitempty"`
+	DryRun    bool   `json:"dry_run,omitempty"`
+}
+
 // Rollback is an automatic rollback.
 type Rollback struct {
-	Reason     string  `json:"reason"`
-	Restored   *Deploy `json:"restored,omitempty"`
-	Health     *Health `json:"health,omitempty"`
-	Error      string  `json:"error,omitempty"`
-	StartedAt  string  `json:"started_at"`
-	FinishedAt string  `json:"finished_at"`
+	Reason string `json:"reason"`
+	// Target is the release restored: what production ran before.
+	Target     string   `json:"target,omitempty"`
+	Restored   *Deploy  `json:"restored,omitempty"`
+	Health     *Health  `json:"health,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+	Error      string   `json:"error,omitempty"`
+	StartedAt  string   `json:"started_at"`
+	FinishedAt string   `json:"finished_at"`
 }
 
 // Step is one pipeline step.
@@ -190,12 +227,20 @@ func Build(res shipprod.Result, feature string) *Document {
 		d.Deployment = deploy(*dep)
 		d.ProductionURL = git.MaskURL(dep.URL)
 		d.DeployedAt = stamp(dep.FinishedAt)
-		d.RollbackSteps = append(d.RollbackSteps, dep.RollbackSteps...)
+		if !restored(res) {
+			d.RollbackSteps = append(d.RollbackSteps, dep.RollbackSteps...)
+		}
+	}
+	if pp := res.PreviousProduction; pp != nil {
+		d.PreviousProduction = deploy(*pp)
 	}
 	if res.Health != nil {
 		d.Health = health(*res.Health)
 	}
+	d.HealthStatus = stepStatus(res, shipprod.StepHealth, d.Health)
+	d.MonitorPlan = monitorPlan(res.MonitorPlan)
 	d.Monitor, d.MonitorStatus = monitor(res)
+	d.NotVerified = res.NotVerified
 	if rb := res.Rollback; rb != nil {
 		d.Rollback = rollback(*rb)
 	}
@@ -207,6 +252,47 @@ func Build(res shipprod.Result, feature string) *Document {
 			Reason: s.Reason, Warning: s.Warning, Error: s.Error})
 	}
 	return d
+}
+
+// restored reports whether an automatic rollback put production back.
+func restored(res shipprod.Result) bool {
+	return res.Rollback != nil && res.Rollback.Restored.ID != "" && res.Rollback.Error == ""
+}
+
+// stepStatus says what happened to a checking step: passed or failed when
+// it ran, not configured, skipped and why, or still to come.
+func stepStatus(res shipprod.Result, name shipprod.StepName, h *Health) string {
+	s, ok := res.Step(name)
+	passed := h != nil && h.Passed
+	switch {
+	case !ok && h != nil && passed:
+		return "passed"
+	case !ok && h != nil:
+		return "failed"
+	case !ok:
+		return "pending"
+	case s.Status == shipprod.StepSkipped && strings.HasPrefix(s.Reason, "no ") && strings.HasSuffix(s.Reason, " configured"):
+		return "not configured"
+	case s.Status == shipprod.StepSkipped:
+		return "skipped: " + s.Reason
+	case s.Status == shipprod.StepDone && passed:
+		return "passed"
+	case s.Status == shipprod.StepRunning:
+		return "running"
+	}
+	return "failed"
+}
+
+func monitorPlan(p *shipprod.MonitorPlan) *MonitorPlan {
+	if p == nil {
+		return nil
+	}
+	out := &MonitorPlan{WindowSeconds: int64(p.Window / time.Second), IntervalSeconds: int64(p.Interval / time.Second),
+		InitialDelaySeconds: int64(p.InitialDelay / time.Second), DashboardURL: git.MaskURL(p.DashboardURL)}
+	for _, g := range p.Gates {
+		out.Gates = append(out.Gates, MonitorGatePlan(g))
+	}
+	return out
 }
 
 // monitor is the monitor window of res, if it ran, and a status line that
@@ -223,16 +309,22 @@ func monitor(res shipprod.Result) (*Monitor, string) {
 	}
 	s, ok := res.Step(shipprod.StepMonitor)
 	switch {
+	case ok && s.Status == shipprod.StepSkipped && s.Reason == "no Monitor configured":
+		return nil, "not configured: production is not watched after the deploy"
 	case ok && s.Status == shipprod.StepSkipped:
 		return nil, "not run: " + s.Reason
 	case ok:
 		return nil, string(s.Status) + ": " + s.Error
+	case res.MonitorPlan == nil:
+		return nil, "not configured: production is not watched after the deploy"
 	}
 	return nil, "pending: the monitor starts after this report is written, and the report is updated when its window ends"
 }
 
 func rollback(rb shipprod.RollbackReport) *Rollback {
-	out := &Rollback{Reason: rb.Reason, Error: rb.Error, StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
+	t := rb.Target
+	out := &Rollback{Reason: rb.Reason, Target: cmp.Or(t.Tag, t.Version, t.Commit), Notes: rb.Notes, Error: rb.Error,
+		StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
 	if rb.Restored.ID != "" {
 		out.Restored = deploy(rb.Restored)
 	}
@@ -268,7 +360,7 @@ func deploy(dep shipprod.Deployment) *Deploy {
 	if !dep.StartedAt.IsZero() && !dep.FinishedAt.IsZero() {
 		dur = dep.FinishedAt.Sub(dep.StartedAt).Milliseconds()
 	}
-	return &Deploy{Provider: dep.Provider, ID: dep.ID, URL: git.MaskURL(dep.URL), Environment: dep.Environment, Commit: dep.Commit,
+	return &Deploy{Provider: dep.Provider, ID: dep.ID, URL: git.MaskURL(dep.URL), Environment: dep.Environment, Commit: dep.Commit, Version: dep.Version, Tag: dep.Tag,
 		PreviousID: dep.PreviousID, StartedAt: stamp(dep.StartedAt), FinishedAt: stamp(dep.FinishedAt), DurationMS: dur, Details: details}
 }
 
@@ -282,10 +374,13 @@ func health(h shipprod.HealthReport) *Health {
 }
 
 var outcomeLine = map[string]string{
-	string(shipprod.OutcomeShipped):          "✅ Deployed to Production",
-	string(shipprod.OutcomeRolledBack):       "↩️ Rolled back: production was unhealthy after the deploy and now runs the previous release",
-	string(shipprod.OutcomeUnhealthy):        "❌ Deployed but unhealthy: production was left as it is",
+	string(shipprod.OutcomeShipped):          "✅ Deployed to Production and verified",
+	string(shipprod.OutcomeNotVerified):      "⚠️ Deployed to Production, not verified",
+	string(shipprod.OutcomeReleased):         "🏷️ Released (tagged and published), not deployed",
+	string(shipprod.OutcomeRolledBack):       "↩️ Rolled back: production was unhealthy after the deploy and now runs the release it ran before",
+	string(shipprod.OutcomeUnhealthy):        "❌ Deployed but unhealthy",
 	string(shipprod.OutcomeFailed):           "❌ Failed",
+	string(shipprod.OutcomeInterrupted):      "⏸️ Interrupted: the next run resumes it",
 	string(shipprod.OutcomeBlocked):          "⛔ Blocked by release gates",
 	string(shipprod.OutcomeNothingToRelease): "➖ Nothing to release",
 }
@@ -319,32 +414,75 @@ func (d *Document) writeTitle(md *markdown) {
 func (d *Document) writeSummary(md *markdown) {
 	md.p("## Summary\n\n")
 	if d.Version != "" {
-		from := ""
-		if d.PreviousTag != "" {
-			from = " from " + d.PreviousTag
-		}
-		via := ""
-		if d.Deployment != nil {
-			via = " with " + d.Deployment.Provider
-		}
-		what := fmt.Sprintf("%s (%s bump%s)", d.Tag, cmp.Or(d.Bump, "unspecified"), from)
-		switch shipprod.Outcome(d.Outcome) {
-		case shipprod.OutcomeShipped:
-			md.p("Shipped %s to production%s.\n\n", what, via)
-		case shipprod.OutcomeRolledBack:
-			md.p("Deployed %s%s, found it unhealthy and rolled production back to %s.\n\n", what, via, cmp.Or(d.PreviousTag, "the previous release"))
-		case shipprod.OutcomeUnhealthy:
-			md.p("Deployed %s%s; production is unhealthy and was left as it is.\n\n", what, via)
-		case shipprod.OutcomeFailed:
-			md.p("Shipping %s failed; see the error below and the steps table.\n\n", what)
-		default:
-			md.p("Shipping %s%s: in progress.\n\n", what, via)
-		}
+		md.p("%s\n\n", d.summary())
+	}
+	for _, r := range d.NotVerified {
+		md.p("Not verified: %s\n\n", oneLine(r))
 	}
 	md.p("Production URL: %s\n\n", cmp.Or(d.ProductionURL, "not captured"))
 	if d.Error != "" {
 		md.p("Error: %s\n\n", oneLine(d.Error))
 	}
+}
+
+// summary is the sentence saying what happened.
+func (d *Document) summary() string {
+	from := ""
+	if d.PreviousTag != "" {
+		from = " from " + d.PreviousTag
+	}
+	via := ""
+	if d.Deployment != nil {
+		via = " with " + d.Deployment.Provider
+	}
+	what := fmt.Sprintf("%s (%s bump%s)", d.Tag, cmp.Or(d.Bump, "unspecified"), from)
+	switch shipprod.Outcome(d.Outcome) {
+	case shipprod.OutcomeShipped:
+		return fmt.Sprintf("Shipped %s to production%s; %s verified it.", what, via, d.verifiers())
+	case shipprod.OutcomeNotVerified:
+		return fmt.Sprintf("Shipped %s to production%s, but nothing verified it (see below).", what, via)
+	case shipprod.OutcomeReleased:
+		return fmt.Sprintf("Released %s: tagged and published; nothing was deployed.", what)
+	case shipprod.OutcomeRolledBack:
+		return fmt.Sprintf("Deployed %s%s, found it unhealthy and rolled production back to %s.", what, via, d.rollbackTarget())
+	case shipprod.OutcomeUnhealthy:
+		if d.Rollback != nil && d.Rollback.Error != "" {
+			return fmt.Sprintf("Deployed %s%s and found it unhealthy; the automatic rollback to %s failed (%s), so production may still run %s: roll back by hand (below).",
+				what, via, d.rollbackTarget(), oneLine(d.Rollback.Error), d.Tag)
+		}
+		return fmt.Sprintf("Deployed %s%s; production is unhealthy and was left as it is: roll back by hand (below) or fix forward.", what, via)
+	case shipprod.OutcomeFailed:
+		return fmt.Sprintf("Shipping %s failed; see the error below and the steps table.", what)
+	case shipprod.OutcomeInterrupted:
+		return fmt.Sprintf("Shipping %s was interrupted; run shipprod ship again to resume it where it stopped.", what)
+	}
+	return fmt.Sprintf("Shipping %s%s: in progress.", what, via)
+}
+
+// verifiers names what verified the release.
+func (d *Document) verifiers() string {
+	var v []string
+	if d.Health != nil && d.Health.Passed {
+		v = append(v, fmt.Sprintf("%d health checks", len(d.Health.Checks)))
+	}
+	if d.Monitor != nil && d.Monitor.Verdict == string(shipprod.VerdictPassed) {
+		v = append(v, fmt.Sprintf("a %s monitor window", time.Duration(d.Monitor.WindowSeconds)*time.Second))
+	}
+	if len(v) == 0 {
+		return "nothing recorded here"
+	}
+	return strings.Join(v, " and ")
+}
+
+// rollbackTarget names what a rollback restores.
+func (d *Document) rollbackTarget() string {
+	if d.Rollback != nil && d.Rollback.Target != "" {
+		return d.Rollback.Target
+	}
+	if pp := d.PreviousProduction; pp != nil {
+		return cmp.Or(pp.Tag, pp.Version, pp.Commit, pp.ID)
+	}
+	return cmp.Or(d.PreviousTag, "the previous release")
 }
 
 func (d *Document) writeDeploymentSummary(md *markdown) {
@@ -359,6 +497,9 @@ func (d *Document) writeDeploymentSummary(md *markdown) {
 		id = d.Deployment.ID
 	}
 	md.p("- **Deployment ID**: %s\n", id)
+	if pp := d.PreviousProduction; pp != nil {
+		md.p("- **Production before this deploy**: %s (deployment %s)\n", cmp.Or(pp.Tag, pp.Version, pp.Commit, "unknown release"), cmp.Or(pp.ID, "unknown"))
+	}
 	md.p("- **Production URL**: %s\n", cmp.Or(d.ProductionURL, "not captured"))
 	md.p("- **Release URL**: %s\n\n", cmp.Or(d.ReleaseURL, "not published"))
 }
@@ -394,17 +535,20 @@ func (d *Document) writeGates(md *markdown) {
 
 func (d *Document) writeHealth(md *markdown) {
 	md.p("## Health Checks\n\n")
-	if d.Health == nil {
-		md.p("Not run.\n\n")
-		return
+	md.p("**Status**: %s\n\n", d.HealthStatus)
+	if d.HealthStatus == "not configured" {
+		md.p("Nothing checked production right after the deploy: configure health checks (health.checks).\n\n")
 	}
-	md.checks(d.Health)
+	if d.Health != nil {
+		md.checks(d.Health)
+	}
 }
 
 // writeMonitoring writes the monitor window's verdict and gates, or its
 // status when it did not run (yet).
 func (d *Document) writeMonitoring(md *markdown) {
 	md.p("## Monitoring\n\n")
+	d.writeMonitorPlan(md)
 	m := d.Monitor
 	if m == nil {
 		md.p("%s\n\n", upperFirst(d.MonitorStatus))
@@ -429,6 +573,41 @@ func (d *Document) writeMonitoring(md *markdown) {
 	md.p("\n")
 }
 
+// writeMonitorPlan states what the monitor watches, before its verdict.
+func (d *Document) writeMonitorPlan(md *markdown) {
+	p := d.MonitorPlan
+	if p == nil {
+		return
+	}
+	md.p("Plan: watch production for %s, measuring every %s", time.Duration(p.WindowSeconds)*time.Second, time.Duration(p.IntervalSeconds)*time.Second)
+	if p.InitialDelaySeconds > 0 {
+		md.p(" after %s", time.Duration(p.InitialDelaySeconds)*time.Second)
+	}
+	md.p(", against these gates:\n\n")
+	for _, g := range p.Gates {
+		var tags []string
+		if g.Critical {
+			tags = append(tags, "critical")
+		}
+		if g.DryRun {
+			tags = append(tags, "dry run")
+		}
+		tag := ""
+		if len(tags) > 0 {
+			tag = " [" + strings.Join(tags, ", ") + "]"
+		}
+		md.p("- %s (%s): %s%s", g.Name, g.Kind, g.Condition, tag)
+		if g.Query != "" {
+			md.p(" — `%s`", g.Query)
+		}
+		md.p("\n")
+	}
+	if p.DashboardURL != "" {
+		md.p("\nDashboard: %s\n", p.DashboardURL)
+	}
+	md.p("\n")
+}
+
 // writeRollback writes the automatic rollback, when there was one.
 func (d *Document) writeRollback(md *markdown) {
 	rb := d.Rollback
@@ -437,11 +616,17 @@ func (d *Document) writeRollback(md *markdown) {
 	}
 	md.p("## Automatic Rollback\n\n")
 	md.p("- **Why**: %s\n", oneLine(rb.Reason))
+	if rb.Target != "" {
+		md.p("- **Target**: %s (what production ran before this deploy)\n", rb.Target)
+	}
 	if rb.Restored != nil {
 		md.p("- **Restored deployment**: %s (%s)\n", rb.Restored.ID, rb.Restored.Provider)
 	}
 	if rb.Error != "" {
 		md.p("- **Rollback failed**: %s\n", oneLine(rb.Error))
+	}
+	for _, n := range rb.Notes {
+		md.p("- %s\n", n)
 	}
 	md.p("\n")
 	if rb.Health != nil {
@@ -479,9 +664,22 @@ func (d *Document) writeArtifacts(md *markdown) {
 
 func (d *Document) writeRollbackProcedure(md *markdown) {
 	md.p("## Rollback Procedure\n\n")
+	if rb := d.Rollback; rb != nil && rb.Restored != nil && rb.Error == "" {
+		md.p("Done automatically at %s: production was rolled back to %s (deployment %s) and its health checked.\n\n",
+			cmp.Or(rb.FinishedAt, "the end of the run"), d.rollbackTarget(), rb.Restored.ID)
+		md.p("Left to you: fix %s and ship a new version.\n", d.Tag)
+		for _, s := range d.RollbackSteps {
+			md.p("- %s\n", s)
+		}
+		md.p("\n")
+		return
+	}
 	if len(d.RollbackSteps) == 0 {
 		md.p("Nothing was deployed, so there is nothing to roll back.\n\n")
 		return
+	}
+	if d.Deployment != nil {
+		md.p("To return production to %s by hand:\n\n", d.rollbackTarget())
 	}
 	for i, s := range d.RollbackSteps {
 		md.p("%d. %s\n", i+1, s)

@@ -12,7 +12,10 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -65,6 +68,46 @@ func (w *Writer) abs(p string) string {
 		return p
 	}
 	return filepath.Join(w.Dir, p)
+}
+
+// Preflight checks that both files are inside the project root and that
+// their directory exists or can be made under one that does
+// (shipprod.Preflighter). It writes nothing.
+func (w *Writer) Preflight(ctx context.Context, rel shipprod.Release) error {
+	for _, p := range []string{w.Path, w.JSONPath} {
+		if err := w.checkPath(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) checkPath(p string) error {
+	abs := w.abs(p)
+	if w.Dir != "" {
+		root, err := filepath.Abs(w.Dir)
+		if err != nil {
+			return err
+		}
+		if full, err := filepath.Abs(abs); err == nil {
+			if r, err := filepath.Rel(root, full); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+				return fmt.Errorf("report.path %s is outside the project (%s): keep the report in the repository", p, w.Dir)
+			}
+		}
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		info, err := os.Stat(dir)
+		switch {
+		case err == nil && info.IsDir():
+			return nil
+		case err == nil:
+			return fmt.Errorf("report.path %s: %s is a file, not a directory", p, dir)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("report.path %s: %w", p, err)
+		case filepath.Dir(dir) == dir:
+			return nil
+		}
+	}
 }
 
 // PlanActions implements shipprod.ActionPlanner.

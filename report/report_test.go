@@ -40,6 +40,8 @@ func shippedResult() shipprod.Result {
 		Health: &shipprod.HealthReport{CheckedAt: t0.Add(4 * time.Second), Checks: []shipprod.CheckResult{
 			{Name: "api", Kind: "http", Target: "https://app.example.com/health", Status: shipprod.HealthPass, Attempts: 1, Latency: 12 * time.Millisecond, Message: "200 OK"},
 		}},
+		MonitorPlan: &shipprod.MonitorPlan{Window: 15 * time.Minute, Interval: time.Minute, DashboardURL: "https://grafana.example.com/d/web",
+			Gates: []shipprod.MonitorGatePlan{{Name: "error-rate", Kind: "query", Query: "job:errors:ratio5m", Condition: "≤ 1%", Critical: true}}},
 		Steps: []shipprod.StepRecord{
 			{Step: "gates", Status: shipprod.StepDone, Duration: 3 * time.Millisecond},
 			{Step: "tag", Status: shipprod.StepDone, Duration: 40 * time.Millisecond},
@@ -165,4 +167,24 @@ func TestRollbackProcedureNeverPrintsAMaskedRemote(t *testing.T) {
 	res.Release.Remote = "https://***@github.com/acme/web.git"
 	md := report.Build(res, "x").Markdown()
 	assert.Contains(t, md, "git push <remote> :refs/tags/v1.3.0", "a command with *** in it could not run")
+}
+
+func TestPreflightKeepsTheReportInTheProject(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notadir"), nil, 0o644))
+	for path, want := range map[string]string{
+		"specs/001/production-ship-report.md": "",
+		"../elsewhere/report.md":              "report.path ../elsewhere/report.md is outside the project",
+		"notadir/report.md":                   "is a file, not a directory",
+	} {
+		err := report.New(dir, report.Config{Path: path}, "x").Preflight(context.Background(), shipprod.Release{})
+		if want == "" {
+			assert.NoError(t, err, path)
+			continue
+		}
+		require.Error(t, err, path)
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err := os.Stat(filepath.Join(dir, "specs"))
+	assert.True(t, os.IsNotExist(err), "the pre-flight writes nothing")
 }

@@ -1,0 +1,100 @@
+package report_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/report"
+)
+
+// section returns the body of the "## name" section of a Markdown report.
+func section(md, name string) string {
+	_, rest, ok := strings.Cut(md, "## "+name+"\n\n")
+	if !ok {
+		return ""
+	}
+	body, _, _ := strings.Cut(rest, "\n## ")
+	return body
+}
+
+func TestReportSaysWhatHappened(t *testing.T) {
+	rolledBack := func(err string) shipprod.Result {
+		res := shippedResult()
+		res.Outcome = shipprod.OutcomeRolledBack
+		res.PreviousProduction = &shipprod.Deployment{Provider: "git-push", ID: "c140", Commit: "c140", Version: "1.4.0", Tag: "v1.4.0"}
+		res.Rollback = &shipprod.RollbackReport{Reason: "health checks failed: 1 of 1 health checks failed", Target: shipprod.Release{Version: "1.4.0", Tag: "v1.4.0"},
+			StartedAt: t0.Add(time.Minute), FinishedAt: t0.Add(2 * time.Minute), Restored: shipprod.Deployment{Provider: "git-push", ID: "c140"}}
+		if err != "" {
+			res.Outcome = shipprod.OutcomeUnhealthy
+			res.Rollback.Restored = shipprod.Deployment{}
+			res.Rollback.Error = err
+		}
+		return res
+	}
+	tests := []struct {
+		name    string
+		res     func() shipprod.Result
+		section string
+		want    []string
+		not     []string
+	}{
+		{name: "no monitor is not pending for good", section: "Monitoring",
+			res: func() shipprod.Result {
+				res := shippedResult()
+				res.MonitorPlan = nil
+				res.Steps = append(res.Steps, shipprod.StepRecord{Step: shipprod.StepMonitor, Status: shipprod.StepSkipped, Reason: "no Monitor configured"})
+				return res
+			},
+			want: []string{"Not configured: production is not watched after the deploy"}, not: []string{"Pending"}},
+		{name: "the plan comes before the verdict", section: "Monitoring", res: shippedResult,
+			want: []string{"Plan: watch production for 15m0s, measuring every 1m0s", "- error-rate (query): ≤ 1% [critical] — `job:errors:ratio5m`",
+				"Dashboard: https://grafana.example.com/d/web", "Pending: the monitor starts after this report is written"}},
+		{name: "an automatic rollback is recorded as done", section: "Rollback Procedure", res: func() shipprod.Result { return rolledBack("") },
+			want: []string{"Done automatically at 2026-11-27T15:06:05Z: production was rolled back to v1.4.0 (deployment c140)", "Left to you: fix v1.3.0 and ship a new version.",
+				"git tag -d v1.3.0"},
+			not: []string{"git push --force-with-lease=refs/heads/production"}},
+		{name: "a refused rollback says production may still run the release", section: "Summary", res: func() shipprod.Result { return rolledBack("push rejected (stale info): someone pushed meanwhile") },
+			want: []string{"the automatic rollback to v1.4.0 failed (push rejected (stale info): someone pushed meanwhile), so production may still run v1.3.0: roll back by hand"},
+			not:  []string{"left as it is"}},
+		{name: "a refused rollback leaves the manual steps", section: "Rollback Procedure", res: func() shipprod.Result { return rolledBack("lease is stale") },
+			want: []string{"To return production to v1.4.0 by hand:", "1. git push --force-with-lease=refs/heads/production"}},
+		{name: "not verified says why", section: "Summary",
+			res: func() shipprod.Result {
+				res := shippedResult()
+				res.Outcome, res.NotVerified = shipprod.OutcomeNotVerified, []string{"the monitor's verdict is error: prometheus unreachable"}
+				return res
+			},
+			want: []string{"but nothing verified it", "Not verified: the monitor's verdict is error: prometheus unreachable"}},
+		{name: "health checks not configured", section: "Health Checks",
+			res: func() shipprod.Result {
+				res := shippedResult()
+				res.Health = nil
+				res.Steps = append(res.Steps, shipprod.StepRecord{Step: shipprod.StepHealth, Status: shipprod.StepSkipped, Reason: "no HealthChecker configured"})
+				return res
+			},
+			want: []string{"**Status**: not configured", "configure health checks (health.checks)"}},
+		{name: "health checks skipped say why", section: "Health Checks",
+			res: func() shipprod.Result {
+				res := shippedResult()
+				res.Health = nil
+				res.Steps = append(res.Steps, shipprod.StepRecord{Step: shipprod.StepHealth, Status: shipprod.StepSkipped, Reason: "the deploy failed after changing production"})
+				return res
+			},
+			want: []string{"**Status**: skipped: the deploy failed after changing production"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := section(report.Build(tt.res(), "001-login").Markdown(), tt.section)
+			for _, w := range tt.want {
+				assert.Contains(t, body, w)
+			}
+			for _, n := range tt.not {
+				assert.NotContains(t, body, n)
+			}
+		})
+	}
+}
