@@ -200,7 +200,7 @@ func scanCommits(r io.Reader, fn func(marker byte, sha []byte, parents int, msg 
 		}
 		// The header line is the piece's last line; the message is what
 		// comes before it, without the "\n" rev-list adds after the format.
-		nl := bytes.LastIndexByte(piece[:max(len(piece)-1, 0)], '\n')
+		nl := lastNewline(piece[:max(len(piece)-1, 0)])
 		next := piece[nl+1:]
 		if header != nil {
 			if nl < 0 {
@@ -225,6 +225,27 @@ func scanCommits(r io.Reader, fn func(marker byte, sha []byte, parents int, msg 
 		return errors.New("git rev-list: the output ended after a commit's header")
 	}
 	return nil
+}
+
+// lastNewline is bytes.LastIndexByte(b, '\n'), faster where the last line
+// is short (a header line): bytes.LastIndexByte reads backwards a byte at a
+// time, bytes.IndexByte forwards many at a time.
+func lastNewline(b []byte) int {
+	const window = 128 // a header line with one parent is 89 bytes
+	from := max(len(b)-window, 0)
+	nl := -1
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		nl = i + j
+		i = nl + 1
+	}
+	if nl < 0 && from > 0 {
+		return bytes.LastIndexByte(b[:from], '\n')
+	}
+	return nl
 }
 
 // emitCommit parses a header line, "commit [-]<sha>[ <parent>...]\n", and

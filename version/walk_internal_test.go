@@ -1,6 +1,7 @@
 package version
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -118,6 +119,26 @@ func TestScanCommitsRefusesGarbage(t *testing.T) {
 		err := scanCommits(strings.NewReader(out), func(byte, []byte, int, []byte) {})
 		if err == nil {
 			t.Errorf("%q: no error", out)
+		}
+	}
+}
+
+// TestLastNewline checks the fast search against bytes.LastIndexByte
+// around the window it searches first.
+func TestLastNewline(t *testing.T) {
+	t.Parallel()
+	for n := 0; n < 300; n++ {
+		for _, at := range []int{-1, 0, 1, n / 2, n - 129, n - 128, n - 127, n - 2, n - 1} {
+			b := []byte(strings.Repeat("x", n))
+			if at >= 0 && at < n {
+				b[at] = '\n'
+				if at > 3 {
+					b[at-3] = '\n' // an earlier newline must not win
+				}
+			}
+			if got, want := lastNewline(b), bytes.LastIndexByte(b, '\n'); got != want {
+				t.Fatalf("len %d, newline at %d: got %d, want %d", n, at, got, want)
+			}
 		}
 	}
 }
