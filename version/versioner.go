@@ -96,16 +96,14 @@ type repoState struct {
 }
 
 func (v *Versioner) state(ctx context.Context) (repoState, error) {
-	if shallow, err := v.repo.IsShallow(ctx); err != nil {
+	shallow, head, err := v.shallowAndHead(ctx)
+	if err != nil {
 		return repoState{}, fmt.Errorf("%s is not a git repository: %w", v.dir, err)
-	} else if shallow {
+	}
+	if shallow {
 		return repoState{}, fmt.Errorf("%w: %s", ErrShallowClone, shallowHint)
 	}
-	head, ok, err := v.repo.ResolveCommit(ctx, "HEAD")
-	if err != nil {
-		return repoState{}, err
-	}
-	if !ok {
+	if head == "" {
 		return repoState{}, ErrNoCommits
 	}
 	branch, err := v.repo.CurrentBranch(ctx)
@@ -113,6 +111,25 @@ func (v *Versioner) state(ctx context.Context) (repoState, error) {
 		branch, err = "", nil
 	}
 	return repoState{head: head, branch: branch}, err
+}
+
+// shallowAndHead asks one git process whether the repository is shallow
+// and which commit HEAD is ("" when there is none yet).
+func (v *Versioner) shallowAndHead(ctx context.Context) (shallow bool, head string, err error) {
+	out, err := v.repo.Run(ctx, "rev-parse", "--is-shallow-repository", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}")
+	flag, head, _ := strings.Cut(out, "\n")
+	if flag != "true" && flag != "false" {
+		if err == nil {
+			err = fmt.Errorf("git rev-parse --is-shallow-repository: unexpected output %q", out)
+		}
+		return false, "", err
+	}
+	// --verify --quiet exits 1, saying nothing, when HEAD names no commit.
+	var ge *git.Error
+	if err != nil && !(errors.As(err, &ge) && ge.ExitCode == 1 && head == "") {
+		return false, "", err
+	}
+	return flag == "true", head, nil
 }
 
 // checkBranch refuses a detached HEAD and a branch other than the release
