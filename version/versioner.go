@@ -337,18 +337,48 @@ func containsFile(list []versionFile, p string) bool {
 
 // current resolves the current version and checks that the sources agree.
 func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changelogFile) (*semver.Version, error) {
-	s := v.s
-	var sources []Source
-	versions := map[string]*semver.Version{}
-	addSource := func(src Source, ver *semver.Version) {
-		sources = append(sources, src)
-		versions[src.Key] = ver
+	vs, err := versionSourcesOf(h, files, cl)
+	if err != nil {
+		return nil, err
 	}
+	chosen, ok, err := v.chooseSource(vs, files)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		d.CurrentSource = "none"
+		return nil, nil
+	}
+	if chosen, err = v.reconcile(d, vs, chosen); err != nil {
+		return nil, err
+	}
+	cur := vs.versions[chosen.Key]
+	d.Current = cur.String()
+	d.CurrentSource = chosen.Name
+	return cur, nil
+}
+
+// versionSources are the places that name a version, in the order found,
+// and the version each names.
+type versionSources struct {
+	list     []Source
+	versions map[string]*semver.Version // by Source.Key
+}
+
+func (vs *versionSources) add(src Source, ver *semver.Version) {
+	vs.list = append(vs.list, src)
+	vs.versions[src.Key] = ver
+}
+
+// versionSourcesOf lists the sources of the current version: the release
+// tag, the version files and the CHANGELOG's latest release.
+func versionSourcesOf(h *history, files []*found, cl *changelogFile) (*versionSources, error) {
+	vs := &versionSources{versions: map[string]*semver.Version{}}
 	if t := h.current(); t != nil {
-		addSource(Source{Name: "tag " + t.name, Key: SourceTag, Version: t.version.String()}, t.version)
+		vs.add(Source{Name: "tag " + t.name, Key: SourceTag, Version: t.version.String()}, t.version)
 	}
 	for _, fd := range files {
-		addSource(Source{Name: fmt.Sprintf("%s:%d", fd.file.path, fd.spans[0].line), Key: fd.file.path, Version: fd.version.String()}, fd.version)
+		vs.add(Source{Name: fmt.Sprintf("%s:%d", fd.file.path, fd.spans[0].line), Key: fd.file.path, Version: fd.version.String()}, fd.version)
 	}
 	if cl != nil {
 		lv, sec, err := cl.latest()
@@ -356,86 +386,97 @@ func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changel
 			return nil, err
 		}
 		if lv != nil {
-			addSource(Source{Name: fmt.Sprintf("%s:%d", cl.path, sec.Line), Key: FromChangelog, Version: lv.String()}, lv)
+			vs.add(Source{Name: fmt.Sprintf("%s:%d", cl.path, sec.Line), Key: FromChangelog, Version: lv.String()}, lv)
 		}
 	}
+	return vs, nil
+}
 
-	// The first source in current_from order that names a version.
-	var chosen *Source
-	for _, key := range s.currentFrom {
-		if _, ok := versions[key]; ok {
-			for i := range sources {
-				if sources[i].Key == key {
-					chosen = &sources[i]
-					break
+// chooseSource picks the first source in version.current_from order that
+// names a version. A file named there that is not a version file is read
+// as a fallback (and added to vs). ok is false when no source names one.
+func (v *Versioner) chooseSource(vs *versionSources, files []*found) (chosen Source, ok bool, err error) {
+	for _, key := range v.s.currentFrom {
+		if _, ok := vs.versions[key]; ok {
+			for _, src := range vs.list {
+				if src.Key == key {
+					return src, true, nil
 				}
 			}
-			break
+			return Source{}, false, nil
 		}
 		if key == SourceTag || key == FromChangelog || containsFound(files, key) {
 			continue
 		}
-		// A fallback file that is not a configured version file.
-		vf, err := newVersionFile(File{Path: key})
+		src, ver, ok, err := v.fallbackSource(key)
 		if err != nil {
-			continue
+			return Source{}, false, err
 		}
-		if _, err := os.Stat(filepath.Join(v.dir, filepath.FromSlash(key))); err != nil {
-			continue
+		if ok {
+			vs.add(src, ver)
+			return src, true, nil
 		}
-		fd, err := vf.read(v.dir)
-		if errors.Is(err, ErrNoVersion) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		src := Source{Name: fmt.Sprintf("%s:%d", key, fd.spans[0].line), Key: key, Version: fd.version.String()}
-		addSource(src, fd.version)
-		chosen = &sources[len(sources)-1]
-		break
 	}
-	if chosen == nil {
-		d.CurrentSource = "none"
-		return nil, nil
-	}
-	cur := versions[chosen.Key]
+	return Source{}, false, nil
+}
 
-	// Every other source must agree, unless version.trust picks one.
-	for _, src := range sources {
+// fallbackSource reads a version from key, a file in version.current_from
+// that is not a configured version file. ok is false when it does not
+// exist or names no version.
+func (v *Versioner) fallbackSource(key string) (Source, *semver.Version, bool, error) {
+	vf, err := newVersionFile(File{Path: key})
+	if err != nil {
+		return Source{}, nil, false, nil
+	}
+	if _, err := os.Stat(filepath.Join(v.dir, filepath.FromSlash(key))); err != nil {
+		return Source{}, nil, false, nil
+	}
+	fd, err := vf.read(v.dir)
+	if errors.Is(err, ErrNoVersion) {
+		return Source{}, nil, false, nil
+	}
+	if err != nil {
+		return Source{}, nil, false, err
+	}
+	return Source{Name: fmt.Sprintf("%s:%d", key, fd.spans[0].line), Key: key, Version: fd.version.String()}, fd.version, true, nil
+}
+
+// reconcile checks that every other source agrees with chosen, unless
+// version.trust picks one (each disagreement is then a warning in d), and
+// returns the source to believe.
+func (v *Versioner) reconcile(d *Decision, vs *versionSources, chosen Source) (Source, error) {
+	s := v.s
+	cur := vs.versions[chosen.Key]
+	for _, src := range vs.list {
 		if src.Key == chosen.Key {
 			continue
 		}
-		other := versions[src.Key]
 		if src.Key == FromChangelog && cur.Prerelease() != "" {
 			continue // pre-releases are not written into the CHANGELOG
 		}
-		if other.Equal(cur) {
+		if vs.versions[src.Key].Equal(cur) {
 			continue
 		}
 		if s.trust == "" {
-			return nil, &MismatchError{Want: *chosen, Got: src}
+			return Source{}, &MismatchError{Want: chosen, Got: src}
 		}
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s says %s but %s says %s; trusting %s (version.trust)", chosen.Name, chosen.Version, src.Name, src.Version, s.trust))
 	}
-	if s.trust != "" && s.trust != chosen.Key {
-		tv, ok := versions[s.trust]
-		if !ok {
-			if len(d.Warnings) > 0 {
-				return nil, fmt.Errorf("version.trust: %q names no version (sources: %s)", s.trust, sourceNames(sources))
-			}
-		} else {
-			cur = tv
-			for i := range sources {
-				if sources[i].Key == s.trust {
-					chosen = &sources[i]
-				}
-			}
+	if s.trust == "" || s.trust == chosen.Key {
+		return chosen, nil
+	}
+	if _, ok := vs.versions[s.trust]; !ok {
+		if len(d.Warnings) > 0 {
+			return Source{}, fmt.Errorf("version.trust: %q names no version (sources: %s)", s.trust, sourceNames(vs.list))
+		}
+		return chosen, nil
+	}
+	for _, src := range vs.list {
+		if src.Key == s.trust {
+			chosen = src // the last, as the version map holds the last
 		}
 	}
-	d.Current = cur.String()
-	d.CurrentSource = chosen.Name
-	return cur, nil
+	return chosen, nil
 }
 
 func containsFound(files []*found, p string) bool {
