@@ -571,15 +571,21 @@ func (v *Versioner) prepare(rel shipprod.Release) ([]edit, string, error) {
 
 // PlanActions lists the side effects ApplyVersion makes for rel: one
 // write-file action per file, in the order they are written, then the
-// commit. It reads the files but changes nothing.
+// commit. It reads the files but changes nothing, and refuses what
+// ApplyVersion would refuse: a tree with uncommitted changes, a HEAD that
+// moved since rel was decided.
 func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
 	if rel.Version == "" {
 		return nil, nil
 	}
-	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok && v.resumed(ctx, head, rel) {
-		return nil, nil // done already: ApplyVersion will change nothing
+	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok {
+		if err := v.checkBase(ctx, head, rel); err != nil {
+			return nil, err
+		}
+		if v.resumed(ctx, head, rel) {
+			return nil, nil // done already: ApplyVersion will change nothing
+		}
 	}
-	// A plan must not promise what ApplyVersion will refuse.
 	dirty, err := v.repo.ModifiedPaths(ctx)
 	if err != nil {
 		return nil, err
@@ -609,12 +615,13 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 }
 
 // ApplyVersion writes rel.Version into the version files and releases the
-// CHANGELOG, all or nothing, then commits exactly those files. It refuses
-// uncommitted changes to tracked files (naming the paths) before writing
-// anything; untracked files are left alone and out of the commit. If the
-// commit fails, the files are restored. When HEAD already is this release's
-// bump commit (a resumed run) it changes nothing and returns rel with
-// Commit set.
+// CHANGELOG, all or nothing, then commits exactly those files. Before
+// writing anything it refuses a HEAD other than the commit rel was decided
+// at (rel.Base, when set) with a *MovedError, and uncommitted changes to
+// tracked files (naming the paths) with a *DirtyTreeError; untracked files
+// are left alone and out of the commit. If the commit fails, the files are
+// restored. When HEAD already is this release's bump commit (a resumed
+// run) it changes nothing and returns rel with Commit set.
 func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shipprod.Release, error) {
 	if rel.Version == "" {
 		return rel, errors.New("version: the release has no version to apply")
@@ -633,8 +640,9 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	if rel.Tag == "" {
 		rel.Tag = v.s.prefix + rel.Version
 	}
-	msg := v.message(rel)
-
+	if err := v.checkBase(ctx, st.head, rel); err != nil {
+		return rel, err
+	}
 	// Untracked files are not refused: the release commit takes exactly the
 	// version files, so they cannot slip into it (and the previous ship
 	// report, left untracked beside state.yaml, must not block the next).
@@ -662,31 +670,9 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 		rel.Commit = st.head
 		return rel, nil
 	}
-
-	var batch atomicfile.Batch
-	var paths []string
-	for _, e := range edits {
-		batch.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.new, e.perm)
-		paths = append(paths, e.path)
-	}
-	if err := batch.Commit(); err != nil {
-		return rel, fmt.Errorf("writing version %s (no file was changed): %w", rel.Version, err)
-	}
-	sha, err := v.repo.CommitPaths(ctx, msg, paths...)
+	sha, paths, err := v.commitEdits(ctx, rel, edits)
 	if err != nil {
-		var restore atomicfile.Batch
-		for _, e := range edits {
-			restore.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.old, e.perm)
-		}
-		if rerr := restore.Commit(); rerr != nil {
-			return rel, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
-		}
-		// Unstage what the failed commit staged, even when the failure was
-		// the context ending.
-		if _, rerr := v.repo.Run(context.WithoutCancel(ctx), append([]string{"reset", "--quiet", "--"}, paths...)...); rerr != nil {
-			return rel, fmt.Errorf("committing version %s (the files were restored, but they stay staged): %w", rel.Version, err)
-		}
-		return rel, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
+		return rel, err
 	}
 	rel.Commit = sha
 	rel.Files = paths
@@ -697,22 +683,80 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	return rel, nil
 }
 
+// commitEdits writes the edits, all or nothing, and commits exactly those
+// files with rel's bump commit message. If the commit fails, the files are
+// restored and unstaged.
+func (v *Versioner) commitEdits(ctx context.Context, rel shipprod.Release, edits []edit) (sha string, paths []string, err error) {
+	var batch atomicfile.Batch
+	for _, e := range edits {
+		batch.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.new, e.perm)
+		paths = append(paths, e.path)
+	}
+	if err := batch.Commit(); err != nil {
+		return "", nil, fmt.Errorf("writing version %s (no file was changed): %w", rel.Version, err)
+	}
+	sha, err = v.repo.CommitPaths(ctx, v.message(rel), paths...)
+	if err == nil {
+		return sha, paths, nil
+	}
+	var restore atomicfile.Batch
+	for _, e := range edits {
+		restore.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.old, e.perm)
+	}
+	if rerr := restore.Commit(); rerr != nil {
+		return "", nil, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
+	}
+	// Unstage what the failed commit staged, even when the failure was
+	// the context ending.
+	if _, rerr := v.repo.Run(context.WithoutCancel(ctx), append([]string{"reset", "--quiet", "--"}, paths...)...); rerr != nil {
+		return "", nil, fmt.Errorf("committing version %s (the files were restored, but they stay staged): %w", rel.Version, err)
+	}
+	return "", nil, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
+}
+
+// checkBase refuses to apply rel on any commit but the one it was decided
+// at (rel.Base), so that a commit landing in between cannot change what
+// ships: the version, the notes and the files were decided from Base.
+// HEAD may also be rel's own bump commit made on Base: a resumed run. A
+// release without a Base (decided by an older version, or by hand) is not
+// checked.
+func (v *Versioner) checkBase(ctx context.Context, head string, rel shipprod.Release) error {
+	if rel.Base == "" || head == rel.Base {
+		return nil
+	}
+	if parents, ok := v.bumpCommit(ctx, head, rel); ok && len(parents) == 1 && parents[0] == rel.Base {
+		return nil
+	}
+	return &MovedError{Decided: rel.Base, Head: head}
+}
+
 // resumed reports whether head is rel's bump commit already (a run that
-// stopped after the version step and runs again): its message is rel's and
-// every version file holds rel.Version.
+// stopped after the version step and runs again).
 func (v *Versioner) resumed(ctx context.Context, head string, rel shipprod.Release) bool {
-	msg, err := v.repo.Run(ctx, "log", "-1", "--format=%B", head)
-	if err != nil || strings.TrimSpace(msg) != strings.TrimSpace(v.message(rel)) {
-		return false
+	_, ok := v.bumpCommit(ctx, head, rel)
+	return ok
+}
+
+// bumpCommit reports whether commit is rel's bump commit: its message is
+// rel's and every version file holds rel.Version. It returns the commit's
+// parents too.
+func (v *Versioner) bumpCommit(ctx context.Context, commit string, rel shipprod.Release) (parents []string, ok bool) {
+	out, err := v.repo.RunRaw(ctx, "log", "-1", "--format=%P%n%B", commit)
+	if err != nil {
+		return nil, false
+	}
+	parentLine, msg, _ := strings.Cut(string(out), "\n")
+	if strings.TrimSpace(msg) != strings.TrimSpace(v.message(rel)) {
+		return nil, false
 	}
 	files, err := v.readFiles()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	for _, fd := range files {
 		if fd.version.String() != rel.Version {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return strings.Fields(parentLine), true
 }
