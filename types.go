@@ -49,6 +49,9 @@ type Release struct {
 	// PreviousCommit is the commit the previous release tag points at; a
 	// rollback returns production to it.
 	PreviousCommit string `json:"previous_commit,omitempty"`
+	// Base is the commit the release was decided at (HEAD when NextVersion
+	// ran); ApplyVersion refuses to apply the release on any other commit.
+	Base string `json:"base,omitempty"`
 	// Branch is the branch the release commit is on, Remote the git remote
 	// the commit and tag are pushed to.
 	Branch string `json:"branch,omitempty"`

@@ -140,7 +140,10 @@ func (a *analysis) add(shaBytes []byte, parents int, msg []byte) {
 	}
 	if c.Type == "revert" {
 		if rv, ok := conventional.ParseRevert(string(msg), &c); ok {
-			a.addRevert(string(shaBytes), &c, c.Header(), rv)
+			// A copy is kept, so that c itself stays on the stack for the
+			// common commit (one allocation less per commit).
+			kept := c
+			a.addRevert(string(shaBytes), &kept, c.Header(), rv)
 			return
 		}
 	}

@@ -183,11 +183,25 @@ func configError(key, format string, args ...any) error {
 	return fmt.Errorf("version.%s: %s", key, fmt.Sprintf(format, args...))
 }
 
-// settings validates c and applies the defaults.
+// settings validates c and applies the defaults. Each part names the key
+// at fault; the first error is returned.
 func (c Config) settings() (*settings, error) {
 	s := &settings{prefix: DefaultTagPrefix, changelog: DefaultChangelog, message: DefaultCommitMessage,
 		maxReasons: DefaultMaxReasons, generate: c.GenerateChangelog, strict: c.RequireConventional}
+	// In this order: bump_from needs the bump, files the changelog.
+	for _, set := range []func(Config) error{
+		s.setBump, s.setPrerelease, s.setTagPrefix, s.setInitial, s.setChangelog, s.setCommitMessage,
+		s.setBumpFrom, s.setTypes, s.setPolicies, s.setFiles, s.setCurrentFrom,
+	} {
+		if err := set(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
 
+// setBump reads version.bump: auto, a level, or an exact version.
+func (s *settings) setBump(c Config) error {
 	switch b := strings.ToLower(strings.TrimSpace(c.Bump)); b {
 	case "", "auto":
 	case "major", "minor", "patch":
@@ -195,34 +209,55 @@ func (c Config) settings() (*settings, error) {
 	default:
 		v, err := semver.StrictNewVersion(strings.TrimPrefix(b, "v"))
 		if err != nil {
-			return nil, configError("bump", "%q is not auto, major, minor, patch or a version such as 1.2.3 (%v)", c.Bump, err)
+			return configError("bump", "%q is not auto, major, minor, patch or a version such as 1.2.3 (%v)", c.Bump, err)
 		}
 		s.exact = v
 	}
+	return nil
+}
 
-	if c.Prerelease != "" {
-		if !prereleaseIDRe.MatchString(c.Prerelease) || isNumeric(c.Prerelease[strings.LastIndex(c.Prerelease, ".")+1:]) {
-			return nil, configError("prerelease", "%q is not a pre-release identifier such as rc, beta or alpha (letters, digits and hyphens, not ending in a number)", c.Prerelease)
-		}
-		s.prerelease = c.Prerelease
+// setPrerelease reads version.prerelease, an identifier such as rc.
+func (s *settings) setPrerelease(c Config) error {
+	if c.Prerelease == "" {
+		return nil
 	}
-
-	if c.TagPrefix != nil {
-		s.prefix = *c.TagPrefix
-		if strings.ContainsAny(s.prefix, "*?[\\ ~^:") || strings.HasPrefix(s.prefix, "/") || strings.HasPrefix(s.prefix, "-") || strings.Contains(s.prefix, "..") {
-			return nil, configError("tag_prefix", "%q cannot start a git tag name", s.prefix)
-		}
+	if !prereleaseIDRe.MatchString(c.Prerelease) || isNumeric(c.Prerelease[strings.LastIndex(c.Prerelease, ".")+1:]) {
+		return configError("prerelease", "%q is not a pre-release identifier such as rc, beta or alpha (letters, digits and hyphens, not ending in a number)", c.Prerelease)
 	}
+	s.prerelease = c.Prerelease
+	return nil
+}
 
+// setTagPrefix reads version.tag_prefix, which must be able to start a
+// tag name.
+func (s *settings) setTagPrefix(c Config) error {
+	if c.TagPrefix == nil {
+		return nil
+	}
+	s.prefix = *c.TagPrefix
+	if strings.ContainsAny(s.prefix, "*?[\\ ~^:") || strings.HasPrefix(s.prefix, "/") || strings.HasPrefix(s.prefix, "-") || strings.Contains(s.prefix, "..") {
+		return configError("tag_prefix", "%q cannot start a git tag name", s.prefix)
+	}
+	return nil
+}
+
+// setInitial reads version.initial, the first release's version.
+func (s *settings) setInitial(c Config) error {
 	s.initial = semver.MustParse(DefaultInitial)
-	if c.Initial != "" {
-		v, err := semver.StrictNewVersion(strings.TrimPrefix(c.Initial, "v"))
-		if err != nil {
-			return nil, configError("initial", "%q is not a version such as 0.1.0 (%v)", c.Initial, err)
-		}
-		s.initial = v
+	if c.Initial == "" {
+		return nil
 	}
+	v, err := semver.StrictNewVersion(strings.TrimPrefix(c.Initial, "v"))
+	if err != nil {
+		return configError("initial", "%q is not a version such as 0.1.0 (%v)", c.Initial, err)
+	}
+	s.initial = v
+	return nil
+}
 
+// setChangelog reads version.changelog: a path, "" for CHANGELOG.md, "-"
+// for none.
+func (s *settings) setChangelog(c Config) error {
 	s.clExplicit = c.Changelog != "" && c.Changelog != "-"
 	switch c.Changelog {
 	case "":
@@ -231,25 +266,36 @@ func (c Config) settings() (*settings, error) {
 	default:
 		p, err := cleanPath(c.Changelog)
 		if err != nil {
-			return nil, configError("changelog", "%v", err)
+			return configError("changelog", "%v", err)
 		}
 		s.changelog = p
 	}
+	return nil
+}
 
-	if c.CommitMessage != "" {
-		for _, ph := range placeholderRe.FindAllString(c.CommitMessage, -1) {
-			switch ph {
-			case "{version}", "{tag}", "{previous_version}", "{previous_tag}":
-			default:
-				return nil, configError("commit_message", "unknown placeholder %s (use {version}, {tag}, {previous_version} or {previous_tag})", ph)
-			}
-		}
-		if strings.TrimSpace(c.CommitMessage) == "" {
-			return nil, configError("commit_message", "is empty")
-		}
-		s.message = c.CommitMessage
+// setCommitMessage reads version.commit_message and checks its
+// placeholders.
+func (s *settings) setCommitMessage(c Config) error {
+	if c.CommitMessage == "" {
+		return nil
 	}
+	for _, ph := range placeholderRe.FindAllString(c.CommitMessage, -1) {
+		switch ph {
+		case "{version}", "{tag}", "{previous_version}", "{previous_tag}":
+		default:
+			return configError("commit_message", "unknown placeholder %s (use {version}, {tag}, {previous_version} or {previous_tag})", ph)
+		}
+	}
+	if strings.TrimSpace(c.CommitMessage) == "" {
+		return configError("commit_message", "is empty")
+	}
+	s.message = c.CommitMessage
+	return nil
+}
 
+// setBumpFrom reads version.bump_from: commits and/or changelog. It needs
+// the bump: with none of them, only a configured bump can decide.
+func (s *settings) setBumpFrom(c Config) error {
 	if c.BumpFrom == nil {
 		s.fromCommits, s.fromLog = true, true
 	}
@@ -260,13 +306,17 @@ func (c Config) settings() (*settings, error) {
 		case FromChangelog:
 			s.fromLog = true
 		default:
-			return nil, configError("bump_from", "unknown source %q (use commits and/or changelog)", f)
+			return configError("bump_from", "unknown source %q (use commits and/or changelog)", f)
 		}
 	}
 	if c.BumpFrom != nil && !s.fromCommits && !s.fromLog && s.bump == "" && s.exact == nil {
-		return nil, configError("bump_from", "is empty and version.bump is auto: nothing could decide the bump")
+		return configError("bump_from", "is empty and version.bump is auto: nothing could decide the bump")
 	}
+	return nil
+}
 
+// setTypes reads version.types over the default bumps of commit types.
+func (s *settings) setTypes(c Config) error {
 	s.types = map[string]shipprod.Bump{}
 	for k, v := range defaultTypes {
 		s.types[k] = v
@@ -274,30 +324,39 @@ func (c Config) settings() (*settings, error) {
 	for k, v := range c.Types {
 		name := strings.ToLower(k)
 		if !typeNameRe.MatchString(name) {
-			return nil, configError("types", "%q is not a commit type", k)
+			return configError("types", "%q is not a commit type", k)
 		}
 		b, err := parseBump(v)
 		if err != nil {
-			return nil, configError("types."+k, "%v", err)
+			return configError("types."+k, "%v", err)
 		}
 		s.types[name] = b
 	}
+	return nil
+}
 
+// setPolicies reads version.breaking_in_0x, version.feature_in_0x and
+// version.max_reasons.
+func (s *settings) setPolicies(c Config) error {
 	var err error
 	if s.breakingIn0x, err = parsePolicy(c.BreakingIn0x, shipprod.BumpMinor, shipprod.BumpMinor, shipprod.BumpMajor); err != nil {
-		return nil, configError("breaking_in_0x", "%v", err)
+		return configError("breaking_in_0x", "%v", err)
 	}
 	if s.featureIn0x, err = parsePolicy(c.FeatureIn0x, shipprod.BumpMinor, shipprod.BumpPatch, shipprod.BumpMinor); err != nil {
-		return nil, configError("feature_in_0x", "%v", err)
+		return configError("feature_in_0x", "%v", err)
 	}
 	if c.MaxReasons < 0 {
-		return nil, configError("max_reasons", "%d is negative", c.MaxReasons)
+		return configError("max_reasons", "%d is negative", c.MaxReasons)
 	}
 	if c.MaxReasons > 0 {
 		s.maxReasons = c.MaxReasons
 	}
+	return nil
+}
 
-	// Files.
+// setFiles reads version.files: each once, and not the changelog. Left
+// out, package.json and VERSION are used when they exist.
+func (s *settings) setFiles(c Config) error {
 	if c.Files == nil {
 		s.autoFiles = true
 	}
@@ -306,26 +365,30 @@ func (c Config) settings() (*settings, error) {
 		key := fmt.Sprintf("files[%d]", i)
 		vf, err := newVersionFile(f)
 		if err != nil {
-			return nil, configError(key, "%v", err)
+			return configError(key, "%v", err)
 		}
 		if seen[vf.path] {
-			return nil, configError(key, "%q is listed twice", vf.path)
+			return configError(key, "%q is listed twice", vf.path)
 		}
 		if vf.path == s.changelog {
-			return nil, configError(key, "%q is the changelog (version.changelog); it is released, not listed as a version file", vf.path)
+			return configError(key, "%q is the changelog (version.changelog); it is released, not listed as a version file", vf.path)
 		}
 		seen[vf.path] = true
 		s.files = append(s.files, vf)
 	}
+	return nil
+}
 
-	// Current-version sources.
+// setCurrentFrom reads version.current_from and version.trust, the
+// sources of the current version.
+func (s *settings) setCurrentFrom(c Config) error {
 	s.currentFrom = []string{SourceTag, "package.json", "VERSION", FromChangelog}
 	if c.CurrentFrom != nil {
 		s.currentFrom = nil
 		for i, src := range c.CurrentFrom {
 			norm, err := normalizeSource(src)
 			if err != nil {
-				return nil, configError(fmt.Sprintf("current_from[%d]", i), "%v", err)
+				return configError(fmt.Sprintf("current_from[%d]", i), "%v", err)
 			}
 			s.currentFrom = append(s.currentFrom, norm)
 		}
@@ -333,11 +396,11 @@ func (c Config) settings() (*settings, error) {
 	if c.Trust != "" {
 		norm, err := normalizeSource(c.Trust)
 		if err != nil {
-			return nil, configError("trust", "%v", err)
+			return configError("trust", "%v", err)
 		}
 		s.trust = norm
 	}
-	return s, nil
+	return nil
 }
 
 // normalizeSource checks a current-version source name.

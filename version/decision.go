@@ -64,6 +64,7 @@ func (d *Decision) Release() shipprod.Release {
 		Notes:           d.Notes,
 		Files:           d.Files,
 		Branch:          d.Branch,
+		Base:            d.Head,
 	}
 	if d.NothingToRelease {
 		rel.Bump = shipprod.BumpNone

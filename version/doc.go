@@ -51,10 +51,16 @@
 // Uncommitted changes to tracked files are refused before anything is written
 // (untracked files are left alone: they never get into the release commit).
 //
+// A release is applied where it was decided: NextVersion records HEAD in
+// Release.Base, and ApplyVersion refuses any other HEAD with a *MovedError
+// before writing anything, so a commit that lands between the plan and the
+// run cannot change what ships unseen (decide again instead). The one
+// exception is the release's own bump commit on Base: a resumed run.
+//
 // # Speed
 //
 // The tags are listed once and the commits since the tag are streamed from
-// one `git log` and analysed as they arrive, without holding the messages:
-// on 100,000 commits since the last of 5,000 tags, deciding takes about as
-// long as `git log --format=%B <tag>..HEAD` itself (see bench/).
+// one `git rev-list` and analysed as they arrive, without holding the
+// messages: on 100,000 commits since the last of 5,000 tags, deciding takes
+// about as long as `git log --format=%B <tag>..HEAD` itself (see bench/).
 package version

@@ -59,3 +59,17 @@ func (e *MismatchError) Error() string {
 	return fmt.Sprintf("version sources disagree: %s says %s but %s says %s; fix the wrong one, or set version.trust to %q or %q to believe one of them",
 		e.Want.Name, e.Want.Version, e.Got.Name, e.Got.Version, e.Want.Key, e.Got.Key)
 }
+
+// MovedError means HEAD is not the commit the release was decided at
+// (Release.Base): a commit landed, or the branch moved, between deciding
+// the version and applying it, so the decision may not hold. ApplyVersion
+// returns it before writing anything.
+type MovedError struct {
+	// Decided is the commit the release was decided at, Head the commit
+	// HEAD is now.
+	Decided, Head string
+}
+
+func (e *MovedError) Error() string {
+	return fmt.Sprintf("HEAD moved since the version was decided: the release was decided at %s, but HEAD is now %s; nothing was written: decide the version again (run shipprod plan again)", short(e.Decided), short(e.Head))
+}

@@ -108,15 +108,25 @@ func peelEach(ctx context.Context, repo *git.Repo, tags []*tag) error {
 // commitFunc receives one commit of a walk. msg is only valid during the call.
 type commitFunc func(sha []byte, parents int, msg []byte)
 
-// walk streams `git log` over revs (commit SHAs, "^sha" to exclude) into fn,
-// newest first, and returns the boundary: the excluded commits that are
-// parents of listed ones. Messages are never held: each is handed to fn and
-// dropped, so memory stays flat however long the range is.
+// walkFormat is the format of every commit in a walk's output. git
+// rev-list writes each commit as "commit [-]<sha> <parents>\n" (the "-"
+// marking a boundary commit), then this format, then "\n". The leading NUL
+// makes the stream unambiguous (a message cannot hold one), and the line
+// rev-list writes itself costs git less than %m%H %P in a format does.
+const walkFormat = "--format=%x00%B"
+
+// walk streams `git rev-list` over revs (commit SHAs, "^sha" to exclude)
+// into fn, newest first, and returns the boundary: the excluded commits
+// that are parents of listed ones. Messages are never held: each is handed
+// to fn and dropped, so memory stays flat however long the range is.
 func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (boundary []string, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := repo.Command(ctx, "-c", "log.showSignature=false", "log", "--no-color", "--no-decorate",
-		"--boundary", "--format=%m%H %P%n%B", "-z", "--stdin")
+	cmd := repo.Command(ctx, "rev-list", "--boundary", "--parents", walkFormat, "--stdin")
+	// git flushes its output after every commit when it goes to a pipe:
+	// 100,000 commits would be 100,000 writes, each waking the reader.
+	// GIT_FLUSH=0 lets stdio fill its buffer first.
+	cmd.Env = append(cmd.Env, "GIT_FLUSH=0")
 	cmd.Stdin = strings.NewReader(strings.Join(revs, "\n") + "\n")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -130,7 +140,7 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
-		return nil, fmt.Errorf("git log: %w", err)
+		return nil, fmt.Errorf("git rev-list: %w", err)
 	}
 	readErr := scanCommits(stdout, func(marker byte, sha []byte, parents int, msg []byte) {
 		if marker == '-' {
@@ -151,54 +161,110 @@ func walk(ctx context.Context, repo *git.Repo, revs []string, fn commitFunc) (bo
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &git.Error{Args: []string{"log", "--stdin"}, Stderr: git.MaskURL(stderr.String()), Err: waitErr}
+		return nil, &git.Error{Args: []string{"rev-list", "--stdin"}, Stderr: git.MaskURL(stderr.String()), Err: waitErr}
 	}
 	return boundary, nil
 }
 
-// maxMessage bounds a single commit message read from git log.
+// maxMessage bounds a single commit message read from git.
 const maxMessage = 64 << 20
 
-// scanCommits parses `git log --format=%m%H %P%n%B -z` output.
+// scanCommits parses `git rev-list --boundary --parents --format=%x00%B`
+// output and hands fn each commit: its marker ('-' for a boundary commit,
+// else 0), SHA, number of parents and message. The stream, split at each
+// NUL, is a first header line, then for each commit its message, "\n" and
+// the next commit's header line; the last piece has no header. So every
+// piece but the last ends with a header, which is its last line.
 func scanCommits(r io.Reader, fn func(marker byte, sha []byte, parents int, msg []byte)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256<<10), maxMessage)
+	last := false
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
 		if i := bytes.IndexByte(data, 0); i >= 0 {
 			return i + 1, data[:i], nil
 		}
 		if atEOF && len(data) > 0 {
+			last = true
 			return len(data), data, nil
 		}
 		return 0, nil, nil
 	})
+	var header []byte // the header of the commit whose message comes next
 	for sc.Scan() {
-		rec := sc.Bytes()
-		if len(rec) == 0 {
-			continue
+		piece := sc.Bytes()
+		if last {
+			if header == nil {
+				return fmt.Errorf("git rev-list: unexpected output %q", firstLine(string(piece)))
+			}
+			return emitCommit(header, bytes.TrimSuffix(piece, []byte{'\n'}), fn)
 		}
-		nl := bytes.IndexByte(rec, '\n')
-		if nl < 0 {
-			nl = len(rec)
+		// The header line is the piece's last line; the message is what
+		// comes before it, without the "\n" rev-list adds after the format.
+		nl := lastNewline(piece[:max(len(piece)-1, 0)])
+		next := piece[nl+1:]
+		if header != nil {
+			if nl < 0 {
+				return fmt.Errorf("git rev-list: unexpected output %q", firstLine(string(piece)))
+			}
+			if err := emitCommit(header, piece[:nl], fn); err != nil {
+				return err
+			}
+		} else if nl >= 0 {
+			return fmt.Errorf("git rev-list: unexpected output %q", firstLine(string(piece)))
 		}
-		head := rec[1:nl]
-		var msg []byte
-		if nl < len(rec) {
-			msg = rec[nl+1:]
-		}
-		sha, parentList, _ := bytes.Cut(head, []byte{' '})
-		parents := 0
-		if len(bytes.TrimSpace(parentList)) > 0 {
-			parents = bytes.Count(bytes.TrimSpace(parentList), []byte{' '}) + 1
-		}
-		fn(rec[0], sha, parents, msg)
+		// Copied: the scanner reuses its buffer for the next piece.
+		header = append(header[:0], next...)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("git log: a commit message is longer than %d MB", maxMessage>>20)
+			return fmt.Errorf("git rev-list: a commit message is longer than %d MB", maxMessage>>20)
 		}
-		return fmt.Errorf("git log: %w", err)
+		return fmt.Errorf("git rev-list: %w", err)
 	}
+	if header != nil {
+		return errors.New("git rev-list: the output ended after a commit's header")
+	}
+	return nil
+}
+
+// lastNewline is bytes.LastIndexByte(b, '\n'), faster where the last line
+// is short (a header line): bytes.LastIndexByte reads backwards a byte at a
+// time, bytes.IndexByte forwards many at a time.
+func lastNewline(b []byte) int {
+	const window = 128 // a header line with one parent is 89 bytes
+	from := max(len(b)-window, 0)
+	nl := -1
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		nl = i + j
+		i = nl + 1
+	}
+	if nl < 0 && from > 0 {
+		return bytes.LastIndexByte(b[:from], '\n')
+	}
+	return nl
+}
+
+// emitCommit parses a header line, "commit [-]<sha>[ <parent>...]\n", and
+// hands its commit to fn.
+func emitCommit(header, msg []byte, fn func(marker byte, sha []byte, parents int, msg []byte)) error {
+	line, ok := bytes.CutPrefix(bytes.TrimSuffix(header, []byte{'\n'}), []byte("commit "))
+	if !ok || len(line) == 0 {
+		return fmt.Errorf("git rev-list: unexpected header %q", header)
+	}
+	var marker byte
+	if line[0] == '-' {
+		marker, line = '-', line[1:]
+	}
+	sha, parentList, _ := bytes.Cut(line, []byte{' '})
+	parents := 0
+	if len(parentList) > 0 {
+		parents = bytes.Count(parentList, []byte{' '}) + 1
+	}
+	fn(marker, sha, parents, msg)
 	return nil
 }
 
@@ -318,140 +384,31 @@ func readHistory(ctx context.Context, repo *git.Repo, s *settings, head string, 
 // excluded.
 func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, collect bool, stable, pres, n []*tag) (*history, bool, error) {
 	everything := len(n) == len(stable)
-	// Pre-release tags that could be above the answer, to spot in the walk.
-	var watch []*tag
-	for _, p := range pres {
-		if everything || p.version.GreaterThan(n[len(n)-1].version) {
-			watch = append(watch, p)
-		}
-	}
-	if err := peel(ctx, repo, append(append([]*tag(nil), n...), watch...)); err != nil {
-		return nil, false, err
-	}
-	// Tags on trees or blobs (rare, but git allows them) are no releases.
-	var valid []*tag
-	for _, t := range n {
-		if t.commit != "" {
-			valid = append(valid, t)
-		}
-	}
-	n = valid
-	an := newAnalysis(s, collect)
-	an.watch = map[string][]*tag{}
-	for _, p := range watch {
-		if p.commit != "" {
-			an.watch[p.commit] = append(an.watch[p.commit], p)
-		}
-	}
-
-	revs := []string{head}
-	atCommit := map[string][]*tag{}
-	for _, t := range n {
-		if _, dup := atCommit[t.commit]; !dup {
-			revs = append(revs, "^"+t.commit)
-		}
-		atCommit[t.commit] = append(atCommit[t.commit], t)
-	}
-	boundary, err := walk(ctx, repo, revs, an.add)
+	w, err := startWalk(ctx, repo, s, collect, n, watchedPrereleases(pres, n, everything))
 	if err != nil {
 		return nil, false, err
 	}
-	if an.commits == 0 && len(boundary) == 0 && len(atCommit) > 0 {
-		boundary = []string{head} // head itself is behind a tag of n
+	if err := w.walkRange(ctx, head); err != nil {
+		return nil, false, err
 	}
-
-	// The highest reachable tag of n.
-	var best *tag
-	for _, b := range boundary {
-		for _, t := range atCommit[b] {
-			if best == nil || t.version.GreaterThan(best.version) {
-				best = t
-			}
-		}
+	best, err := w.highestReachable(ctx)
+	if err != nil {
+		return nil, false, err
 	}
-	if best != nil {
-		// A higher tag of n may still be reachable, behind a boundary commit.
-		var higher []*tag
-		for _, t := range n {
-			if t.version.GreaterThan(best.version) && !containsString(boundary, t.commit) {
-				higher = append(higher, t)
-			}
-		}
-		switch {
-		case len(higher) == 0:
-		case len(higher)*len(boundary) <= 16:
-			// merge-base is cheap here: such tags sit near the boundary.
-		search:
-			for _, t := range higher { // highest first
-				for _, b := range boundary {
-					ok, err := isAncestor(ctx, repo, t.commit, b)
-					if err != nil {
-						return nil, false, err
-					}
-					if ok {
-						best = t
-						break search
-					}
-				}
-			}
-		default:
-			merged, err := mergedTags(ctx, repo, s.prefix, boundary)
-			if err != nil {
-				return nil, false, err
-			}
-			for _, t := range higher {
-				if merged[t.name] {
-					best = t
-					break
-				}
-			}
-		}
-	}
-	general := best == nil
-	if general {
+	if best == nil {
 		if !everything {
 			return nil, true, nil
 		}
-		best = nil
-		if len(boundary) > 0 {
-			merged, err := mergedTags(ctx, repo, s.prefix, boundary)
-			if err != nil {
-				return nil, false, err
-			}
-			for _, t := range stable { // highest first
-				if merged[t.name] {
-					best = t
-					break
-				}
-			}
-			if best != nil {
-				if err := peel(ctx, repo, []*tag{best}); err != nil {
-					return nil, false, err
-				}
-			}
-		}
-	}
-
-	// The rest of best..head: what the other boundary commits bring.
-	var extra []string
-	for _, b := range boundary {
-		if best == nil || b != best.commit {
-			extra = append(extra, b)
-		}
-	}
-	if len(extra) > 0 {
-		revs := extra
-		if best != nil {
-			revs = append(revs, "^"+best.commit)
-		}
-		if _, err := walk(ctx, repo, revs, an.add); err != nil {
+		if best, err = w.highestMerged(ctx, stable); err != nil {
 			return nil, false, err
 		}
 	}
-	an.finish()
-
-	h := &history{stable: best, sinceStable: an}
-	for _, p := range an.found {
+	if err := w.walkRest(ctx, best); err != nil {
+		return nil, false, err
+	}
+	w.an.finish()
+	h := &history{stable: best, sinceStable: w.an}
+	for _, p := range w.an.found {
 		if best != nil && !p.version.GreaterThan(best.version) {
 			continue
 		}
@@ -460,4 +417,165 @@ func walkSince(ctx context.Context, repo *git.Repo, s *settings, head string, co
 		}
 	}
 	return h, false, nil
+}
+
+// watchedPrereleases are the pre-release tags that could be above the
+// answer, to spot in the walk: those above the lowest tag of n, or every
+// one when n is every stable tag.
+func watchedPrereleases(pres, n []*tag, everything bool) []*tag {
+	var watch []*tag
+	for _, p := range pres {
+		if everything || p.version.GreaterThan(n[len(n)-1].version) {
+			watch = append(watch, p)
+		}
+	}
+	return watch
+}
+
+// sinceWalk is one walk of head minus the history of the tags n.
+type sinceWalk struct {
+	repo     *git.Repo
+	s        *settings
+	n        []*tag            // the excluded tags that point at commits
+	atCommit map[string][]*tag // the tags of n by commit
+	an       *analysis
+	boundary []string // the excluded commits the walk met
+}
+
+// startWalk resolves the commits of n and watch and sets up the analysis,
+// which notes the watched pre-release tags it meets.
+func startWalk(ctx context.Context, repo *git.Repo, s *settings, collect bool, n, watch []*tag) (*sinceWalk, error) {
+	if err := peel(ctx, repo, append(append([]*tag(nil), n...), watch...)); err != nil {
+		return nil, err
+	}
+	w := &sinceWalk{repo: repo, s: s, atCommit: map[string][]*tag{}, an: newAnalysis(s, collect)}
+	// Tags on trees or blobs (rare, but git allows them) are no releases.
+	for _, t := range n {
+		if t.commit != "" {
+			w.n = append(w.n, t)
+			w.atCommit[t.commit] = append(w.atCommit[t.commit], t)
+		}
+	}
+	w.an.watch = map[string][]*tag{}
+	for _, p := range watch {
+		if p.commit != "" {
+			w.an.watch[p.commit] = append(w.an.watch[p.commit], p)
+		}
+	}
+	return w, nil
+}
+
+// walkRange walks head minus the history of n into the analysis and notes
+// the boundary.
+func (w *sinceWalk) walkRange(ctx context.Context, head string) error {
+	revs := []string{head}
+	seen := map[string]bool{}
+	for _, t := range w.n {
+		if !seen[t.commit] {
+			seen[t.commit] = true
+			revs = append(revs, "^"+t.commit)
+		}
+	}
+	boundary, err := walk(ctx, w.repo, revs, w.an.add)
+	if err != nil {
+		return err
+	}
+	if w.an.commits == 0 && len(boundary) == 0 && len(w.atCommit) > 0 {
+		boundary = []string{head} // head itself is behind a tag of n
+	}
+	w.boundary = boundary
+	return nil
+}
+
+// highestReachable is the highest tag of n reachable from head: the
+// highest on a boundary commit, unless a higher tag of n is behind one.
+// It is nil when no tag of n is on the boundary.
+func (w *sinceWalk) highestReachable(ctx context.Context) (*tag, error) {
+	var best *tag
+	for _, b := range w.boundary {
+		for _, t := range w.atCommit[b] {
+			if best == nil || t.version.GreaterThan(best.version) {
+				best = t
+			}
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	var higher []*tag
+	for _, t := range w.n {
+		if t.version.GreaterThan(best.version) && !containsString(w.boundary, t.commit) {
+			higher = append(higher, t)
+		}
+	}
+	switch {
+	case len(higher) == 0:
+		return best, nil
+	case len(higher)*len(w.boundary) <= 16:
+		// merge-base is cheap here: such tags sit near the boundary.
+		for _, t := range higher { // highest first
+			for _, b := range w.boundary {
+				ok, err := isAncestor(ctx, w.repo, t.commit, b)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					return t, nil
+				}
+			}
+		}
+		return best, nil
+	}
+	merged, err := mergedTags(ctx, w.repo, w.s.prefix, w.boundary)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range higher {
+		if merged[t.name] {
+			return t, nil
+		}
+	}
+	return best, nil
+}
+
+// highestMerged is the highest stable tag behind the boundary, asked of
+// git (for-each-ref --merged), for when no tag of n is reachable: every
+// stable tag was excluded, so the tags behind the boundary are those
+// reachable from head. It is nil when there is none.
+func (w *sinceWalk) highestMerged(ctx context.Context, stable []*tag) (*tag, error) {
+	if len(w.boundary) == 0 {
+		return nil, nil
+	}
+	merged, err := mergedTags(ctx, w.repo, w.s.prefix, w.boundary)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range stable { // highest first
+		if merged[t.name] {
+			if err := peel(ctx, w.repo, []*tag{t}); err != nil {
+				return nil, err
+			}
+			return t, nil
+		}
+	}
+	return nil, nil
+}
+
+// walkRest adds the rest of best..head to the analysis: what the boundary
+// commits other than best's bring.
+func (w *sinceWalk) walkRest(ctx context.Context, best *tag) error {
+	var revs []string
+	for _, b := range w.boundary {
+		if best == nil || b != best.commit {
+			revs = append(revs, b)
+		}
+	}
+	if len(revs) == 0 {
+		return nil
+	}
+	if best != nil {
+		revs = append(revs, "^"+best.commit)
+	}
+	_, err := walk(ctx, w.repo, revs, w.an.add)
+	return err
 }

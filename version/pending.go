@@ -31,8 +31,10 @@ func (v *Versioner) pending(ctx context.Context, d *Decision, h *history, files 
 		return false
 	}
 	tagName := v.s.prefix + x.String()
-	if _, exists, err := v.repo.ResolveCommit(ctx, "refs/tags/"+tagName); err != nil || exists {
-		return false // tagged: the usual decision applies
+	for _, t := range h.all { // every release tag, so X's too if it exists
+		if t.name == tagName {
+			return false // tagged: the usual decision applies
+		}
 	}
 	rel := shipprod.Release{Version: x.String(), Tag: tagName}
 	var cur *semver.Version

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -96,16 +95,14 @@ type repoState struct {
 }
 
 func (v *Versioner) state(ctx context.Context) (repoState, error) {
-	if shallow, err := v.repo.IsShallow(ctx); err != nil {
+	shallow, head, err := v.shallowAndHead(ctx)
+	if err != nil {
 		return repoState{}, fmt.Errorf("%s is not a git repository: %w", v.dir, err)
-	} else if shallow {
+	}
+	if shallow {
 		return repoState{}, fmt.Errorf("%w: %s", ErrShallowClone, shallowHint)
 	}
-	head, ok, err := v.repo.ResolveCommit(ctx, "HEAD")
-	if err != nil {
-		return repoState{}, err
-	}
-	if !ok {
+	if head == "" {
 		return repoState{}, ErrNoCommits
 	}
 	branch, err := v.repo.CurrentBranch(ctx)
@@ -113,6 +110,25 @@ func (v *Versioner) state(ctx context.Context) (repoState, error) {
 		branch, err = "", nil
 	}
 	return repoState{head: head, branch: branch}, err
+}
+
+// shallowAndHead asks one git process whether the repository is shallow
+// and which commit HEAD is ("" when there is none yet).
+func (v *Versioner) shallowAndHead(ctx context.Context) (shallow bool, head string, err error) {
+	out, err := v.repo.Run(ctx, "rev-parse", "--is-shallow-repository", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}")
+	flag, head, _ := strings.Cut(out, "\n")
+	if flag != "true" && flag != "false" {
+		if err == nil {
+			err = fmt.Errorf("git rev-parse --is-shallow-repository: unexpected output %q", out)
+		}
+		return false, "", err
+	}
+	// --verify --quiet exits 1, saying nothing, when HEAD names no commit.
+	var ge *git.Error
+	if err != nil && !(errors.As(err, &ge) && ge.ExitCode == 1 && head == "") {
+		return false, "", err
+	}
+	return flag == "true", head, nil
 }
 
 // checkBranch refuses a detached HEAD and a branch other than the release
@@ -321,18 +337,48 @@ func containsFile(list []versionFile, p string) bool {
 
 // current resolves the current version and checks that the sources agree.
 func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changelogFile) (*semver.Version, error) {
-	s := v.s
-	var sources []Source
-	versions := map[string]*semver.Version{}
-	addSource := func(src Source, ver *semver.Version) {
-		sources = append(sources, src)
-		versions[src.Key] = ver
+	vs, err := versionSourcesOf(h, files, cl)
+	if err != nil {
+		return nil, err
 	}
+	chosen, ok, err := v.chooseSource(vs, files)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		d.CurrentSource = "none"
+		return nil, nil
+	}
+	if chosen, err = v.reconcile(d, vs, chosen); err != nil {
+		return nil, err
+	}
+	cur := vs.versions[chosen.Key]
+	d.Current = cur.String()
+	d.CurrentSource = chosen.Name
+	return cur, nil
+}
+
+// versionSources are the places that name a version, in the order found,
+// and the version each names.
+type versionSources struct {
+	list     []Source
+	versions map[string]*semver.Version // by Source.Key
+}
+
+func (vs *versionSources) add(src Source, ver *semver.Version) {
+	vs.list = append(vs.list, src)
+	vs.versions[src.Key] = ver
+}
+
+// versionSourcesOf lists the sources of the current version: the release
+// tag, the version files and the CHANGELOG's latest release.
+func versionSourcesOf(h *history, files []*found, cl *changelogFile) (*versionSources, error) {
+	vs := &versionSources{versions: map[string]*semver.Version{}}
 	if t := h.current(); t != nil {
-		addSource(Source{Name: "tag " + t.name, Key: SourceTag, Version: t.version.String()}, t.version)
+		vs.add(Source{Name: "tag " + t.name, Key: SourceTag, Version: t.version.String()}, t.version)
 	}
 	for _, fd := range files {
-		addSource(Source{Name: fmt.Sprintf("%s:%d", fd.file.path, fd.spans[0].line), Key: fd.file.path, Version: fd.version.String()}, fd.version)
+		vs.add(Source{Name: fmt.Sprintf("%s:%d", fd.file.path, fd.spans[0].line), Key: fd.file.path, Version: fd.version.String()}, fd.version)
 	}
 	if cl != nil {
 		lv, sec, err := cl.latest()
@@ -340,86 +386,97 @@ func (v *Versioner) current(d *Decision, h *history, files []*found, cl *changel
 			return nil, err
 		}
 		if lv != nil {
-			addSource(Source{Name: fmt.Sprintf("%s:%d", cl.path, sec.Line), Key: FromChangelog, Version: lv.String()}, lv)
+			vs.add(Source{Name: fmt.Sprintf("%s:%d", cl.path, sec.Line), Key: FromChangelog, Version: lv.String()}, lv)
 		}
 	}
+	return vs, nil
+}
 
-	// The first source in current_from order that names a version.
-	var chosen *Source
-	for _, key := range s.currentFrom {
-		if _, ok := versions[key]; ok {
-			for i := range sources {
-				if sources[i].Key == key {
-					chosen = &sources[i]
-					break
+// chooseSource picks the first source in version.current_from order that
+// names a version. A file named there that is not a version file is read
+// as a fallback (and added to vs). ok is false when no source names one.
+func (v *Versioner) chooseSource(vs *versionSources, files []*found) (chosen Source, ok bool, err error) {
+	for _, key := range v.s.currentFrom {
+		if _, ok := vs.versions[key]; ok {
+			for _, src := range vs.list {
+				if src.Key == key {
+					return src, true, nil
 				}
 			}
-			break
+			return Source{}, false, nil
 		}
 		if key == SourceTag || key == FromChangelog || containsFound(files, key) {
 			continue
 		}
-		// A fallback file that is not a configured version file.
-		vf, err := newVersionFile(File{Path: key})
+		src, ver, ok, err := v.fallbackSource(key)
 		if err != nil {
-			continue
+			return Source{}, false, err
 		}
-		if _, err := os.Stat(filepath.Join(v.dir, filepath.FromSlash(key))); err != nil {
-			continue
+		if ok {
+			vs.add(src, ver)
+			return src, true, nil
 		}
-		fd, err := vf.read(v.dir)
-		if errors.Is(err, ErrNoVersion) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		src := Source{Name: fmt.Sprintf("%s:%d", key, fd.spans[0].line), Key: key, Version: fd.version.String()}
-		addSource(src, fd.version)
-		chosen = &sources[len(sources)-1]
-		break
 	}
-	if chosen == nil {
-		d.CurrentSource = "none"
-		return nil, nil
-	}
-	cur := versions[chosen.Key]
+	return Source{}, false, nil
+}
 
-	// Every other source must agree, unless version.trust picks one.
-	for _, src := range sources {
+// fallbackSource reads a version from key, a file in version.current_from
+// that is not a configured version file. ok is false when it does not
+// exist or names no version.
+func (v *Versioner) fallbackSource(key string) (Source, *semver.Version, bool, error) {
+	vf, err := newVersionFile(File{Path: key})
+	if err != nil {
+		return Source{}, nil, false, nil
+	}
+	if _, err := os.Stat(filepath.Join(v.dir, filepath.FromSlash(key))); err != nil {
+		return Source{}, nil, false, nil
+	}
+	fd, err := vf.read(v.dir)
+	if errors.Is(err, ErrNoVersion) {
+		return Source{}, nil, false, nil
+	}
+	if err != nil {
+		return Source{}, nil, false, err
+	}
+	return Source{Name: fmt.Sprintf("%s:%d", key, fd.spans[0].line), Key: key, Version: fd.version.String()}, fd.version, true, nil
+}
+
+// reconcile checks that every other source agrees with chosen, unless
+// version.trust picks one (each disagreement is then a warning in d), and
+// returns the source to believe.
+func (v *Versioner) reconcile(d *Decision, vs *versionSources, chosen Source) (Source, error) {
+	s := v.s
+	cur := vs.versions[chosen.Key]
+	for _, src := range vs.list {
 		if src.Key == chosen.Key {
 			continue
 		}
-		other := versions[src.Key]
 		if src.Key == FromChangelog && cur.Prerelease() != "" {
 			continue // pre-releases are not written into the CHANGELOG
 		}
-		if other.Equal(cur) {
+		if vs.versions[src.Key].Equal(cur) {
 			continue
 		}
 		if s.trust == "" {
-			return nil, &MismatchError{Want: *chosen, Got: src}
+			return Source{}, &MismatchError{Want: chosen, Got: src}
 		}
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s says %s but %s says %s; trusting %s (version.trust)", chosen.Name, chosen.Version, src.Name, src.Version, s.trust))
 	}
-	if s.trust != "" && s.trust != chosen.Key {
-		tv, ok := versions[s.trust]
-		if !ok {
-			if len(d.Warnings) > 0 {
-				return nil, fmt.Errorf("version.trust: %q names no version (sources: %s)", s.trust, sourceNames(sources))
-			}
-		} else {
-			cur = tv
-			for i := range sources {
-				if sources[i].Key == s.trust {
-					chosen = &sources[i]
-				}
-			}
+	if s.trust == "" || s.trust == chosen.Key {
+		return chosen, nil
+	}
+	if _, ok := vs.versions[s.trust]; !ok {
+		if len(d.Warnings) > 0 {
+			return Source{}, fmt.Errorf("version.trust: %q names no version (sources: %s)", s.trust, sourceNames(vs.list))
+		}
+		return chosen, nil
+	}
+	for _, src := range vs.list {
+		if src.Key == s.trust {
+			chosen = src // the last, as the version map holds the last
 		}
 	}
-	d.Current = cur.String()
-	d.CurrentSource = chosen.Name
-	return cur, nil
+	return chosen, nil
 }
 
 func containsFound(files []*found, p string) bool {
@@ -437,268 +494,6 @@ func sourceNames(sources []Source) string {
 		names[i] = s.Name
 	}
 	return strings.Join(names, ", ")
-}
-
-var breakingEntryRe = regexp.MustCompile(`(?i)^\W*breaking\b`)
-
-// changelogRank reads the bump the Unreleased entries ask for (Keep a
-// Changelog 1.1.0): Removed or a breaking marker → major; Added, Changed,
-// Deprecated → minor; Fixed, Security and anything else → patch.
-func changelogRank(cl *changelogFile) (rank, []candidateEntry) {
-	var out []candidateEntry
-	top := rankNone
-	for _, e := range cl.Unreleased.AllEntries() {
-		g := strings.ToLower(e.Group)
-		r := rankPatch
-		switch {
-		case g == "removed" || strings.Contains(g, "breaking"):
-			r = rankMajor
-		case g == "added" || g == "changed" || g == "deprecated":
-			r = rankMinor
-		}
-		if breakingEntryRe.MatchString(e.Text) {
-			r = rankMajor
-		}
-		top = max(top, r)
-		text := firstLine(e.Text)
-		if e.Group != "" {
-			text = e.Group + ": " + text
-		}
-		out = append(out, candidateEntry{source: fmt.Sprintf("%s:%d", cl.path, e.Line), text: text, rank: r})
-	}
-	return top, out
-}
-
-type candidateEntry struct {
-	source, text string
-	rank         rank
-}
-
-// next decides the next version from the current one.
-func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *changelogFile) error {
-	s := v.s
-	an := h.sinceStable
-	if s.strict && an.firstNonConv != nil {
-		nc := an.firstNonConv
-		return fmt.Errorf("commit %s is not a Conventional Commit (version.require_conventional): %v; subject %q", short(nc.sha), nc.err, nc.subject)
-	}
-
-	// base is the stable version a bump applies to; pre the pre-release
-	// being continued or promoted.
-	var base, pre *semver.Version
-	if cur != nil {
-		if cur.Prerelease() == "" {
-			base = cur
-		} else {
-			pre = cur
-			if h.stable != nil {
-				base = h.stable.version
-			}
-		}
-	}
-	sinceCur := an
-	if h.pre != nil && pre != nil && h.current() == h.pre {
-		sinceCur = h.sincePre
-	}
-	d.Commits = sinceCur.commits
-	if t := h.current(); t != nil {
-		d.CurrentTag, d.CurrentCommit = t.name, t.commit
-	}
-	if h.stable != nil && pre != nil {
-		d.Stable = h.stable.version.String()
-	}
-	since := d.CurrentTag
-	if since == "" && cur != nil {
-		since = cur.String() + " (" + d.CurrentSource + ")"
-	}
-
-	zeroX := base != nil && base.Major() == 0 || base == nil && pre != nil && pre.Major() == 0
-	effective := func(r rank) shipprod.Bump {
-		if zeroX {
-			switch r {
-			case rankMajor:
-				return s.breakingIn0x
-			case rankMinor:
-				return s.featureIn0x
-			}
-		}
-		return r.bump()
-	}
-
-	// A Release-As footer above the current version is an explicit request.
-	releaseAs := an.releaseAs
-	if releaseAs != nil && (s.exact != nil || cur != nil && !releaseAs.GreaterThan(cur)) {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("commit %s: Release-As %s is not above the current version; ignored", short(an.releaseAsFrom), releaseAs))
-		releaseAs = nil
-	}
-	explicit := s.bump != "" || s.exact != nil || releaseAs != nil
-	level := rankNone
-	var reasons []shipprod.Reason
-	switch {
-	case s.exact != nil:
-		reasons = append(reasons, shipprod.Reason{Source: "config version.bump", Text: "release " + s.exact.String() + " as configured", Bump: shipprod.BumpExact})
-	case s.bump != "":
-		level = rankOf(s.bump)
-		reasons = append(reasons, shipprod.Reason{Source: "config version.bump", Text: "bump " + string(s.bump) + " as configured", Bump: s.bump})
-	default:
-		if s.fromCommits {
-			level = an.rank()
-			reasons = append(reasons, an.reasons(s.maxReasons, effective)...)
-		}
-		if s.fromLog && cl != nil && cl.Unreleased != nil {
-			r, entries := changelogRank(cl)
-			level = max(level, r)
-			for _, e := range entries {
-				if len(reasons) >= s.maxReasons {
-					break
-				}
-				reasons = append(reasons, shipprod.Reason{Source: e.source, Text: e.text, Bump: effective(e.rank)})
-			}
-		}
-		if zeroX && level == rankMajor && s.breakingIn0x != shipprod.BumpMajor {
-			reasons = append(reasons, shipprod.Reason{Source: "config version.breaking_in_0x", Text: "0.x: a breaking change bumps the minor version; release 1.0.0 explicitly (bump: major, or a Release-As: 1.0.0 footer)", Bump: s.breakingIn0x})
-		}
-		if zeroX && level == rankMinor && s.featureIn0x == shipprod.BumpPatch {
-			reasons = append(reasons, shipprod.Reason{Source: "config version.feature_in_0x", Text: "0.x: a feature bumps the patch version", Bump: shipprod.BumpPatch})
-		}
-		if zeroX {
-			level = rankOf(effective(level))
-		}
-	}
-
-	// Nothing to release?
-	why := ""
-	promoting := pre != nil && s.prerelease == "" && !explicit
-	switch {
-	case cur == nil:
-		// A first release: there is at least HEAD.
-	case sinceCur.commits == 0 && !promoting:
-		why = "no commits since the tag"
-		if d.CurrentTag == "" {
-			why = "no commits"
-		}
-	case explicit || promoting:
-	case pre != nil && s.prerelease != "" && s.fromCommits:
-		// The next pre-release needs something new since the last one.
-		if sinceCur.rank() == rankNone {
-			why = sinceCur.summary()
-		}
-	case level == rankNone:
-		why = an.summary()
-		if s.fromLog && cl != nil && cl.Unreleased != nil {
-			why += "; " + cl.path + "'s Unreleased section has no entries"
-		}
-	}
-	if why != "" {
-		d.NothingToRelease = true
-		d.Why = "nothing to release since " + since + ": " + why
-		d.Reasons = nil
-		return nil
-	}
-
-	// The target version.
-	var target *semver.Version
-	bump := shipprod.BumpNone
-	switch {
-	case s.exact != nil:
-		target, bump = s.exact, shipprod.BumpExact
-	case cur == nil && !explicit:
-		target, bump = s.initial, shipprod.BumpExact
-		reasons = append([]shipprod.Reason{{Source: "config version.initial", Text: fmt.Sprintf("first release: no release tag %s*, version file or CHANGELOG release found", s.prefix), Bump: shipprod.BumpExact}}, reasons...)
-	default:
-		from := base
-		if from == nil && pre == nil {
-			from = semver.New(0, 0, 0, "", "")
-		}
-		if from != nil && level > rankNone {
-			target = inc(from, level)
-		}
-		if pre != nil {
-			core := semver.New(pre.Major(), pre.Minor(), pre.Patch(), "", "")
-			if target == nil || target.LessThan(core) {
-				target = core
-			}
-			if promoting {
-				reasons = append([]shipprod.Reason{{Source: "tag " + d.CurrentTag, Text: fmt.Sprintf("promote pre-release %s to %s", pre, target), Bump: diff(base, target)}}, reasons...)
-			}
-		}
-		if target != nil {
-			bump = diff(base, target)
-		}
-	}
-	if ra := releaseAs; ra != nil && (target == nil || ra.GreaterThan(target)) {
-		target, bump = ra, shipprod.BumpExact
-		reasons = append([]shipprod.Reason{{Source: "commit " + short(an.releaseAsFrom), Text: "Release-As: " + ra.String(), Bump: shipprod.BumpExact}}, reasons...)
-	}
-
-	if target == nil {
-		return fmt.Errorf("no version could be decided from %s", d.CurrentSource)
-	}
-	next := target
-	if s.prerelease != "" && target.Prerelease() == "" {
-		// The counter follows every tag of this version, reachable or not,
-		// and the current version (which may come from a file).
-		n := 0
-		seen := []*semver.Version{}
-		for _, t := range h.all {
-			seen = append(seen, t.version)
-		}
-		if cur != nil {
-			seen = append(seen, cur)
-		}
-		for _, tv := range seen {
-			if tv.Major() == target.Major() && tv.Minor() == target.Minor() && tv.Patch() == target.Patch() {
-				if rest, ok := strings.CutPrefix(tv.Prerelease(), s.prerelease+"."); ok && isNumeric(rest) {
-					var k int
-					fmt.Sscan(rest, &k)
-					n = max(n, k)
-				}
-			}
-		}
-		next, _ = semver.StrictNewVersion(fmt.Sprintf("%s-%s.%d", target, s.prerelease, n+1))
-		reasons = append(reasons, shipprod.Reason{Source: "config version.prerelease", Text: fmt.Sprintf("pre-release %s.%d of %s", s.prerelease, n+1, target), Bump: shipprod.BumpPrerelease})
-		bump = shipprod.BumpPrerelease
-	}
-	if cur != nil && !next.GreaterThan(cur) {
-		return fmt.Errorf("the next version %s would not be above the current version %s (%s); SemVer orders pre-releases by their identifiers, so pick a higher version or identifier", next, cur, d.CurrentSource)
-	}
-	tagName := s.prefix + next.String()
-	for _, t := range h.all {
-		if t.name == tagName {
-			return fmt.Errorf("%w: %s (at commit %s); the next version %s was released already, so check which tag the history is missing or set version.bump", ErrTagExists, tagName, short(t.commit), next)
-		}
-	}
-	d.Next, d.Tag, d.Bump, d.Reasons = next.String(), tagName, bump, reasons
-	return nil
-}
-
-// inc bumps v by r.
-func inc(v *semver.Version, r rank) *semver.Version {
-	var n semver.Version
-	switch r {
-	case rankMajor:
-		n = v.IncMajor()
-	case rankMinor:
-		n = v.IncMinor()
-	default:
-		n = v.IncPatch()
-	}
-	return &n
-}
-
-// diff is the bump from a to b (a may be nil: a first release).
-func diff(a, b *semver.Version) shipprod.Bump {
-	switch {
-	case a == nil:
-		return shipprod.BumpExact
-	case a.Major() != b.Major():
-		return shipprod.BumpMajor
-	case a.Minor() != b.Minor():
-		return shipprod.BumpMinor
-	case a.Patch() != b.Patch():
-		return shipprod.BumpPatch
-	}
-	return shipprod.BumpNone
 }
 
 // edit is one file the release rewrites.
@@ -776,15 +571,21 @@ func (v *Versioner) prepare(rel shipprod.Release) ([]edit, string, error) {
 
 // PlanActions lists the side effects ApplyVersion makes for rel: one
 // write-file action per file, in the order they are written, then the
-// commit. It reads the files but changes nothing.
+// commit. It reads the files but changes nothing, and refuses what
+// ApplyVersion would refuse: a tree with uncommitted changes, a HEAD that
+// moved since rel was decided.
 func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
 	if rel.Version == "" {
 		return nil, nil
 	}
-	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok && v.resumed(ctx, head, rel) {
-		return nil, nil // done already: ApplyVersion will change nothing
+	if head, ok, err := v.repo.ResolveCommit(ctx, "HEAD"); err == nil && ok {
+		if err := v.checkBase(ctx, head, rel); err != nil {
+			return nil, err
+		}
+		if v.resumed(ctx, head, rel) {
+			return nil, nil // done already: ApplyVersion will change nothing
+		}
 	}
-	// A plan must not promise what ApplyVersion will refuse.
 	dirty, err := v.repo.ModifiedPaths(ctx)
 	if err != nil {
 		return nil, err
@@ -814,12 +615,13 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 }
 
 // ApplyVersion writes rel.Version into the version files and releases the
-// CHANGELOG, all or nothing, then commits exactly those files. It refuses
-// uncommitted changes to tracked files (naming the paths) before writing
-// anything; untracked files are left alone and out of the commit. If the
-// commit fails, the files are restored. When HEAD already is this release's
-// bump commit (a resumed run) it changes nothing and returns rel with
-// Commit set.
+// CHANGELOG, all or nothing, then commits exactly those files. Before
+// writing anything it refuses a HEAD other than the commit rel was decided
+// at (rel.Base, when set) with a *MovedError, and uncommitted changes to
+// tracked files (naming the paths) with a *DirtyTreeError; untracked files
+// are left alone and out of the commit. If the commit fails, the files are
+// restored. When HEAD already is this release's bump commit (a resumed
+// run) it changes nothing and returns rel with Commit set.
 func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shipprod.Release, error) {
 	if rel.Version == "" {
 		return rel, errors.New("version: the release has no version to apply")
@@ -838,8 +640,9 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	if rel.Tag == "" {
 		rel.Tag = v.s.prefix + rel.Version
 	}
-	msg := v.message(rel)
-
+	if err := v.checkBase(ctx, st.head, rel); err != nil {
+		return rel, err
+	}
 	// Untracked files are not refused: the release commit takes exactly the
 	// version files, so they cannot slip into it (and the previous ship
 	// report, left untracked beside state.yaml, must not block the next).
@@ -867,31 +670,9 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 		rel.Commit = st.head
 		return rel, nil
 	}
-
-	var batch atomicfile.Batch
-	var paths []string
-	for _, e := range edits {
-		batch.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.new, e.perm)
-		paths = append(paths, e.path)
-	}
-	if err := batch.Commit(); err != nil {
-		return rel, fmt.Errorf("writing version %s (no file was changed): %w", rel.Version, err)
-	}
-	sha, err := v.repo.CommitPaths(ctx, msg, paths...)
+	sha, paths, err := v.commitEdits(ctx, rel, edits)
 	if err != nil {
-		var restore atomicfile.Batch
-		for _, e := range edits {
-			restore.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.old, e.perm)
-		}
-		if rerr := restore.Commit(); rerr != nil {
-			return rel, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
-		}
-		// Unstage what the failed commit staged, even when the failure was
-		// the context ending.
-		if _, rerr := v.repo.Run(context.WithoutCancel(ctx), append([]string{"reset", "--quiet", "--"}, paths...)...); rerr != nil {
-			return rel, fmt.Errorf("committing version %s (the files were restored, but they stay staged): %w", rel.Version, err)
-		}
-		return rel, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
+		return rel, err
 	}
 	rel.Commit = sha
 	rel.Files = paths
@@ -902,22 +683,80 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	return rel, nil
 }
 
+// commitEdits writes the edits, all or nothing, and commits exactly those
+// files with rel's bump commit message. If the commit fails, the files are
+// restored and unstaged.
+func (v *Versioner) commitEdits(ctx context.Context, rel shipprod.Release, edits []edit) (sha string, paths []string, err error) {
+	var batch atomicfile.Batch
+	for _, e := range edits {
+		batch.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.new, e.perm)
+		paths = append(paths, e.path)
+	}
+	if err := batch.Commit(); err != nil {
+		return "", nil, fmt.Errorf("writing version %s (no file was changed): %w", rel.Version, err)
+	}
+	sha, err = v.repo.CommitPaths(ctx, v.message(rel), paths...)
+	if err == nil {
+		return sha, paths, nil
+	}
+	var restore atomicfile.Batch
+	for _, e := range edits {
+		restore.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.old, e.perm)
+	}
+	if rerr := restore.Commit(); rerr != nil {
+		return "", nil, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
+	}
+	// Unstage what the failed commit staged, even when the failure was
+	// the context ending.
+	if _, rerr := v.repo.Run(context.WithoutCancel(ctx), append([]string{"reset", "--quiet", "--"}, paths...)...); rerr != nil {
+		return "", nil, fmt.Errorf("committing version %s (the files were restored, but they stay staged): %w", rel.Version, err)
+	}
+	return "", nil, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
+}
+
+// checkBase refuses to apply rel on any commit but the one it was decided
+// at (rel.Base), so that a commit landing in between cannot change what
+// ships: the version, the notes and the files were decided from Base.
+// HEAD may also be rel's own bump commit made on Base: a resumed run. A
+// release without a Base (decided by an older version, or by hand) is not
+// checked.
+func (v *Versioner) checkBase(ctx context.Context, head string, rel shipprod.Release) error {
+	if rel.Base == "" || head == rel.Base {
+		return nil
+	}
+	if parents, ok := v.bumpCommit(ctx, head, rel); ok && len(parents) == 1 && parents[0] == rel.Base {
+		return nil
+	}
+	return &MovedError{Decided: rel.Base, Head: head}
+}
+
 // resumed reports whether head is rel's bump commit already (a run that
-// stopped after the version step and runs again): its message is rel's and
-// every version file holds rel.Version.
+// stopped after the version step and runs again).
 func (v *Versioner) resumed(ctx context.Context, head string, rel shipprod.Release) bool {
-	msg, err := v.repo.Run(ctx, "log", "-1", "--format=%B", head)
-	if err != nil || strings.TrimSpace(msg) != strings.TrimSpace(v.message(rel)) {
-		return false
+	_, ok := v.bumpCommit(ctx, head, rel)
+	return ok
+}
+
+// bumpCommit reports whether commit is rel's bump commit: its message is
+// rel's and every version file holds rel.Version. It returns the commit's
+// parents too.
+func (v *Versioner) bumpCommit(ctx context.Context, commit string, rel shipprod.Release) (parents []string, ok bool) {
+	out, err := v.repo.RunRaw(ctx, "log", "-1", "--format=%P%n%B", commit)
+	if err != nil {
+		return nil, false
+	}
+	parentLine, msg, _ := strings.Cut(string(out), "\n")
+	if strings.TrimSpace(msg) != strings.TrimSpace(v.message(rel)) {
+		return nil, false
 	}
 	files, err := v.readFiles()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	for _, fd := range files {
 		if fd.version.String() != rel.Version {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return strings.Fields(parentLine), true
 }

@@ -1,18 +1,22 @@
-// Command versionbench measures how long deciding the next version takes
-// on a large generated repository, against plain
-// `git log --format=%B <tag>..HEAD` on the same repository, and the peak
-// memory of the process that decides.
+// Command versionbench measures deciding the next version on a large
+// generated repository against plain `git log --format=%B <tag>..HEAD` on
+// the same repository: wall time, CPU time and the peak memory of the
+// process that decides.
 //
 //	go run ./bench/cmd/versionbench                      # 100,000 commits, 5,000 tags
 //	go run ./bench/cmd/versionbench -commits 20000 -runs 3
 //
 // The repository is generated once with git fast-import into -dir (default
-// $TMPDIR/shipprod-bench) and reused. Each run times the git log baseline
-// (output to /dev/null) and then the decision in a fresh child process,
-// which reports its own time and peak resident memory (VmHWM), so the
-// memory figure is that of a process doing nothing but deciding. The
-// medians and their ratio are printed; the target is a ratio ≤ 1.5 and a
-// peak under 64 MB.
+// $TMPDIR/shipprod-bench) and reused. Each run is a pair, in alternating
+// order: the git log baseline (output to /dev/null) and the decision in a
+// fresh child process that decides and prints the decision as JSON, like
+// `shipprod version --json`. Both are whole processes: wall time is
+// measured from start to exit, CPU time is user+sys from wait4's rusage,
+// which for the deciding child includes the git processes it ran and
+// waited for. The child also reports its own time spent in Decide and its
+// peak resident memory (VmHWM). The medians and their ratios are printed;
+// the targets are a wall ratio ≤ 1.2, a CPU ratio ≤ 1.25 and a peak under
+// 64 MB.
 package main
 
 import (
@@ -33,20 +37,24 @@ import (
 	"github.com/shipprod/shipprod/version"
 )
 
+// childResult is what the deciding child prints.
 type childResult struct {
-	Next        string        `json:"next"`
-	Bump        string        `json:"bump"`
-	Commits     int           `json:"commits"`
-	Elapsed     time.Duration `json:"elapsed"`
-	PeakRSSKB   int           `json:"peak_rss_kb"`
-	GitMaxRSSKB int64         `json:"git_max_rss_kb"`
+	Decision    *version.Decision `json:"decision"`
+	Elapsed     time.Duration     `json:"elapsed"` // in Decide
+	PeakRSSKB   int               `json:"peak_rss_kb"`
+	GitMaxRSSKB int64             `json:"git_max_rss_kb"`
+}
+
+// usage is one process's cost, measured by the parent.
+type usage struct {
+	wall, cpu time.Duration
 }
 
 func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "shipprod-bench"), "where the generated repository is kept")
 	commits := flag.Int("commits", 100000, "Conventional Commits since the last tag")
 	tags := flag.Int("tags", 5000, "older release tags")
-	runs := flag.Int("runs", 5, "measurements (the median is reported)")
+	runs := flag.Int("runs", 7, "measurement pairs (the median is reported)")
 	noChangelog := flag.Bool("no-changelog", false, "decide without the CHANGELOG, so the notes are generated from the commits")
 	child := flag.String("child", "", "internal: decide in this repository and print the result as JSON")
 	flag.Parse()
@@ -67,58 +75,107 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("ready in %s: last tag %s\n", time.Since(start).Round(time.Millisecond), info.LastTag)
-
 	self, err := os.Executable()
 	if err != nil {
 		fail(err)
 	}
-	var logs, decides []time.Duration
-	var last childResult
-	peak := 0
-	for i := 0; i < *runs; i++ {
-		lt, err := gitLog(ctx, info.Dir, info.LastTag)
-		if err != nil {
-			fail(err)
-		}
-		res, err := runChild(ctx, self, info.Dir, *noChangelog)
-		if err != nil {
-			fail(err)
-		}
-		logs, decides, last = append(logs, lt), append(decides, res.Elapsed), res
-		peak = max(peak, res.PeakRSSKB)
-		fmt.Printf("run %d: git log %s, decide %s (%s → %s), peak RSS %.1f MB\n", i+1, ms(lt), ms(res.Elapsed), info.LastVersion, res.Next, float64(res.PeakRSSKB)/1024)
+	if err := measure(ctx, self, info, *runs, *noChangelog); err != nil {
+		fail(err)
 	}
-	ml, md := median(logs), median(decides)
-	fmt.Printf("\ngit log --format=%%B %s..HEAD  median %s\n", info.LastTag, ms(ml))
-	fmt.Printf("version.Decide                  median %s  (next %s, %s bump, %d commits)\n", ms(md), last.Next, last.Bump, last.Commits)
-	fmt.Printf("ratio                           %.2f× (target ≤ 1.5×)\n", float64(md)/float64(ml))
-	fmt.Printf("peak RSS of the deciding process %.1f MB (target < 64 MB); git log's own peak %.1f MB\n", float64(peak)/1024, float64(last.GitMaxRSSKB)/1024)
 }
 
-// gitLog times the baseline, its output thrown away as `> /dev/null` would.
-func gitLog(ctx context.Context, dir, tag string) (time.Duration, error) {
+// measure runs the pairs and prints each and the medians.
+func measure(ctx context.Context, self string, info repogen.Info, runs int, noChangelog bool) error {
+	var logs, decides []usage
+	var inDecide []time.Duration
+	var last childResult
+	peak := 0
+	for i := range runs {
+		var lu, du usage
+		var res childResult
+		var err error
+		// Alternate which goes first, so that neither always runs on the
+		// caches (or in the load) the other left.
+		if i%2 == 0 {
+			if lu, err = gitLog(ctx, info.Dir, info.LastTag); err == nil {
+				du, res, err = runChild(ctx, self, info.Dir, noChangelog)
+			}
+		} else {
+			if du, res, err = runChild(ctx, self, info.Dir, noChangelog); err == nil {
+				lu, err = gitLog(ctx, info.Dir, info.LastTag)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		logs, decides, inDecide, last = append(logs, lu), append(decides, du), append(inDecide, res.Elapsed), res
+		peak = max(peak, res.PeakRSSKB)
+		fmt.Printf("pair %d: git log %s wall %s cpu, version %s wall %s cpu (Decide %s; %s → %s), peak RSS %.1f MB\n",
+			i+1, ms(lu.wall), ms(lu.cpu), ms(du.wall), ms(du.cpu), ms(res.Elapsed), res.Decision.Current, res.Decision.Next, float64(res.PeakRSSKB)/1024)
+	}
+	lw, lc := median(logs, func(u usage) time.Duration { return u.wall }), median(logs, func(u usage) time.Duration { return u.cpu })
+	dw, dc := median(decides, func(u usage) time.Duration { return u.wall }), median(decides, func(u usage) time.Duration { return u.cpu })
+	d := last.Decision
+	fmt.Printf("\nmedians of %d pairs                 wall      cpu (user+sys, with git children)\n", runs)
+	fmt.Printf("git log --format=%%B %s..HEAD  %8s  %8s\n", info.LastTag, ms(lw), ms(lc))
+	fmt.Printf("version (decide, print JSON)     %8s  %8s  (in Decide %s; next %s, %s bump, %d commits)\n",
+		ms(dw), ms(dc), ms(median(inDecide, func(d time.Duration) time.Duration { return d })), d.Next, d.Bump, d.Commits)
+	fmt.Printf("ratio of the medians             %7.2f×  %7.2f×  (targets ≤ 1.20× wall, ≤ 1.25× cpu)\n", float64(dw)/float64(lw), float64(dc)/float64(lc))
+	// On a busy machine the load shifts between pairs; the ratio within
+	// each pair, run back to back, is steadier.
+	pw, pc := pairRatios(logs, decides)
+	fmt.Printf("median of the pairs' ratios      %7.2f×  %7.2f×\n", pw, pc)
+	fmt.Printf("peak RSS of the deciding process %.1f MB (target < 64 MB); git log's own peak %.1f MB\n", float64(peak)/1024, float64(last.GitMaxRSSKB)/1024)
+	return nil
+}
+
+// gitLog runs the baseline, its output thrown away as `> /dev/null` would.
+func gitLog(ctx context.Context, dir, tag string) (usage, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
-		return 0, err
+		return usage{}, err
 	}
 	defer null.Close()
 	cmd := exec.CommandContext(ctx, "git", "log", "--format=%B", tag+"..HEAD")
 	cmd.Dir, cmd.Env, cmd.Stdout = dir, repogen.Env(), null
 	start := time.Now()
 	err = cmd.Run()
-	return time.Since(start), err
+	return usage{wall: time.Since(start), cpu: cpuOf(cmd.ProcessState)}, err
 }
 
-func runChild(ctx context.Context, self, dir string, noChangelog bool) (childResult, error) {
+// runChild decides in a fresh process.
+func runChild(ctx context.Context, self, dir string, noChangelog bool) (usage, childResult, error) {
 	cmd := exec.CommandContext(ctx, self, "-child", dir, fmt.Sprintf("-no-changelog=%v", noChangelog))
 	cmd.Env = repogen.Env()
 	cmd.Stderr = os.Stderr
+	start := time.Now()
 	out, err := cmd.Output()
+	u := usage{wall: time.Since(start), cpu: cpuOf(cmd.ProcessState)}
 	if err != nil {
-		return childResult{}, fmt.Errorf("deciding: %w", err)
+		return u, childResult{}, fmt.Errorf("deciding: %w", err)
 	}
 	var res childResult
-	return res, json.Unmarshal(out, &res)
+	if err := json.Unmarshal(out, &res); err != nil {
+		return u, res, err
+	}
+	if res.Decision == nil {
+		return u, res, fmt.Errorf("deciding: no decision in %q", out)
+	}
+	return u, res, nil
+}
+
+// cpuOf is the user+sys time of an exited process. wait4 reports it for
+// the process and every descendant it waited for, so the deciding child's
+// figure includes its git processes.
+func cpuOf(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return ps.UserTime() + ps.SystemTime()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // decide runs in the child process.
@@ -139,8 +196,7 @@ func decide(ctx context.Context, dir string, noChangelog bool) error {
 	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
-	return json.NewEncoder(os.Stdout).Encode(childResult{Next: d.Next, Bump: string(d.Bump), Commits: d.Commits,
-		Elapsed: elapsed, PeakRSSKB: vmHWM(), GitMaxRSSKB: ru.Maxrss})
+	return json.NewEncoder(os.Stdout).Encode(childResult{Decision: d, Elapsed: elapsed, PeakRSSKB: vmHWM(), GitMaxRSSKB: ru.Maxrss})
 }
 
 // vmHWM is this process's peak resident set size in kB (Linux).
@@ -161,8 +217,24 @@ func vmHWM() int {
 	return 0
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
+// pairRatios is the median ratio of decide to git log within each pair,
+// for wall and CPU time.
+func pairRatios(logs, decides []usage) (wall, cpu float64) {
+	ws, cs := make([]float64, len(logs)), make([]float64, len(logs))
+	for i := range logs {
+		ws[i] = float64(decides[i].wall) / float64(logs[i].wall)
+		cs[i] = float64(decides[i].cpu) / float64(logs[i].cpu)
+	}
+	sort.Float64s(ws)
+	sort.Float64s(cs)
+	return ws[len(ws)/2], cs[len(cs)/2]
+}
+
+func median[T any](xs []T, by func(T) time.Duration) time.Duration {
+	s := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		s[i] = by(x)
+	}
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
 }
