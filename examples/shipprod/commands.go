@@ -53,6 +53,7 @@ func (freshJournal) Load(context.Context) (*shipprod.Result, error) { return nil
 
 // runPipeline confirms (unless --yes), runs p and prints the outcome.
 func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.Reader, stdout io.Writer) error {
+	var confirmed *shipprod.Plan
 	if !o.yes {
 		if o.json {
 			return usageErrorf("--json needs --yes: there is no one to ask for confirmation")
@@ -72,6 +73,7 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 			return usageErrorf("not confirmed, nothing was changed (pass --yes to ship without asking)")
 		}
 		fmt.Fprintln(stdout)
+		confirmed = plan // the plan the user confirmed is the one that runs
 	}
 	var jsonOut *jsonObserver
 	human := &humanObserver{w: stdout}
@@ -81,7 +83,15 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 	} else {
 		p.Observer = human
 	}
-	res, err := p.Run(ctx)
+	var (
+		res *shipprod.Result
+		err error
+	)
+	if confirmed != nil {
+		res, err = p.RunPlan(ctx, confirmed)
+	} else {
+		res, err = p.Run(ctx)
+	}
 	if o.json {
 		jsonOut.result("result", res)
 		return err
