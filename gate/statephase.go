@@ -57,7 +57,9 @@ func (r *recorder) phases() error {
 		steps = append(steps, func() error { return r.setIn("", "phase", r.shipPhase()) })
 	}
 	if l := ed.list(root, "completed_phases"); l != nil {
-		steps = append(steps, func() error { return r.listMembership(root, "", "completed_phases", r.shipPhase(), r.plan.phase == phaseDone) })
+		steps = append(steps, func() error {
+			return r.listMembership(root, "", "completed_phases", r.shipPhase(), r.plan.phase == phaseDone)
+		})
 	}
 	switch ph := deref(ownValue(root, "phases")); {
 	case ph != nil && ph.Kind == yaml.MappingNode:

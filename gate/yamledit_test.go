@@ -8,8 +8,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func str(v string) *yaml.Node  { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
-func ts(v string) *yaml.Node   { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!timestamp", Value: v} }
+func str(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+func ts(v string) *yaml.Node  { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!timestamp", Value: v} }
 func boolean(b bool) *yaml.Node {
 	v := "false"
 	if b {
@@ -57,7 +57,9 @@ func TestEditorInPlace(t *testing.T) {
 		{name: "scalar with a comment keeps the comment",
 			src:  "# head\nworkflow:\n  phase: spec-flow\n  status: in_progress  # Options: in_progress, completed\n\n  other: 1\n",
 			want: "# head\nworkflow:\n  phase: spec-flow\n  status: completed  # Options: in_progress, completed\n\n  other: 1\n",
-			edit: func(t *testing.T, ed *editor) { set(t, ed, mustMap(t, ed, ed.root, "workflow"), "status", str("completed")) }},
+			edit: func(t *testing.T, ed *editor) {
+				set(t, ed, mustMap(t, ed, ed.root, "workflow"), "status", str("completed"))
+			}},
 		{name: "quoted stays quoted, plain stays plain",
 			src:  "a: \"1.0.0\"\nb: '2025-11-20T15:00:00Z'\nc: 2025-11-20T15:00:00Z\n",
 			want: "a: \"2.7.0\"\nb: '2025-12-01T10:00:00Z'\nc: 2025-12-01T10:00:00Z\n",
