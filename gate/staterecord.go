@@ -45,20 +45,25 @@ type recordPlan struct {
 const maxReasonLen = 300
 
 // planFor decides what res writes. Runs that changed nothing are not
-// recorded: blocked by the gates, nothing to release, or interrupted
-// before anything was tagged or deployed.
+// recorded: blocked by the gates, nothing to release, or failed or
+// interrupted before the version commit, the tag or the deploy (the
+// pre-flight's "nothing was changed" stays true of the state file too).
 func planFor(res shipprod.Result) recordPlan {
 	p := recordPlan{start: cmp.Or(res.ResumedFrom, res.StartedAt), end: runEnd(res)}
-	tagged := stepDone(res, shipprod.StepTag)
+	changed := res.Deployment != nil || stepDone(res, shipprod.StepTag) || stepDone(res, shipprod.StepVersion)
 	switch res.Outcome {
 	case shipprod.OutcomeShipped, shipprod.OutcomeNotVerified:
 		p.phase = phaseDone
-	case shipprod.OutcomeRolledBack, shipprod.OutcomeUnhealthy, shipprod.OutcomeFailed:
+	case shipprod.OutcomeRolledBack, shipprod.OutcomeUnhealthy:
 		p.phase = phaseFailed
+	case shipprod.OutcomeFailed:
+		if changed {
+			p.phase = phaseFailed
+		}
 	case shipprod.OutcomeReleased:
 		p.phase = phaseRunning
 	case shipprod.OutcomeInterrupted:
-		if res.Deployment != nil || tagged {
+		if changed {
 			p.phase = phaseRunning
 		}
 	}

@@ -83,9 +83,13 @@ func (w *StateWriter) locate() (path, display string, err error) {
 }
 
 // WriteReport implements shipprod.Reporter: it records res in the state
-// file and returns its path when the file changed. Runs that changed
-// nothing (blocked by the gates, nothing to release, interrupted before
-// the tag) are not recorded.
+// file and returns the file's path. The file is rewritten only when the
+// record changes it; its path is returned whenever it holds the record,
+// so that the final report of a run (which replaces Result.Reports) still
+// lists the file the run's first report wrote. Runs that changed nothing
+// (blocked by the gates, nothing to release, failed or interrupted before
+// the version commit, the tag or the deploy) are not recorded, and no path
+// is returned.
 func (w *StateWriter) WriteReport(ctx context.Context, res shipprod.Result) ([]string, error) {
 	plan := planFor(res)
 	if plan.phase == phaseNone {
@@ -104,7 +108,7 @@ func (w *StateWriter) WriteReport(ctx context.Context, res shipprod.Result) ([]s
 		return nil, fmt.Errorf("updating the Spec-Flow state file %s: %w (nothing was written)", display, err)
 	}
 	if bytes.Equal(out, src) {
-		return nil, nil
+		return []string{display}, nil // already recorded: nothing to write
 	}
 	if err := atomicfile.WriteFile(path, out, 0o644); err != nil {
 		return nil, fmt.Errorf("updating the Spec-Flow state file: %w", err)
