@@ -36,7 +36,8 @@ type editor struct {
 	lines []int // lines[i] is the offset where line i+1 starts
 	doc   *yaml.Node
 	root  *yaml.Node
-	step  int // indentation step of nested mappings
+	step  int  // indentation step of nested mappings
+	crlf  bool // the file's lines end with \r\n
 
 	span     map[*yaml.Node]span       // text of every parsed node
 	flowRoot map[*yaml.Node]*yaml.Node // outermost flow collection holding a node
@@ -75,6 +76,7 @@ func newEditor(src []byte, root *yaml.Node) (*editor, error) {
 		span: map[*yaml.Node]span{}, flowRoot: map[*yaml.Node]*yaml.Node{},
 		parent: map[*yaml.Node]*yaml.Node{}, keyStyle: map[string]yaml.Style{},
 		scalars: map[*yaml.Node]span{}, dirty: map[*yaml.Node]bool{}}
+	ed.crlf = bytes.Contains(src, []byte("\r\n"))
 	ed.lines = append(ed.lines, 0)
 	for i, c := range src {
 		if c == '\n' {
@@ -415,7 +417,7 @@ func (ed *editor) replaceValue(m *yaml.Node, i int, nv *yaml.Node) error {
 	}
 	indent := k.Column - 1 + ed.step
 	ed.inserts = append(ed.inserts, insertion{at: ed.nextLine(cut.end), indent: indent, seq: len(ed.inserts), cut: &cut,
-		render: func() (string, error) { return ed.renderBlockBody(nv, indent) }})
+		render: func() (string, error) { return ed.renderBlock(nv, indent) }})
 	return nil
 }
 
@@ -655,20 +657,11 @@ func (ed *editor) deleteKey(m *yaml.Node, path, key string) error {
 	return nil
 }
 
-// renderBlock renders n (a one-entry mapping or one-item list) in block
-// style, every line indented by indent.
+// renderBlock renders n in block style, every line indented by indent: a
+// one-entry mapping or one-item list to insert, or the new collection under
+// a key.
 func (ed *editor) renderBlock(n *yaml.Node, indent int) (string, error) {
 	text, err := ed.encode(n)
-	if err != nil {
-		return "", err
-	}
-	return indentLines(text, indent), nil
-}
-
-// renderBlockBody renders collection nv as the block under a key: a new
-// line, then its entries indented by indent.
-func (ed *editor) renderBlockBody(nv *yaml.Node, indent int) (string, error) {
-	text, err := ed.encode(nv)
 	if err != nil {
 		return "", err
 	}
@@ -763,6 +756,9 @@ func (ed *editor) result() ([]byte, error) {
 		}
 		if ins.at == len(ed.src) && len(ed.src) > 0 && ed.src[len(ed.src)-1] != '\n' {
 			text = "\n" + text
+		}
+		if ed.crlf {
+			text = strings.ReplaceAll(text, "\n", "\r\n")
 		}
 		edits = append(edits, edit{start: ins.at, end: ins.at, text: text, indent: ins.indent, seq: ins.seq})
 		if ins.cut != nil {

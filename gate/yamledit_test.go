@@ -169,6 +169,16 @@ func TestEditorInPlace(t *testing.T) {
 				set(t, ed, ed.root, "v", str("2.10"))
 				set(t, ed, ed.root, "multi", str("line one\nline two"))
 			}},
+		{name: "Windows line endings are kept",
+			src:  "workflow:\r\n  status: in_progress\r\n  done:\r\n    - a\r\n    - b\r\nend: 1\r\n",
+			want: "workflow:\r\n  status: completed\r\n  done:\r\n    - b\r\n    - c\r\n  phase: x\r\nend: 1\r\n",
+			edit: func(t *testing.T, ed *editor) {
+				w := mustMap(t, ed, ed.root, "workflow")
+				set(t, ed, w, "status", str("completed"))
+				require.NoError(t, ed.removeItem(w, "done", "done", ed.list(w, "done"), 0))
+				ed.appendItem(ed.list(w, "done"), "done", str("c"))
+				set(t, ed, w, "phase", str("x"))
+			}},
 		{name: "indentation of the file is kept",
 			src:  "deployment:\n    staging:\n        url: s\n",
 			want: "deployment:\n    staging:\n        url: s\n    production:\n        url: p\n",
@@ -200,4 +210,15 @@ func TestEditorRefusesWhatItCannotRewrite(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// The text is checked against the edited tree: a change the text does not
+// carry is an error, not a silently different file.
+func TestEditorVerifiesItsOwnOutput(t *testing.T) {
+	_, err := runEdit(t, "a: 1\nb: 2\n", func(ed *editor) error {
+		ed.root.Content[1].Value = "3" // changed in the tree behind the editor's back
+		return nil
+	})
+	require.ErrorIs(t, err, errEdit)
+	assert.Contains(t, err.Error(), "does not read back as the intended values")
 }
