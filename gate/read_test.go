@@ -125,7 +125,7 @@ func TestStateFileSizeLimit(t *testing.T) {
 	require.ErrorAs(t, err, &sfe)
 	assert.True(t, errors.Is(err, gate.ErrStateFileTooLarge))
 	assert.Contains(t, err.Error(), path)
-	assert.Contains(t, err.Error(), "1 MiB limit")
+	assert.Contains(t, err.Error(), "over the 1 MiB limit")
 
 	// Just under the limit is read.
 	small := big[:gate.MaxStateFileSize-100]

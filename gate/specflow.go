@@ -244,7 +244,7 @@ func readLimited(path string) ([]byte, error) {
 	defer f.Close()
 	tooLarge := func(size string) error {
 		return &StateFileError{Path: path,
-			Problem: fmt.Sprintf("the state file is %s, larger than the %s limit for a state file", size, humanSize(MaxStateFileSize)),
+			Problem: fmt.Sprintf("state file too large: %s, over the %s limit for a state file", size, humanSize(MaxStateFileSize)),
 			Hint:    "Spec-Flow's state files are a few kilobytes: check that the state setting names specs/NNN-slug/state.yaml", Err: ErrStateFileTooLarge}
 	}
 	if info, err := f.Stat(); err == nil && info.Size() > MaxStateFileSize {

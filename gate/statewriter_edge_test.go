@@ -87,7 +87,7 @@ func TestStateWriterRefuses(t *testing.T) {
 		{name: "production is a list", content: "deployment:\n  production: [a, b]\n",
 			want: []string{"line 2", "deployment.production is a list, not a mapping"}},
 		{name: "too large", content: "feature: x\n# " + strings.Repeat("x", gate.MaxStateFileSize) + "\n",
-			want: []string{"larger than the 1 MiB limit"}, is: gate.ErrStateFileTooLarge},
+			want: []string{"over the 1 MiB limit"}, is: gate.ErrStateFileTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -494,3 +494,19 @@ func TestStateWriterShippedThenRolledBack(t *testing.T) {
 +51:     rollback_at: 2025-12-01T10:11:00Z
 +52:     rollback_reason: 'monitor: error rate 7.2% over the 5% limit for 3 minutes'`, lineDiff(before, after))
 }
+
+// The example in the package documentation is what the writer does.
+func TestPackageDocExample(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	_, example, ok := strings.Cut(string(doc), "A shipped run on the runtime initializer's file changes these lines:\n//\n")
+	require.True(t, ok)
+	example, _, _ = strings.Cut(example, "\n//\n")
+	var lines []string
+	for _, l := range strings.Split(example, "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "//\t"))
+	}
+	before := sample(t, "spec-flow__scripts__bash__workflow-state.sh__initialize_workflow_state.heredoc.yaml")
+	after, _ := writeBack(t, before, shipped())
+	assert.Equal(t, strings.Join(lines, "\n"), lineDiff(before, after))
+}
