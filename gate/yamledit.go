@@ -34,7 +34,6 @@ import (
 type editor struct {
 	src   []byte
 	lines []int // lines[i] is the offset where line i+1 starts
-	doc   *yaml.Node
 	root  *yaml.Node
 	step  int  // indentation step of nested mappings
 	crlf  bool // the file's lines end with \r\n
@@ -294,8 +293,12 @@ func (ed *editor) flowSpan(off int) (span, error) {
 				return span{off, i + 1, true}, nil
 			}
 		case '"', '\'':
-			s := ed.scalarSpan(&yaml.Node{Kind: yaml.ScalarNode}, i)
-			i = s.end - 1
+			// A quote opens quoted text only where a value starts ("it's"
+			// is plain text).
+			if j := bytes.LastIndexFunc(src[:i], func(r rune) bool { return !isSpace(byte(r)) }); j >= 0 && strings.ContainsRune("[{,:", rune(src[j])) {
+				s := ed.scalarSpan(&yaml.Node{Kind: yaml.ScalarNode}, i)
+				i = s.end - 1
+			}
 		case '#':
 			if i > 0 && isSpace(src[i-1]) {
 				i = ed.nextLine(i) - 1

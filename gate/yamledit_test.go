@@ -101,6 +101,10 @@ func TestEditorInPlace(t *testing.T) {
 				set(t, ed, mustMap(t, ed, w, "phase_timing", "ship:ship-prod"), "status", str("completed"))
 				ed.appendItem(ed.list(w, "failed"), "", str("c"))
 			}},
+		{name: "a flow collection with quotes, apostrophes and a comment",
+			src:  "a: [it's, \"b]\", 'c'' d'] # note\nb: 1\n",
+			want: "a: [it's, \"b]\", 'c'' d', e] # note\nb: 1\n",
+			edit: func(t *testing.T, ed *editor) { ed.appendItem(ed.list(ed.root, "a"), "a", str("e")) }},
 		{name: "block list: append and remove",
 			src:  "done:\n  - plan   # first\n  - ship-prod\n  - tasks\n# tail\nfailed:\n- ship-prod\nnext: 1\n",
 			want: "done:\n  - plan   # first\n  - tasks\n  - ship-prod2\n# tail\nfailed: []\nnext: 1\n",
