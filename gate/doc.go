@@ -91,6 +91,9 @@
 //	rollback_at         when the rollback finished
 //	rollback_reason     why, on one line
 //
+// Credentials in a URL (https://user:token@host) are written as ***: the
+// state file is committed with the feature.
+//
 // After a rollback the block says what production runs again, as
 // ship-rollback.sh sets version to its target: version, tag, deployment_id,
 // url and deployed_at are the restored release's; tag_created_at and

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"cmp"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -84,9 +85,9 @@ func planFor(res shipprod.Result) recordPlan {
 			{key: "tag", value: strNode(rel.Tag)},
 			{key: "tag_created_at", value: timeNode(tagTime(res))},
 			{key: "deployed_at", value: timeNode(cmp.Or(d.FinishedAt, stepEnd(res, shipprod.StepDeploy)))},
-			{key: "url", value: strNode(d.URL)},
+			{key: "url", value: strNode(withoutUserInfo(d.URL))},
 			{key: "deployment_id", value: strNode(d.ID)},
-			{key: "github_release_url", value: strNode(rel.ReleaseURL)},
+			{key: "github_release_url", value: strNode(withoutUserInfo(rel.ReleaseURL))},
 		}
 	case res.Outcome == shipprod.OutcomeReleased && rel.Tag != "":
 		p.version = rel.Version
@@ -95,7 +96,7 @@ func planFor(res shipprod.Result) recordPlan {
 			{key: "previous_version", value: strNode(rel.PreviousVersion)},
 			{key: "tag", value: strNode(rel.Tag)},
 			{key: "tag_created_at", value: timeNode(tagTime(res))},
-			{key: "github_release_url", value: strNode(rel.ReleaseURL)},
+			{key: "github_release_url", value: strNode(withoutUserInfo(rel.ReleaseURL))},
 		}
 	}
 	if p.fields != nil {
@@ -120,19 +121,26 @@ func rolledBackFields(res shipprod.Result) ([]field, string) {
 		// target's, so they are cleared when they are the rolled-back one's.
 		{key: "tag_created_at", clearIf: formatTime(tagTime(res))},
 		{key: "deployed_at", value: timeNode(cmp.Or(rb.Restored.FinishedAt, rb.FinishedAt, stepEnd(res, shipprod.StepRollback)))},
-		{key: "url", value: strNode(rb.Restored.URL)},
+		{key: "url", value: strNode(withoutUserInfo(rb.Restored.URL))},
 		{key: "deployment_id", value: strNode(rb.Restored.ID)},
-		{key: "github_release_url", clearIf: rel.ReleaseURL},
+		{key: "github_release_url", clearIf: withoutUserInfo(rel.ReleaseURL)},
 		{key: "rollback_from", value: strNode(cmp.Or(rel.Tag, rel.Version))},
 		{key: "rollback_to", value: strNode(cmp.Or(target.Tag, target.Version, shortCommit(target.Commit)))},
 		{key: "rollback_at", value: timeNode(cmp.Or(rb.FinishedAt, rb.StartedAt, stepEnd(res, shipprod.StepRollback)))},
-		{key: "rollback_reason", value: strNode(oneLine(rb.Reason, maxReasonLen))},
+		{key: "rollback_reason", value: strNode(oneLine(withoutUserInfo(rb.Reason), maxReasonLen))},
 	}
 	if target.Tag == "" {
 		fields[3] = field{key: "tag", clearIf: rel.Tag}
 	}
 	return fields, target.Version
 }
+
+// userInfo is the credentials part of a URL ("://user:token@").
+var userInfo = regexp.MustCompile(`://[^/\s@]+@`)
+
+// withoutUserInfo masks the credentials of any URL in s: the state file is
+// committed with the feature, and a token must not end up in it.
+func withoutUserInfo(s string) string { return userInfo.ReplaceAllString(s, "://***@") }
 
 func shortCommit(sha string) string {
 	if len(sha) > 12 {
