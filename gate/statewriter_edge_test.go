@@ -243,7 +243,9 @@ func TestStateWriterWritesNoCredentials(t *testing.T) {
 	res.Release.ReleaseURL = "https://x-access-token:ghs_abc123@github.com/acme/app/releases/tag/v1.1.0"
 	res.Rollback.Reason = "health checks failed: GET https://probe:hunter2@app.example.com/health: 500"
 	res.Rollback.Restored.URL = "https://deploy:s3cr3t-token@app.example.com"
-	for _, r := range []shipprod.Result{func() shipprod.Result { s := shipped(); s.Deployment.URL, s.Release.ReleaseURL = res.Deployment.URL, res.Release.ReleaseURL; return s }(), res} {
+	ship := shipped()
+	ship.Deployment.URL, ship.Release.ReleaseURL = res.Deployment.URL, res.Release.ReleaseURL
+	for _, r := range []shipprod.Result{ship, res} {
 		after, _ := writeBack(t, approvedState, r)
 		for _, secret := range []string{"s3cr3t-token", "ghs_abc123", "hunter2"} {
 			assert.NotContains(t, after, secret)
