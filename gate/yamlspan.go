@@ -247,4 +247,3 @@ func (ed *editor) indentStep(n *yaml.Node) int {
 	}
 	return 2
 }
-
