@@ -91,11 +91,11 @@ func (e *StateFileError) Unwrap() error { return e.Err }
 // workflow.current_phase (ship-recover.sh), with any "ship:" prefix
 // ignored. The feature is at the ship when the phase is
 //
-//	ship-prod       the phase itself (ship:ship-prod in the runtime dialect)
+//	ship-prod         the phase itself (ship:ship-prod in the runtime dialect)
 //	validate-staging  the phase before it: its end is the staging gate above
-//	deploy-prod     direct-prod's production phase (ship:deploy-prod)
-//	ship            ship-recover.sh's single ship phase
-//	optimize        only when the deployment model is direct-prod
+//	deploy-prod       direct-prod's production phase (ship:deploy-prod)
+//	ship              ship-recover.sh's single ship phase
+//	optimize          only when the deployment model is direct-prod
 //
 // Any other phase (spec-flow, spec, plan, implement, ship-staging, finalize,
 // …) gives an advisory result: a warning that does not block, unless
