@@ -1,13 +1,3 @@
-// Package gate decides whether a release may ship.
-//
-// SpecFlow reads the release gates from a Spec-Flow state.yaml: the staging
-// validation must be approved and the staging rollback drill must have
-// passed. Real state files come in several dialects (the runtime initializer,
-// the template, the skills and the scripts each write their own), so each
-// gate is looked up under every key that records it, in a documented order,
-// and the report says which key decided.
-//
-// Static, Func and All let programs plug in their own gates.
 package gate
 
 import (

@@ -16,6 +16,24 @@ import (
 	"github.com/shipprod/shipprod/gate"
 )
 
+// gateNamed returns the result of the named gate; ok is false when the
+// report has none.
+func gateNamed(report shipprod.GateReport, name string) (shipprod.GateResult, bool) {
+	for _, g := range report.Gates {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return shipprod.GateResult{}, false
+}
+
+func mustGate(t *testing.T, report shipprod.GateReport, name string) shipprod.GateResult {
+	t.Helper()
+	g, ok := gateNamed(report, name)
+	require.True(t, ok, "the report has a %s result: %+v", name, report.Gates)
+	return g
+}
+
 // The files in testdata/specflow are verbatim copies of Spec-Flow's state
 // files (see ../shared/specflow/README.md for their origin).
 func TestSpecFlowOnSpecFlowsOwnFiles(t *testing.T) {
@@ -27,14 +45,25 @@ func TestSpecFlowOnSpecFlowsOwnFiles(t *testing.T) {
 		stagingKey, rollbackKey string
 		stagingFound            string
 		rollbackPassed          bool
+		// deployedKey is the key of the staging_deployed result ("" = none).
+		deployedKey    string
+		deployedPassed bool
+		// phaseKey and phaseFound: the phase result ("" = none).
+		phaseKey, phaseFound string
+		phasePassed          bool
 	}{
 		{file: "spec-flow__testing__feedback-loop-test__epics__001-auth-test__workflow-state.yaml",
 			stagingKey: "manual_gates.staging_validation.status", stagingFound: "pending",
-			rollbackKey: "manual_gates.staging_validation.rollback_tested", rollbackPassed: true},
+			rollbackKey: "manual_gates.staging_validation.rollback_tested", rollbackPassed: true,
+			deployedKey: "deployment.staging.deployed_at", deployedPassed: true,
+			phaseKey: "phase", phaseFound: "validate-staging", phasePassed: true},
 		{file: "spec-flow__templates__workflow-state-template.yaml", malformed: "not valid YAML"},
-		{file: "spec-flow__scripts__bash__workflow-state.sh__initialize_workflow_state.heredoc.yaml"},
-		{file: "spec-flow__scripts__bash__create-new-feature.sh__state.heredoc.yaml"},
-		{file: "spec-flow__scripts__bash__ship-recover.sh__recovered-state.heredoc.yaml"},
+		{file: "spec-flow__scripts__bash__workflow-state.sh__initialize_workflow_state.heredoc.yaml",
+			deployedKey: "deployment.staging.deployed", phaseKey: "workflow.phase", phaseFound: "spec-flow"},
+		{file: "spec-flow__scripts__bash__create-new-feature.sh__state.heredoc.yaml",
+			phaseKey: "current_phase", phaseFound: "spec"},
+		{file: "spec-flow__scripts__bash__ship-recover.sh__recovered-state.heredoc.yaml",
+			phaseKey: "workflow.current_phase", phaseFound: "$CURRENT_PHASE"},
 		{file: "spec-flow__templates__feature-state.template.yaml"},
 		{file: "spec-flow__templates__epic-state.template.yaml"},
 		{file: "spec-flow__docs__state-epic.yaml"},
@@ -52,8 +81,7 @@ func TestSpecFlowOnSpecFlowsOwnFiles(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Len(t, report.Gates, 2)
-			staging, rollback := report.Gates[0], report.Gates[1]
+			staging, rollback := mustGate(t, report, gate.StagingValidation), mustGate(t, report, gate.RollbackCapability)
 			assert.Equal(t, gate.StagingValidation, staging.Name)
 			assert.Equal(t, tt.stagingKey, staging.Key)
 			assert.Equal(t, tt.stagingFound, staging.Found)
@@ -63,6 +91,31 @@ func TestSpecFlowOnSpecFlowsOwnFiles(t *testing.T) {
 			assert.Equal(t, tt.rollbackKey, rollback.Key)
 			assert.Equal(t, tt.rollbackPassed, rollback.Passed)
 			assert.NotEmpty(t, report.Blocking())
+
+			deployed, ok := gateNamed(report, gate.StagingDeployed)
+			assert.Equal(t, tt.deployedKey != "", ok, "a staging_deployed result only where the file records the deployment")
+			assert.Equal(t, tt.deployedKey, deployed.Key)
+			assert.Equal(t, tt.deployedPassed, deployed.Passed)
+			if ok && !deployed.Passed {
+				assert.Contains(t, deployed.Hint, "/ship-staging")
+				assert.Contains(t, report.Blocking(), deployed)
+			}
+
+			phase, ok := gateNamed(report, gate.Phase)
+			assert.Equal(t, tt.phaseKey != "", ok, "a phase result only where the file records the phase")
+			if !ok {
+				assert.Contains(t, strings.Join(report.Notes, "\n"), "phase not checked")
+				return
+			}
+			assert.Equal(t, tt.phaseKey, phase.Key)
+			assert.Equal(t, tt.phaseFound, phase.Found)
+			assert.Equal(t, tt.phasePassed, phase.Passed)
+			assert.True(t, phase.Advisory, "the phase only warns by default")
+			assert.NotContains(t, report.Blocking(), phase)
+			if !tt.phasePassed {
+				assert.Contains(t, report.Warnings(), phase)
+				assert.NotEmpty(t, phase.Hint)
+			}
 		})
 	}
 }
@@ -179,8 +232,7 @@ quality_gates: {rollback: {status: passed}}
 			path := writeState(t, tt.state)
 			report, err := (&gate.SpecFlow{Path: path, AllowAutoSkipped: tt.allowAutoSkipped}).CheckGates(context.Background())
 			require.NoError(t, err)
-			require.Len(t, report.Gates, 2)
-			staging, rollback := report.Gates[0], report.Gates[1]
+			staging, rollback := mustGate(t, report, gate.StagingValidation), mustGate(t, report, gate.RollbackCapability)
 			assert.Equal(t, tt.wantStaging, staging.Passed, "staging passed")
 			assert.Equal(t, tt.stagingKey, staging.Key)
 			assert.Equal(t, tt.stagingVal, staging.Found)

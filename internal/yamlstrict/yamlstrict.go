@@ -1,5 +1,6 @@
 // Package yamlstrict decodes YAML into Go structs and rejects keys the struct
-// does not have, naming the key, its line and the keys that are allowed.
+// does not have, naming the key, its line and the keys that are allowed, and
+// mappings that hold a key twice, naming both lines.
 // yaml.v3's own KnownFields works only on whole documents; configuration is
 // decoded section by section (each deployer decodes its own), so the check
 // here works on any yaml.Node.
@@ -65,6 +66,11 @@ func Unmarshal(file string, data []byte, v any) error {
 func Decode(file, path string, node *yaml.Node, v any) error {
 	if node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
 		node = node.Content[0]
+	}
+	// Before the decoder: it reports a duplicate as a "wrong type" and not
+	// at all inside a yaml.Node field (a deployer's section, decoded later).
+	if err := checkDup(file, path, node); err != nil {
+		return err
 	}
 	if err := check(file, path, node, reflect.TypeOf(v)); err != nil {
 		return err
@@ -176,6 +182,14 @@ func check(file, path string, node *yaml.Node, t reflect.Type) error {
 		collectFields(t, fields, &inlineMap)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			k, val := node.Content[i], node.Content[i+1]
+			if isMerge(k) {
+				// "<<: *defaults" merges the keys of another mapping
+				// (or a list of them): they must fit the struct too.
+				if err := checkMerged(file, path, val, t); err != nil {
+					return err
+				}
+				continue
+			}
 			ft, ok := fields[k.Value]
 			if !ok {
 				if inlineMap {
@@ -201,12 +215,43 @@ func check(file, path string, node *yaml.Node, t reflect.Type) error {
 			return nil
 		}
 		for i := 0; i+1 < len(node.Content); i += 2 {
+			if isMerge(node.Content[i]) {
+				if err := checkMerged(file, path, node.Content[i+1], t); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := check(file, join(path, node.Content[i].Value), node.Content[i+1], t.Elem()); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// isMerge reports whether k is YAML's merge key "<<" (plain, not quoted).
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge"
+}
+
+// checkMerged checks the mapping (or list of mappings) a merge key merges
+// into a value of type t.
+func checkMerged(file, path string, val *yaml.Node, t reflect.Type) error {
+	for val != nil && val.Kind == yaml.AliasNode {
+		val = val.Alias
+	}
+	if val == nil {
+		return nil
+	}
+	if val.Kind == yaml.SequenceNode {
+		for _, item := range val.Content {
+			if err := check(file, path, item, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return check(file, path, val, t)
 }
 
 // collectFields maps the YAML keys of struct t to their types, descending
