@@ -42,7 +42,7 @@ import (
 type Config struct {
 	// State is the Spec-Flow state file; empty means the newest
 	// specs/NNN-*/state.yaml (or epics/NNN-*/state.yaml).
-	State   string          `yaml:"state"`
+	State   gate.StateConfig `yaml:"state"`
 	Gates   GatesConfig     `yaml:"gates"`
 	Version version.Config  `yaml:"version"`
 	Git     tag.Git         `yaml:"git"`
@@ -93,6 +93,9 @@ type GatesConfig struct {
 	AllowAutoSkipped bool `yaml:"allow_auto_skipped"`
 	// SkipRollbackGate does not require the staging rollback drill.
 	SkipRollbackGate bool `yaml:"skip_rollback_gate"`
+	// RequirePhase blocks a release whose state file does not say the
+	// feature is at the production ship phase (otherwise a warning).
+	RequirePhase bool `yaml:"require_phase"`
 }
 
 // DeployConfig names the deployer and holds each deployer's own section
@@ -160,27 +163,26 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 	feature := ""
 	reportCfg := cfg.Report
 
+	sf := &gate.SpecFlow{Dir: dir, Path: cfg.State.Path, AllowAutoSkipped: cfg.Gates.AllowAutoSkipped,
+		SkipRollbackGate: cfg.Gates.SkipRollbackGate, RequirePhase: cfg.Gates.RequirePhase}
 	if cfg.Gates.Skip {
 		// No GateSource: the pipeline reports the gates step as skipped.
 		logger.Warn("release gates are disabled in the configuration (gates.skip)")
 	} else {
-		sf := &gate.SpecFlow{Dir: dir, AllowAutoSkipped: cfg.Gates.AllowAutoSkipped, SkipRollbackGate: cfg.Gates.SkipRollbackGate}
-		if cfg.State != "" {
-			sf.Path = cfg.State // relative to the project root (gate.SpecFlow.Dir)
-		}
 		p.Gates = sf
-		// Facts for the deployers (Vercel promotes the deployment staging
-		// validated) and the report's title and default place: next to
-		// state.yaml, where Spec-Flow keeps a feature's reports.
-		if path, _, err := sf.Locate(); err == nil {
-			if st, err := gate.Load(path); err == nil {
-				facts = st.Facts()
-				feature = facts["feature.slug"]
-			}
-			if reportCfg.Path == "" {
-				if rel, err := filepath.Rel(dir, filepath.Dir(path)); err == nil && !strings.HasPrefix(rel, "..") {
-					reportCfg.Path = filepath.ToSlash(filepath.Join(rel, report.DefaultPath))
-				}
+	}
+	// Facts for the deployers (Vercel promotes the deployment staging
+	// validated) and the report's title and default place: next to
+	// state.yaml, where Spec-Flow keeps a feature's reports.
+	statePath, _, stateErr := sf.Locate()
+	if stateErr == nil {
+		if st, err := gate.Load(statePath); err == nil {
+			facts = st.Facts()
+			feature = facts["feature.slug"]
+		}
+		if reportCfg.Path == "" {
+			if rel, err := filepath.Rel(dir, filepath.Dir(statePath)); err == nil && !strings.HasPrefix(rel, "..") {
+				reportCfg.Path = filepath.ToSlash(filepath.Join(rel, report.DefaultPath))
 			}
 		}
 	}
@@ -259,6 +261,10 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 	}
 
 	p.Reporter = report.New(dir, reportCfg, feature)
+	if stateErr == nil && cfg.State.WriteEnabled() {
+		// The run is recorded in the state file too, in its own dialect.
+		p.Reporter = shipprod.Reporters(p.Reporter, &gate.StateWriter{SpecFlow: sf})
+	}
 
 	if cfg.Notify != nil {
 		n, err := notify.New(*cfg.Notify, notify.Options{Logger: logger, Composer: notify.Composer{Project: feature}})
