@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -126,32 +125,6 @@ func (w *StateWriter) PlanActions(ctx context.Context, rel shipprod.Release) ([]
 	}
 	return []shipprod.Action{{Kind: shipprod.ActionWriteFile, Target: target,
 		Description: fmt.Sprintf("update %s: deployment.production.* and the phase fields", target)}}, nil
-}
-
-// phaseFields lists the changed paths outside deployment.production, cut
-// to two levels ("workflow.phase_timing").
-func phaseFields(changed []string) []string {
-	var out []string
-	for _, p := range changed {
-		if p == "deployment" || strings.HasPrefix(p, "deployment.production") {
-			continue
-		}
-		parts := strings.SplitN(p, ".", 3)
-		short := strings.Join(parts[:min(2, len(parts))], ".")
-		if len(out) == 0 || !containsString(out, short) {
-			out = append(out, short)
-		}
-	}
-	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Preflight implements shipprod.Preflighter: the state file exists, is
