@@ -67,19 +67,19 @@ const (
 // MetricConfig says how one metric is judged. Every zero value means its
 // default.
 //
-//	- name: p95-latency
-//	  unit: ms
-//	  direction: increase
-//	  allowed_increase: 1.10  # fail only at +10% of the mean or more
-//	  min_effect: 5           # … and only at +5ms or more
-//	  group: latency
-//	  weight: 60              # the latency group's weight
-//	  outliers: remove
-//	- name: error-rate
-//	  unit: ratio
-//	  direction: increase
-//	  critical: true          # high fails the canary outright
-//	  must_have_data: true
+//   - name: p95-latency
+//     unit: ms
+//     direction: increase
+//     allowed_increase: 1.10  # fail only at +10% of the mean or more
+//     min_effect: 5           # … and only at +5ms or more
+//     group: latency
+//     weight: 60              # the latency group's weight
+//     outliers: remove
+//   - name: error-rate
+//     unit: ratio
+//     direction: increase
+//     critical: true          # high fails the canary outright
+//     must_have_data: true
 type MetricConfig struct {
 	// Name identifies the metric in Judge's samples and in the result.
 	Name string `yaml:"name" json:"name"`

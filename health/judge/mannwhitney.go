@@ -22,9 +22,9 @@ type MannWhitney struct {
 	// larger, a tie counting one half. It ranges from 0 to
 	// CanaryN·BaselineN, with CanaryN·BaselineN/2 expected when both
 	// samples come from one distribution.
-	U                 float64 `json:"u"`
-	CanaryN           int     `json:"canary_n"`
-	BaselineN         int     `json:"baseline_n"`
+	U         float64 `json:"u"`
+	CanaryN   int     `json:"canary_n"`
+	BaselineN int     `json:"baseline_n"`
 	// Exact says the p-value and the interval come from the exact
 	// distribution of U rather than from the normal approximation.
 	Exact bool `json:"exact"`
