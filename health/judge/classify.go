@@ -51,7 +51,7 @@ func (r MetricResult) CriticalFailure() bool {
 }
 
 // classify judges one metric.
-func (j *Judge) classify(m MetricConfig, s Samples) MetricResult {
+func (j *Judge) classify(m MetricConfig, s Samples, cache cdfCache) MetricResult {
 	remove := m.Outliers == "remove"
 	x, cs := cleanSample(s.Canary, remove, m.OutlierFactor)
 	y, bs := cleanSample(s.Baseline, remove, m.OutlierFactor)
@@ -78,7 +78,7 @@ func (j *Judge) classify(m MetricConfig, s Samples) MetricResult {
 		r.Reason = fmt.Sprintf("%s: every value is %s%s — pass", m.Name, f.value(x[0]), removed)
 		return r
 	}
-	mw := mannWhitneySorted(x, y, j.cfg.Confidence)
+	mw := mannWhitneySorted(x, y, j.cfg.Confidence, cache)
 	r.Test = &mw.MannWhitney
 	var why string
 	r.Class, why = j.decide(m, mw, cs.Mean-bs.Mean, r.Ratio, f)

@@ -30,6 +30,7 @@ const (
 //	  confidence: 0.98  # of the Hodges–Lehmann interval
 //	  tolerance: 0.25   # the interval must clear 25% of the estimate
 //	  min_points: 10    # fewer points in either sample: no data
+//	  metrics: […]      # see MetricConfig
 type Config struct {
 	// Pass is the lowest score that passes (default 95), in (0, 100].
 	Pass float64 `yaml:"pass" json:"pass"`
@@ -52,6 +53,8 @@ type Config struct {
 	// with fewer the metric has no data. It must be large enough for two
 	// samples of that size to reach Confidence.
 	MinPoints int `yaml:"min_points" json:"min_points"`
+	// Metrics are the metrics judged, at least one.
+	Metrics []MetricConfig `yaml:"metrics" json:"metrics"`
 }
 
 // Direction says which change of a metric can fail it.
@@ -67,19 +70,20 @@ const (
 // MetricConfig says how one metric is judged. Every zero value means its
 // default.
 //
-//   - name: p95-latency
-//     unit: ms
-//     direction: increase
-//     allowed_increase: 1.10  # fail only at +10% of the mean or more
-//     min_effect: 5           # … and only at +5ms or more
-//     group: latency
-//     weight: 60              # the latency group's weight
-//     outliers: remove
-//   - name: error-rate
-//     unit: ratio
-//     direction: increase
-//     critical: true          # high fails the canary outright
-//     must_have_data: true
+//	metrics:
+//	  - name: p95-latency
+//	    unit: ms
+//	    direction: increase
+//	    allowed_increase: 1.10  # fail only at +10% of the mean or more
+//	    min_effect: 5           # … and only at +5ms or more
+//	    group: latency
+//	    weight: 60              # the latency group's weight
+//	    outliers: remove
+//	  - name: error-rate
+//	    unit: ratio
+//	    direction: increase
+//	    critical: true          # high fails the canary outright
+//	    must_have_data: true
 type MetricConfig struct {
 	// Name identifies the metric in Judge's samples and in the result.
 	Name string `yaml:"name" json:"name"`
@@ -147,6 +151,11 @@ func (c Config) withDefaults() Config {
 	if c.MinPoints == 0 {
 		c.MinPoints = DefaultMinPoints
 	}
+	metrics := make([]MetricConfig, len(c.Metrics))
+	for i, m := range c.Metrics {
+		metrics[i] = metricWithDefaults(m)
+	}
+	c.Metrics = metrics
 	return c
 }
 
@@ -154,6 +163,26 @@ func (c Config) withDefaults() Config {
 // *ConfigError, joined.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	errs := c.validateThresholds()
+	if len(c.Metrics) == 0 {
+		errs = append(errs, &ConfigError{Key: "metrics", Problem: "none configured; the judge needs at least one metric"})
+	}
+	seen := map[string]int{}
+	for i, m := range c.Metrics {
+		errs = append(errs, validateMetric(i, m)...)
+		if prev, dup := seen[m.Name]; dup && m.Name != "" {
+			errs = append(errs, &ConfigError{Key: fmt.Sprintf("metrics[%d].name", i), Problem: fmt.Sprintf("%q is also the name of metrics[%d]", m.Name, prev)})
+		}
+		seen[m.Name] = i
+	}
+	if _, err := buildGroups(c.Metrics); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// validateThresholds checks the settings other than the metrics.
+func (c Config) validateThresholds() []error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)})
@@ -179,7 +208,7 @@ func (c Config) Validate() error {
 				c.MinPoints, percentText(c.Confidence), percentText(best), minPointsFor(c.Confidence))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // bestCoverage is the highest coverage a rank interval of two samples of k

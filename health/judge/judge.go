@@ -33,42 +33,27 @@ type groupSpec struct {
 	set    bool    // the weight was configured, not shared out
 }
 
-// New validates cfg and metrics (after defaults) and returns a Judge. Every
-// problem is reported, each as a *ConfigError naming its key.
-func New(cfg Config, metrics []MetricConfig) (*Judge, error) {
-	j := &Judge{cfg: cfg.withDefaults(), index: make(map[string]int, len(metrics))}
-	var errs []error
+// New validates cfg (after defaults) and returns a Judge. Every problem is
+// reported, each as a *ConfigError naming its key.
+func New(cfg Config) (*Judge, error) {
 	if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
+		return nil, err
 	}
-	if len(metrics) == 0 {
-		errs = append(errs, &ConfigError{Key: "metrics", Problem: "none configured; the judge needs at least one metric"})
-	}
-	for i, m := range metrics {
-		m = metricWithDefaults(m)
-		errs = append(errs, validateMetric(i, m)...)
-		if prev, dup := j.index[m.Name]; dup && m.Name != "" {
-			errs = append(errs, &ConfigError{Key: fmt.Sprintf("metrics[%d].name", i), Problem: fmt.Sprintf("%q is also the name of metrics[%d]", m.Name, prev)})
-		}
+	cfg = cfg.withDefaults()
+	j := &Judge{cfg: cfg, metrics: cfg.Metrics, index: make(map[string]int, len(cfg.Metrics))}
+	for i, m := range cfg.Metrics {
 		j.index[m.Name] = i
-		j.metrics = append(j.metrics, m)
 	}
-	groups, err := buildGroups(j.metrics)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	j.groups = groups
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	j.groups, _ = buildGroups(cfg.Metrics) // validated above
 	return j, nil
 }
 
 // Config returns the judge's configuration with defaults filled in.
-func (j *Judge) Config() Config { return j.cfg }
-
-// Metrics returns the metrics' configurations with defaults filled in.
-func (j *Judge) Metrics() []MetricConfig { return slices.Clone(j.metrics) }
+func (j *Judge) Config() Config {
+	c := j.cfg
+	c.Metrics = slices.Clone(c.Metrics)
+	return c
+}
 
 // buildGroups collects the metrics' groups in order of first appearance
 // and gives each its weight: the one its metrics set, or an equal share of
@@ -137,8 +122,9 @@ func (j *Judge) Judge(samples map[string]Samples) (Result, error) {
 		return Result{}, fmt.Errorf("judge: samples for %s, which no metric is configured for", quoteList(unknown))
 	}
 	results := make([]MetricResult, len(j.metrics))
+	cache := cdfCache{}
 	for i, m := range j.metrics {
-		results[i] = j.classify(m, samples[m.Name])
+		results[i] = j.classify(m, samples[m.Name], cache)
 	}
 	return j.score(results), nil
 }

@@ -68,7 +68,7 @@ func MannWhitneyTest(x, y []float64, confidence float64) (MannWhitney, error) {
 	}
 	slices.Sort(xs)
 	slices.Sort(ys)
-	return mannWhitneySorted(xs, ys, confidence).MannWhitney, nil
+	return mannWhitneySorted(xs, ys, confidence, nil).MannWhitney, nil
 }
 
 // mwTest is a MannWhitney with what it takes to test other shifts.
@@ -78,8 +78,26 @@ type mwTest struct {
 	d *diffMatrix // the differences D
 }
 
-// mannWhitneySorted is MannWhitneyTest on sorted, finite, non-empty samples.
-func mannWhitneySorted(xs, ys []float64, confidence float64) *mwTest {
+// cdfCache keeps exact null distributions by sample sizes for one
+// judgement: metrics sampled over the same period mostly have the same
+// sizes, and the distribution is the costly part of a small-sample test.
+type cdfCache map[[2]int][]float64
+
+// get returns P(U ≤ u) for u = 0…mn/2.
+func (c cdfCache) get(m, n int) []float64 {
+	if cdf, ok := c[[2]int{m, n}]; ok {
+		return cdf
+	}
+	cdf := exactCDF(m, n, m*n/2)
+	if c != nil {
+		c[[2]int{m, n}] = cdf
+	}
+	return cdf
+}
+
+// mannWhitneySorted is MannWhitneyTest on sorted, finite, non-empty
+// samples. cache may be nil.
+func mannWhitneySorted(xs, ys []float64, confidence float64, cache cdfCache) *mwTest {
 	m, n := len(xs), len(ys)
 	r := rankSum(xs, ys)
 	mn := float64(m) * float64(n)
@@ -88,7 +106,7 @@ func mannWhitneySorted(xs, ys []float64, confidence float64) *mwTest {
 	var k int // the interval is [D(k), D(mn+1-k)] of the sorted differences D
 	if !r.ties && m < ExactLimit && n < ExactLimit {
 		res.Exact = true
-		cdf := exactCDF(m, n, m*n/2)
+		cdf := cache.get(m, n)
 		res.P = exactTwoSidedP(cdf, res.U, m*n)
 		k = exactCIIndex(cdf, alpha)
 		res.Confidence = 1 - 2*cdfAt(cdf, k-1)
@@ -103,7 +121,12 @@ func mannWhitneySorted(xs, ys []float64, confidence float64) *mwTest {
 	if total%2 == 1 {
 		res.Estimate = d.kth(total/2 + 1)
 	} else {
-		res.Estimate = d.kth(total/2)/2 + d.kth(total/2+1)/2
+		mid := d.kth(total / 2)
+		next := mid // D(total/2+1): mid itself if it repeats, else the next larger
+		if _, lessEq := d.count(mid); lessEq <= total/2 {
+			next = d.next(mid)
+		}
+		res.Estimate = (mid + next) / 2
 	}
 	return &mwTest{MannWhitney: res, k: k, d: d}
 }

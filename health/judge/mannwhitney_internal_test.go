@@ -97,6 +97,13 @@ func TestDiffMatrixKthMatchesSort(t *testing.T) {
 			if got := d.kth(len(all)); got != all[len(all)-1] {
 				t.Fatalf("%dx%d: kth(max) = %v, want %v", sh[0], sh[1], got, all[len(all)-1])
 			}
+			median := all[len(all)/2]
+			if len(all)%2 == 0 {
+				median = (all[len(all)/2-1] + all[len(all)/2]) / 2
+			}
+			if got := mannWhitneySorted(x, y, 0.95, nil).Estimate; got != median {
+				t.Fatalf("%dx%d rounded=%v: estimate %v, median of the differences %v", sh[0], sh[1], rounded, got, median)
+			}
 		}
 	}
 }

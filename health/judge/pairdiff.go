@@ -1,28 +1,23 @@
 package judge
 
 import (
+	"math/rand/v2"
 	"slices"
-	"sort"
 )
 
 // diffMatrix is the m×n matrix of differences x[i] − y[j] of two sorted
 // samples, never built: row i is x[i] − yDesc[·] with y in descending
 // order, so every row and every column ascends. kth selects its order
-// statistics in O((m+n)·log(m·n)) time and O(m) memory, so a Hodges–Lehmann
-// interval of two 10,000-point samples does not need 10⁸ differences in
-// memory. (IEEE subtraction rounds monotonically, so the computed
-// differences are sorted too.)
+// statistics in O((m+n)·log(m·n)) expected time and O(m) memory, so a
+// Hodges–Lehmann interval of two 10,000-point samples does not need 10⁸
+// differences in memory. (IEEE subtraction rounds monotonically, so the
+// computed differences are sorted too.)
 type diffMatrix struct {
 	x, yDesc []float64
 	lo, hi   []int // active columns of row i: [lo[i], hi[i])
 	lt, le   []int // per row: columns < pivot, columns ≤ pivot
-	mids     []weighted
 	buf      []float64
-}
-
-type weighted struct {
-	v float64
-	w int
+	rng      *rand.Rand
 }
 
 func newDiffMatrix(xs, ys []float64) *diffMatrix {
@@ -32,32 +27,34 @@ func newDiffMatrix(xs, ys []float64) *diffMatrix {
 	return &diffMatrix{
 		x: xs, yDesc: yDesc,
 		lo: make([]int, m), hi: make([]int, m), lt: make([]int, m), le: make([]int, m),
+		// The pivots only decide how fast kth narrows, never what it
+		// returns; a fixed seed keeps even the running time reproducible.
+		rng: rand.New(rand.NewPCG(uint64(m), uint64(len(ys)))),
 	}
 }
 
 func (d *diffMatrix) at(i, j int) float64 { return d.x[i] - d.yDesc[j] }
 
 // kth returns the k-th smallest difference, 1 ≤ k ≤ m·n. It narrows each
-// row to the columns that can still hold the answer around a pivot — the
-// weighted median of the rows' middle candidates, which removes at least a
-// quarter of the candidates each round (Johnson & Mizoguchi 1978; Monahan
-// 1984 picks the pivot at random instead) — and sorts the last few.
+// row to the columns that can still hold the answer around a pivot drawn
+// at random from the remaining candidates — Monahan's algorithm for the
+// Hodges–Lehmann estimator (ACM TOMS 10(3), 1984), which needs O(log m·n)
+// rounds of O(m+n) on average — and selects among the last few.
 func (d *diffMatrix) kth(k int) float64 {
 	m, n := len(d.x), len(d.yDesc)
 	for i := range m {
 		d.lo[i], d.hi[i] = 0, n
 	}
-	small := 4 * (m + n)
 	for {
 		active, before := 0, 0
 		for i := range m {
 			active += d.hi[i] - d.lo[i]
 			before += d.lo[i]
 		}
-		if active <= small {
+		if active <= m+n {
 			return d.pickActive(k - before)
 		}
-		pivot := d.pivot()
+		pivot := d.pivot(active)
 		less, lessEq := d.count(pivot)
 		switch {
 		case k <= less: // the answer is below the pivot
@@ -74,26 +71,29 @@ func (d *diffMatrix) kth(k int) float64 {
 	}
 }
 
-// pivot returns the weighted median of the active rows' middle elements,
-// each weighted by its row's number of active columns.
-func (d *diffMatrix) pivot() float64 {
-	d.mids = d.mids[:0]
-	total := 0
+// next returns the smallest difference above v, or v if none is.
+func (d *diffMatrix) next(v float64) float64 {
+	_, _ = d.count(v)
+	best, found := v, false
+	for i, j := range d.le {
+		if j < len(d.yDesc) && (!found || d.at(i, j) < best) {
+			best, found = d.at(i, j), true
+		}
+	}
+	return best
+}
+
+// pivot returns one of the active candidates, each as likely as another.
+func (d *diffMatrix) pivot(active int) float64 {
+	r := d.rng.IntN(active)
 	for i := range d.x {
-		if w := d.hi[i] - d.lo[i]; w > 0 {
-			d.mids = append(d.mids, weighted{d.at(i, d.lo[i]+w/2), w})
-			total += w
+		w := d.hi[i] - d.lo[i]
+		if r < w {
+			return d.at(i, d.lo[i]+r)
 		}
+		r -= w
 	}
-	sort.Slice(d.mids, func(a, b int) bool { return d.mids[a].v < d.mids[b].v })
-	acc := 0
-	for _, c := range d.mids {
-		acc += c.w
-		if 2*acc >= total {
-			return c.v
-		}
-	}
-	return d.mids[len(d.mids)-1].v
+	panic("judge: pivot beyond the active candidates") // active is their count
 }
 
 // count fills lt and le with each row's number of differences below and
