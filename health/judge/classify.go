@@ -63,7 +63,7 @@ func (j *Judge) classify(m MetricConfig, s Samples, cache cdfCache) MetricResult
 		if m.MustHaveData {
 			r.Class = ClassNoDataFail
 		}
-		r.Reason = fmt.Sprintf("%s: no data — canary has %d points, baseline %d; at least %d needed in each%s — %s",
+		r.Reason = fmt.Sprintf("%s: canary has %d points, baseline %d; at least %d needed in each%s — %s",
 			m.Name, cs.Count, bs.Count, j.cfg.MinPoints, removed, classText(r))
 		return r
 	}
@@ -82,13 +82,16 @@ func (j *Judge) classify(m MetricConfig, s Samples, cache cdfCache) MetricResult
 	r.Test = &mw.MannWhitney
 	var why string
 	r.Class, why = j.decide(m, mw, cs.Mean-bs.Mean, r.Ratio, f)
+	// The interval covers at least the confidence asked; say more only
+	// when samples too small could not reach it.
+	level := percentText(min(j.cfg.Confidence, mw.Confidence))
 	ratio := "ratio n/a"
 	if r.Ratio != 0 {
 		ratio = "×" + num(r.Ratio)
 	}
 	r.Reason = fmt.Sprintf("%s: canary %s vs baseline %s (%s, HL shift %s, %s CI [%s, %s])%s — %s%s",
 		m.Name, f.value(cs.Mean), f.value(bs.Mean), ratio, f.delta(mw.Estimate),
-		percentText(mw.Confidence), f.delta(mw.Lower), f.delta(mw.Upper), removed, classText(r), why)
+		level, f.delta(mw.Lower), f.delta(mw.Upper), removed, classText(r), why)
 	return r
 }
 
@@ -160,8 +163,11 @@ func meanRatio(canary, baseline float64) float64 {
 
 func classText(r MetricResult) string {
 	s := string(r.Class)
-	if r.Class == ClassNoDataFail {
-		s = "no data but must have data"
+	switch r.Class {
+	case ClassNoData:
+		s = "no data"
+	case ClassNoDataFail:
+		s = "no data, which this metric must have"
 	}
 	if r.CriticalFailure() {
 		s += " (critical)"

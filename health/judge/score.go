@@ -163,7 +163,7 @@ func failedList(results []MetricResult) string {
 		case ClassHigh, ClassLow:
 			parts = append(parts, r.Name+" "+string(r.Class))
 		case ClassNoDataFail:
-			parts = append(parts, r.Name+" has no data but must have data")
+			parts = append(parts, r.Name+" has no data, which it must have")
 		case ClassNoData:
 			parts = append(parts, r.Name+" has no data")
 		}
