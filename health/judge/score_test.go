@@ -2,6 +2,7 @@ package judge_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,5 +172,35 @@ func TestResultMarshalsToJSON(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON does not hold %s: %s", want, b)
 		}
+	}
+}
+
+// One Judge serves many goroutines, and judging leaves the samples as
+// they were (run with -race).
+func TestJudgeConcurrently(t *testing.T) {
+	cfg := judge.Config{Metrics: names("a", "b")}
+	j := mustJudge(t, cfg)
+	a := judge.Samples{Canary: lognormal(rng(1), 40, 300, 0.2), Baseline: lognormal(rng(2), 40, 250, 0.2)}
+	b := judge.Samples{Canary: lognormal(rng(3), 200, 250, 0.2), Baseline: lognormal(rng(4), 200, 250, 0.2)}
+	before := slices.Clone(a.Canary)
+	samples := map[string]judge.Samples{"a": a, "b": b}
+	want, err := j.Judge(samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan judge.Result, 8)
+	for range 8 {
+		go func() {
+			res, _ := j.Judge(samples)
+			results <- res
+		}()
+	}
+	for range 8 {
+		if got := <-results; got.Score != want.Score || got.Metrics[0].Reason != want.Metrics[0].Reason || got.Metrics[1].Reason != want.Metrics[1].Reason {
+			t.Errorf("concurrent judgement differs: %s vs %s", got.Reason, want.Reason)
+		}
+	}
+	if !slices.Equal(a.Canary, before) {
+		t.Error("judging changed the caller's samples")
 	}
 }
