@@ -173,3 +173,33 @@ func TestCriticalFailureIsMarked(t *testing.T) {
 		t.Error("a passing critical metric is a critical failure")
 	}
 }
+
+// Kayenta's tolerance: the interval must clear a quarter of the estimate,
+// not just zero. Two evenly spread samples 30 apart in steps of 2 have the
+// 98% interval estimate ± 12 (see TestReasonFormat), so a shift of 14.5 has
+// the interval [2.5, 26.5] — above 0 but not above 3.625 — and passes,
+// while 18.5 has [6.5, 30.5], above 4.625, and is high.
+func TestToleranceRule(t *testing.T) {
+	var base []float64
+	for i := range 30 {
+		base = append(base, float64(250+2*i-29))
+	}
+	tests := []struct {
+		shift  float64
+		want   judge.Class
+		reason string
+	}{
+		{14.5, judge.ClassPass, "HL shift +14.5, 98% CI [+2.5, +26.5]) — pass: the interval does not clear 25% of the shift (tolerance)"},
+		{18.5, judge.ClassHigh, "HL shift +18.5, 98% CI [+6.5, +30.5]) — high"},
+	}
+	for _, tc := range tests {
+		canary := make([]float64, len(base))
+		for i, v := range base {
+			canary[i] = v + tc.shift
+		}
+		got := classifyOne(t, judge.Config{}, judge.MetricConfig{Name: "m"}, judge.Samples{Canary: canary, Baseline: base})
+		if got.Class != tc.want || !strings.Contains(got.Reason, tc.reason) {
+			t.Errorf("shift %v: %s, want %s saying %q", tc.shift, got.Reason, tc.want, tc.reason)
+		}
+	}
+}
