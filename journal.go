@@ -78,12 +78,16 @@ func (p *Pipeline) resumePoint(prev *Result, decided Release, decideErr error) (
 	case errors.Is(decideErr, ErrNothingToRelease):
 		fresh = decided.PreviousVersion == rel.Version && (decided.PreviousCommit == "" || rel.Commit == "" || decided.PreviousCommit == rel.Commit)
 	case decideErr == nil:
-		fresh = decided.Version == rel.Version
+		// The same version decided again, on the journaled release commit
+		// itself: after a rejected push and a `git pull --rebase`, HEAD is
+		// another commit, and the journaled one is never pushed again.
+		fresh = decided.Version == rel.Version && (rel.Commit == "" || decided.Base == "" || decided.Base == rel.Commit)
 	default:
 		return nil, "" // the version step fails with decideErr itself
 	}
 	if !fresh {
-		return nil, fmt.Sprintf("not resuming the run of %s: the repository has moved on from %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(rel.Tag, rel.Version))
+		return nil, fmt.Sprintf("not resuming the run of %s: the repository has moved on from %s (its release commit %s is no longer HEAD)",
+			prev.StartedAt.Format(time.RFC3339), cmp.Or(rel.Tag, rel.Version), shortSHA(rel.Commit))
 	}
 	return prev, fmt.Sprintf("resuming the run of %s, which stopped at: %s", prev.StartedAt.Format(time.RFC3339), cmp.Or(prev.Error, "an interruption"))
 }

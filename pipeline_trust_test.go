@@ -268,3 +268,31 @@ func TestNotifyPolicyWithoutANotifierIsRefused(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, []string{"next"}, f.calls.list(), "nothing changed")
 }
+
+// After a rejected push and `git pull --rebase`, HEAD is a new commit: the
+// journaled release commit must not be pushed again (it would be rejected
+// again, for ever).
+func TestJournaledReleaseOnAnotherCommitIsNotResumed(t *testing.T) {
+	f := newFixture()
+	j := &memJournal{}
+	f.p.Journal = j
+	f.ver.next.Base = "base0"
+	f.p.Tagger = rejectingTagger{f.calls}
+	_, err := f.p.Run(context.Background())
+	require.Error(t, err)
+
+	f.p.Tagger = fakeTagger{f.calls}
+	f.ver.next.Base = "rebased" // the same version decided again, on the rebased commit
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Contains(t, f.calls.list(), "apply 1.3.0", "the release is applied on the new HEAD")
+	assert.Contains(t, strings.Join(res.Warnings, "\n"), "its release commit c0ffee is no longer HEAD")
+}
+
+type rejectingTagger struct{ c *calls }
+
+func (r rejectingTagger) Tag(ctx context.Context, rel shipprod.Release) (shipprod.Release, error) {
+	r.c.add("tag rejected")
+	return rel, &shipprod.PushRejectedError{Remote: "origin", Refs: []string{"refs/heads/main"}, Reason: "fetch first"}
+}

@@ -554,14 +554,31 @@ func (t *Tagger) push(ctx context.Context, r resolved, createdTag bool) error {
 			removed = fmt.Sprintf(" The local tag %s was removed again.", r.tag)
 		}
 	}
-	if strings.Contains(rej.Reason, "refs/tags/") && !strings.Contains(rej.Reason, "refs/heads/") {
-		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic): tag %s appeared on %s meanwhile.%s Fetch it (git fetch %s tag %s) and check where it points before running again",
-			r.tag, rej.Remote, removed, rej.Remote, r.tag)
-	} else {
+	switch {
+	case !movedMeanwhile(rej.Reason):
+		// A hook or a branch protection rule refused it: pulling does not help.
+		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic): %s refused the push (%s).%s The branch may be protected or the token may lack the right to push to it: allow this push, or release from a branch that accepts it",
+			rej.Remote, rej.Reason, removed)
+	case strings.Contains(rej.Reason, "refs/tags/") && !strings.Contains(rej.Reason, "refs/heads/"):
+		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic): tag %s appeared on %s meanwhile, pushed by another release.%s Run git fetch %s tag %s to see which commit it marks; that release is out: pull it (git pull --rebase %s %s) before releasing again",
+			r.tag, rej.Remote, removed, rej.Remote, r.tag, rej.Remote, r.branch)
+	default:
 		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic), so no tag reached %s: %s/%s has commits this release does not (someone pushed meanwhile).%s To recover: git pull --rebase %s %s, then run shipprod again",
 			rej.Remote, rej.Remote, r.branch, removed, rej.Remote, r.branch)
 	}
 	return rej
+}
+
+// movedMeanwhile reports whether git's reason for refusing a push means the
+// remote has commits or tags the push does not (someone pushed meanwhile),
+// rather than a hook or a protection rule refusing it.
+func movedMeanwhile(reason string) bool {
+	for _, s := range []string{"fetch first", "non-fast-forward", "stale info", "already exists"} {
+		if strings.Contains(reason, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // remoteTagList holds the tags of a remote: object and peeled commit SHAs.
