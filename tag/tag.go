@@ -539,7 +539,7 @@ func (t *Tagger) fetchTag(ctx context.Context, r resolved) error {
 // is deleted again so that a rerun after `git pull --rebase` starts clean.
 func (t *Tagger) push(ctx context.Context, r resolved, createdTag bool) error {
 	refspecs := []string{r.rel.Commit + ":refs/heads/" + r.branch, "refs/tags/" + r.tag}
-	err := t.repo.Push(ctx, r.remote, refspecs, git.PushOptions{Atomic: true})
+	err := pushError(t.repo.Push(ctx, r.remote, refspecs, git.PushOptions{Atomic: true}))
 	if err == nil {
 		t.log.Info("pushed the release commit and tag atomically", "remote", git.MaskURL(r.remote), "branch", r.branch, "tag", r.tag)
 		return nil
@@ -562,6 +562,16 @@ func (t *Tagger) push(ctx context.Context, r resolved, createdTag bool) error {
 			rej.Remote, rej.Remote, r.branch, removed, rej.Remote, r.branch)
 	}
 	return rej
+}
+
+// pushError turns the push refusal internal/git reports into the root
+// package's *shipprod.PushRejectedError; other errors pass unchanged.
+func pushError(err error) error {
+	var rej *git.PushRejectedError
+	if errors.As(err, &rej) {
+		return &shipprod.PushRejectedError{Remote: rej.Remote, Refs: rej.Refs, Reason: rej.Reason}
+	}
+	return err
 }
 
 // remoteTagList holds the tags of a remote: object and peeled commit SHAs.

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/gittest"
 )
@@ -139,7 +138,7 @@ func TestPushRejectedIsTyped(t *testing.T) {
 	mine := r.Commit("mine", map[string]string{"a": "b"})
 	r.Git("tag", "-a", "-m", "x", "v2.0.0")
 	err = r.Push(ctx, "origin", []string{mine + ":refs/heads/main", "refs/tags/v2.0.0"}, git.PushOptions{Atomic: true})
-	var rejected *shipprod.PushRejectedError
+	var rejected *git.PushRejectedError
 	require.ErrorAs(t, err, &rejected)
 	assert.Contains(t, rejected.Reason, "refs/heads/main [rejected] (fetch first)")
 	assert.Equal(t, "origin", rejected.Remote)
@@ -195,7 +194,7 @@ func TestPushRejectedByAHookSaysWhatTheRemoteSaid(t *testing.T) {
 	hook := filepath.Join(r.Remote.Dir, "hooks", "pre-receive")
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\necho 'production is frozen until Monday' >&2\nexit 1\n"), 0o755))
 	err := r.Push(ctx, "origin", []string{"HEAD:refs/heads/production"}, git.PushOptions{})
-	var rejected *shipprod.PushRejectedError
+	var rejected *git.PushRejectedError
 	require.ErrorAs(t, err, &rejected)
 	assert.Contains(t, rejected.Reason, "refs/heads/production [remote rejected] (pre-receive hook declined)")
 	assert.Contains(t, rejected.Reason, "the remote said: production is frozen until Monday")

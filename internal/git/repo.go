@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/shipprod/shipprod"
 )
 
 // Head returns the full SHA of HEAD.
@@ -189,8 +187,25 @@ type PushOptions struct {
 	ForceWithLease []string
 }
 
+// PushRejectedError is a push the remote refused: someone pushed meanwhile
+// (non-fast-forward, stale lease), a protected branch, or a hook. Callers
+// turn it into a *shipprod.PushRejectedError (this package does not import
+// the root package).
+type PushRejectedError struct {
+	Remote string // remote name or URL, credentials masked
+	Refs   []string
+	// Reason is the remote's own words, e.g. "refs/heads/main [rejected]
+	// (non-fast-forward)", and what its hooks printed.
+	Reason string
+}
+
+func (e *PushRejectedError) Error() string {
+	return fmt.Sprintf("push to %s rejected (%s): %s", e.Remote, strings.Join(e.Refs, ", "), e.Reason)
+}
+
 // Push pushes refspecs to remote. A refusal by the remote is returned as a
-// *shipprod.PushRejectedError carrying the remote's reason.
+// *PushRejectedError carrying the remote's reason; a push whose context
+// ended returns the context's error, whatever git printed.
 func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt PushOptions) error {
 	if err := CheckRemoteName(remote); err != nil {
 		return err
@@ -210,8 +225,8 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt P
 	args = append(args, "--", remote)
 	args = append(args, refspecs...)
 	out, err := r.RunRaw(ctx, args...)
-	if err == nil {
-		return nil
+	if err == nil || contextEnded(err) {
+		return err
 	}
 	if reason := rejections(out); reason != "" {
 		var ge *Error
@@ -220,7 +235,7 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt P
 				reason += "; the remote said: " + said
 			}
 		}
-		return &shipprod.PushRejectedError{Remote: MaskURL(remote), Refs: refspecs, Reason: reason}
+		return &PushRejectedError{Remote: MaskURL(remote), Refs: refspecs, Reason: reason}
 	}
 	return err
 }
