@@ -30,7 +30,8 @@ type Commit struct {
 	// is on. A branch that does not exist yet is created, starting at the
 	// first parent, as `git switch -c` and a commit would.
 	Branch string
-	// Parents are the commit's parents: IDs, branch names, "HEAD" or SHAs.
+	// Parents are the commit's parents: IDs, branch names, "HEAD", tags made
+	// by the same Builder or SHAs.
 	// By default the commit follows the tip of Branch (or, for a new branch,
 	// the commit HEAD is at; a new repository's first commit has none). A
 	// second parent makes a merge commit (see Builder.Commit).
@@ -48,8 +49,7 @@ type Commit struct {
 // Tag describes a tag for Builder.Tag and Spec.
 type Tag struct {
 	Name string
-	// At names the tagged commit (an ID, a branch name, "HEAD" or a SHA);
-	// "" means HEAD.
+	// At names the tagged commit (as Commit.Parents do); "" means HEAD.
 	At string
 	// Message makes an annotated tag (a final newline is added as
 	// `git tag -m` adds it); without one the tag is lightweight.
@@ -82,6 +82,7 @@ type Builder struct {
 	trees   map[string]map[string]string
 	parents map[string][]string
 	ids     map[string]string // Commit.ID → SHA
+	tags    map[string]string // tag → the commit it points at
 
 	s *session // nil between Flushes
 }
@@ -120,7 +121,7 @@ func NewBuilder(t testing.TB, dir string) *Builder {
 		t.Fatal(err)
 	}
 	return &Builder{t: t, dir: dir, gitDir: gitDir, bare: gitDir == dir, when: Epoch,
-		trees: map[string]map[string]string{}, parents: map[string][]string{}, ids: map[string]string{}}
+		trees: map[string]map[string]string{}, parents: map[string][]string{}, ids: map[string]string{}, tags: map[string]string{}}
 }
 
 // SHA returns the SHA of the commit with Commit.ID id, failing the test when
@@ -224,8 +225,8 @@ func (b *Builder) headCommit() string {
 
 var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
-// resolve returns the commit name names: a Commit.ID, a branch, "HEAD" or
-// a SHA.
+// resolve returns the commit name names: a Commit.ID, a branch, "HEAD", a
+// tag this Builder made or a SHA.
 func (b *Builder) resolve(name string) string {
 	b.t.Helper()
 	if sha, ok := b.ids[name]; ok {
@@ -240,10 +241,13 @@ func (b *Builder) resolve(name string) string {
 	if sha := b.tip(name); sha != "" {
 		return sha
 	}
+	if sha, ok := b.tags[name]; ok {
+		return sha
+	}
 	if fullSHA.MatchString(name) {
 		return name
 	}
-	b.t.Fatalf("gittest: %q names no commit (give an ID, a branch, HEAD or a full SHA)", name)
+	b.t.Fatalf("gittest: %q names no commit (give an ID, a branch, HEAD, a tag made here or a full SHA)", name)
 	return ""
 }
 
@@ -486,6 +490,7 @@ func unionKeys(a, b map[string]string) map[string]bool {
 func (b *Builder) Tag(tg Tag) {
 	b.t.Helper()
 	at := b.resolve(cmp.Or(tg.At, "HEAD"))
+	b.tags[tg.Name] = at
 	imp := b.importer()
 	if tg.Message == "" {
 		fmt.Fprintf(imp.in, "reset refs/tags/%s\nfrom %s\n\n", tg.Name, b.dataref(at))
