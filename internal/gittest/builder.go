@@ -135,6 +135,19 @@ func (b *Builder) SHA(id string) string {
 	return sha
 }
 
+// command returns git args for the repository. The Builder's own commands
+// read no configuration but their own, whether or not the test isolated
+// git, and skip fsync.
+func (b *Builder) command(args ...string) *exec.Cmd {
+	cmd := exec.Command("git", append([]string{"-c", "core.fsync=none"}, args...)...)
+	cmd.Dir = b.dir
+	cmd.Env = append(os.Environ(), "GIT_DIR="+b.gitDir, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	if !b.bare {
+		cmd.Env = append(cmd.Env, "GIT_WORK_TREE="+b.dir)
+	}
+	return cmd
+}
+
 // session returns the current session, beginning one (reading HEAD) when
 // there is none.
 func (b *Builder) session() *session {
@@ -161,9 +174,7 @@ func (b *Builder) importer() *importer {
 	imp := &importer{}
 	// Every import goes into a pack (by default fast-import unpacks small
 	// ones into loose objects, with one more process).
-	imp.cmd = exec.Command("git", "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done", "--force", "--date-format=raw")
-	imp.cmd.Dir = b.dir
-	imp.cmd.Env = append(os.Environ(), "GIT_DIR="+b.gitDir)
+	imp.cmd = b.command("-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done", "--force", "--date-format=raw")
 	imp.cmd.Stderr = &imp.stderr
 	var err error
 	if imp.stdin, err = imp.cmd.StdinPipe(); err != nil {
@@ -630,9 +641,7 @@ func (b *Builder) Flush() {
 	if s.hardReset {
 		args = append(args, "--hard")
 	}
-	cmd := exec.Command("git", args...)
-	cmd.Dir = b.dir
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := b.command(args...).CombinedOutput(); err != nil {
 		b.t.Fatalf("gittest: git %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
