@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/gitpush"
 	"github.com/shipprod/shipprod/provider/providertest"
@@ -366,5 +367,5 @@ func TestMain(m *testing.M) {
 	if _, err := exec.LookPath("git"); err != nil {
 		panic("these tests need git on PATH")
 	}
-	os.Exit(m.Run())
+	os.Exit(gittest.Main(m))
 }
