@@ -42,8 +42,9 @@ type Spec struct {
 type Origin struct {
 	// Branches maps each branch of origin to the local branch or commit (ID
 	// or SHA) it holds, e.g. {"main": "main", "production": "v1"}; nil means
-	// {"main": "main"}. The working tree's remote-tracking branches
-	// (origin/<branch>) follow, as after a push.
+	// {"main": "main"}, and an empty map an origin without branches. The
+	// working tree's remote-tracking branches (origin/<branch>) follow, as
+	// after a push.
 	Branches map[string]string
 	// Tags are the local tags pushed to origin.
 	Tags []string
