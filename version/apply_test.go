@@ -555,6 +555,9 @@ func TestDecisionText(t *testing.T) {
 // newest thousand entries and a line counting the rest.
 func TestGeneratedNotesAreBounded(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("generates a history of 3,000 commits; skipped with -short")
+	}
 	dir := filepath.Join(t.TempDir(), "repo")
 	info, err := repogen.Generate(context.Background(), dir, repogen.Options{OldTags: 3, Commits: 3000})
 	if err != nil {
