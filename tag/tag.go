@@ -477,7 +477,7 @@ func (t *Tagger) createTag(ctx context.Context, r resolved) error {
 	}
 	text := strings.TrimRight(msg.String(), " \t\n") + "\n"
 	if err := t.repo.CreateAnnotatedTag(ctx, r.tag, r.rel.Commit, text, extra...); err != nil {
-		if signed {
+		if signed && ctx.Err() == nil { // an interrupted signing says nothing about the configuration
 			return fmt.Errorf("creating signed tag %s (check user.signingkey and gpg.format in your git config): %w", r.tag, err)
 		}
 		return fmt.Errorf("creating tag %s: %w", r.tag, err)

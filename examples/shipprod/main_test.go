@@ -577,3 +577,16 @@ func TestPlanRefusesADirtyTreeAsShipWould(t *testing.T) {
 	assert.Contains(t, errOut, "uncommitted changes: server.js")
 	assert.Equal(t, before, p.snapshot())
 }
+
+// An interrupted run is not a configuration mistake: when the context ends
+// while the pipeline is being set up (here before the journal's git
+// command), the exit code is 1 and the error says so, not 2.
+func TestInterruptedSetupIsNotAUsageError(t *testing.T) {
+	p := newProject(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"plan", "--dir", p.work}, strings.NewReader(""), &out, &errOut)
+	assert.Equal(t, exitFailed, code, errOut.String())
+	assert.Contains(t, errOut.String(), "context canceled")
+}

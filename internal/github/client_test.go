@@ -132,6 +132,13 @@ func TestRepositoryFromGitRemote(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("a missing remote should be named, got %v", err)
 	}
+	// An interrupted lookup is not a missing URL.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = New(ctx, Options{Dir: dir, Getenv: getenv})
+	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "has no URL") {
+		t.Fatalf("a cancelled lookup should say so, got %v", err)
+	}
 }
 
 func TestToken(t *testing.T) {
