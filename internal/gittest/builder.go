@@ -604,8 +604,9 @@ func (b *Builder) writeFiles(files map[string]string, deletes []string) {
 
 // Flush ends the import: git writes the refs, HEAD is set, and the index
 // (and, where this Builder could not keep it in step, the working tree) is
-// brought to HEAD. Nothing happens when nothing changed since the last
-// Flush.
+// brought to HEAD: written here when this Builder knows HEAD's files, by
+// `git reset` otherwise. Nothing happens when nothing changed since the
+// last Flush.
 func (b *Builder) Flush() {
 	b.t.Helper()
 	s := b.s
@@ -635,6 +636,13 @@ func (b *Builder) Flush() {
 		}
 	}
 	if b.bare || head == s.startHead && !s.hardReset {
+		return
+	}
+	if tree := b.trees[head]; tree != nil && !s.hardReset {
+		// The working tree is in step; only the index is behind.
+		if err := writeIndex(b.gitDir, b.dir, tree); err != nil {
+			b.t.Fatal(err)
+		}
 		return
 	}
 	args := []string{"reset", "--quiet"}

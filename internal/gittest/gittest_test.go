@@ -188,3 +188,31 @@ func TestTemplate(t *testing.T) {
 	assert.Equal(t, "second", git(t, filepath.Join(a, "origin.git"), "log", "-1", "--format=%s", "main"))
 	assert.Equal(t, "first", git(t, filepath.Join(b, "origin.git"), "log", "-1", "--format=%s", "main"), "copies are independent")
 }
+
+// The index gittest writes is the one git would: same entries in the same
+// order, with stat data git accepts without reading the files again; a file
+// whose content differs from HEAD's shows as changed.
+func TestIndexIsGits(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"a.b": "1\n", "a/b": "2\n", "a0": "3\n", "dir/sub dir/é.txt": "4\n", "README": "", "z/" + strings.Repeat("long", 30): "5\n"}
+	r := gittest.Build(t, gittest.Spec{Commits: []gittest.Commit{{Message: "files", Files: files}}})
+	mine := git(t, r.Dir, "ls-files", "--stage")
+	gitsIndex := "GIT_INDEX_FILE=" + filepath.Join(t.TempDir(), "index")
+	var theirs []byte
+	for _, args := range [][]string{{"read-tree", "HEAD"}, {"ls-files", "--stage"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env = r.Dir, append(os.Environ(), gitsIndex)
+		out, err := cmd.Output()
+		require.NoError(t, err)
+		theirs = out
+	}
+	assert.Equal(t, strings.TrimSpace(string(theirs)), mine)
+	git(t, r.Dir, "diff-files", "--quiet") // no refresh: the stat data must match
+	assert.Empty(t, git(t, r.Dir, "status", "--porcelain", "--untracked-files=all"))
+
+	// A file the test changed before the Flush is not taken as clean.
+	r.Builder.Commit(gittest.Commit{Message: "more", Files: map[string]string{"b": "committed\n"}})
+	r.Write(map[string]string{"a0": "X\n"})
+	r.Builder.Flush()
+	assert.Equal(t, "a0", git(t, r.Dir, "diff", "--name-only"))
+}
