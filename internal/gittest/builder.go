@@ -14,12 +14,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
-// Epoch is the time of the first commit a Builder makes; each further
-// commit or tag is one second later.
-var Epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+// Epoch is the time (Unix seconds: 2024-01-01T00:00:00Z) of the first
+// commit a Builder makes; each further commit or tag is one second later.
+const Epoch int64 = 1_704_067_200
 
 // Commit describes one commit for Builder.Commit and Spec.
 type Commit struct {
@@ -31,10 +30,10 @@ type Commit struct {
 	// first parent, as `git switch -c` and a commit would.
 	Branch string
 	// Parents are the commit's parents: IDs, branch names, "HEAD", tags made
-	// by the same Builder or SHAs.
-	// By default the commit follows the tip of Branch (or, for a new branch,
-	// the commit HEAD is at; a new repository's first commit has none). A
-	// second parent makes a merge commit (see Builder.Commit).
+	// by the same Builder or SHAs. By default the commit follows the tip of
+	// Branch (or, for a new branch, the commit HEAD is at; a new
+	// repository's first commit has none). A second parent makes a merge
+	// commit (see Builder.Commit).
 	Parents []string
 	// Message is the commit message; a final newline is added as
 	// `git commit -m` adds it.
@@ -75,7 +74,7 @@ type Builder struct {
 	dir    string // working tree, or the bare repository
 	gitDir string
 	bare   bool
-	when   time.Time // of the next commit or tag
+	when   int64 // Unix time of the next commit or tag
 
 	// trees holds the files of every commit this Builder made (for merges
 	// and the working tree); parents holds their parents.
@@ -361,9 +360,9 @@ func (b *Builder) getMark(mark int) string {
 // writeIdent writes an author, committer or tagger line and moves the
 // clock on.
 func (b *Builder) writeIdent(role string) {
-	fmt.Fprintf(b.s.imp.in, "%s %s <%s> %d +0000\n", role, Name, Email, b.when.Unix())
+	fmt.Fprintf(b.s.imp.in, "%s %s <%s> %d +0000\n", role, Name, Email, b.when)
 	if role != "author" {
-		b.when = b.when.Add(time.Second)
+		b.when++
 	}
 }
 
@@ -460,8 +459,8 @@ func (b *Builder) knownTree(sha string) map[string]string {
 	return tree
 }
 
-// mergeBase returns a common ancestor of a and b among the commits this
-// Builder made: the first ancestor of b (breadth first) that a reaches.
+// mergeBase returns a common ancestor of x and y among the commits this
+// Builder made: the first ancestor of y (breadth first) that x reaches.
 func (b *Builder) mergeBase(x, y string) string {
 	b.t.Helper()
 	ofX := map[string]bool{}

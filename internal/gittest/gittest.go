@@ -4,9 +4,10 @@
 // spawns as little as it can: Build writes a whole history described by a
 // Spec (commits with their files, annotated and lightweight tags, branches,
 // a bare origin with what was pushed to it) through one `git fast-import`
-// process; Init makes an empty repository without running git at all; a
-// Builder keeps adding commits the same way and hands back each commit's SHA
-// at once; and a Template is built once per test binary and copied for each
+// process, and the repository, its index and the origin's refs without git;
+// Init makes an empty repository without running git at all; a Builder
+// keeps adding commits the same way and hands back each commit's SHA at
+// once; and a Template is built once per test binary and copied for each
 // test. Isolate (one test) and Main (a whole test binary) keep git away from
 // the machine's configuration.
 //

@@ -82,8 +82,8 @@ func TestBuild(t *testing.T) {
 	assert.True(t, strings.HasSuffix(string(raw), "\n\nfix: b\n\nBody.\n"), "the message ends in a newline, as with git commit -m:\n%s", raw)
 	assert.Equal(t, r.SHA("fix")+" "+r.SHA("side"), git(t, dir, "log", "-1", "--format=%P", r.SHA("merge")))
 	assert.Equal(t, gittest.Name+" <"+gittest.Email+">", git(t, dir, "log", "-1", "--format=%an <%ae>"))
-	assert.Equal(t, fmt.Sprint(gittest.Epoch.Unix()), git(t, dir, "log", "-1", "--format=%ct", r.SHA("init")), "dates start at Epoch")
-	assert.Equal(t, fmt.Sprint(gittest.Epoch.Unix()+1), git(t, dir, "log", "-1", "--format=%ct", r.SHA("fix")), "and go on by a second")
+	assert.Equal(t, fmt.Sprint(gittest.Epoch), git(t, dir, "log", "-1", "--format=%ct", r.SHA("init")), "dates start at Epoch")
+	assert.Equal(t, fmt.Sprint(gittest.Epoch+1), git(t, dir, "log", "-1", "--format=%ct", r.SHA("fix")), "and go on by a second")
 
 	assert.Equal(t, "tag", git(t, dir, "cat-file", "-t", "v1.0.0"))
 	assert.Equal(t, "Release v1.0.0", git(t, dir, "for-each-ref", "--format=%(contents)", "refs/tags/v1.0.0"))

@@ -64,8 +64,8 @@ type Repo struct {
 
 // Build makes the repository spec describes in a new temporary directory:
 // the working tree is <dir>/work and origin, if any, <dir>/origin.git. It
-// runs git twice: fast-import writes the history, and reset the index. The
-// origin shares the working tree's pack and gets its refs without git.
+// runs git once: fast-import writes the history. The index, the origin
+// (sharing the working tree's pack) and its refs are written without git.
 func Build(t testing.TB, spec Spec) *Repo {
 	t.Helper()
 	root := t.TempDir()
@@ -229,7 +229,7 @@ func (r *Repo) Write(files map[string]string) {
 // Commit commits files (path → content) on top of HEAD, on the branch HEAD
 // is on, writes them into the working tree and returns the new commit's
 // SHA. Other changes in the working tree stay uncommitted. It runs git once
-// when no files change, twice otherwise (see Builder).
+// (see Builder).
 func (r *Repo) Commit(message string, files map[string]string) string {
 	r.t.Helper()
 	sha := r.Builder.Commit(Commit{Message: message, Files: files})
