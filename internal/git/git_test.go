@@ -127,17 +127,13 @@ func TestTagsAndRemoteRefs(t *testing.T) {
 func TestPushRejectedIsTyped(t *testing.T) {
 	r := gittest.New(t)
 	// Someone else pushes to main meanwhile.
-	other := git.Open(filepath.Join(t.TempDir(), "other"))
-	_, err := git.Open("/").Run(ctx, "clone", "--quiet", "--", r.Remote.Dir, other.Dir)
-	require.NoError(t, err)
-	_, err = other.Run(ctx, "commit", "--quiet", "--allow-empty", "-m", "theirs")
-	require.NoError(t, err)
-	_, err = other.Run(ctx, "push", "--quiet", "origin", "main")
-	require.NoError(t, err)
+	theirs := gittest.NewBuilder(t, r.Remote.Dir)
+	theirs.Commit(gittest.Commit{Branch: "main", Message: "theirs"})
+	theirs.Flush()
 
 	mine := r.Commit("mine", map[string]string{"a": "b"})
 	r.Git("tag", "-a", "-m", "x", "v2.0.0")
-	err = r.Push(ctx, "origin", []string{mine + ":refs/heads/main", "refs/tags/v2.0.0"}, git.PushOptions{Atomic: true})
+	err := r.Push(ctx, "origin", []string{mine + ":refs/heads/main", "refs/tags/v2.0.0"}, git.PushOptions{Atomic: true})
 	var rejected *git.PushRejectedError
 	require.ErrorAs(t, err, &rejected)
 	assert.Contains(t, rejected.Reason, "refs/heads/main [rejected] (fetch first)")
