@@ -195,3 +195,36 @@ func TestPushRejectedByAHookSaysWhatTheRemoteSaid(t *testing.T) {
 	assert.Contains(t, rejected.Reason, "refs/heads/production [remote rejected] (pre-receive hook declined)")
 	assert.Contains(t, rejected.Reason, "the remote said: production is frozen until Monday")
 }
+
+// LookupTag peels tags of tags, leaves Commit empty for a tag on a tree,
+// and takes no tag below the name (deploy/x) for the name itself (deploy),
+// although git for-each-ref lists it for that pattern.
+func TestLookupTagKinds(t *testing.T) {
+	r := gittest.New(t)
+	head := r.Git("rev-parse", "HEAD")
+	r.Git("tag", "-a", "-m", "one", "v1")
+	r.Git("tag", "-a", "-m", "below deploy", "deploy/x", "HEAD")
+	r.Git("tag", "-a", "-m", "a tag of a tag", "nested", "v1")
+	r.Git("tag", "tree", "HEAD^{tree}")
+	for _, tc := range []struct {
+		name      string
+		commit    string
+		annotated bool
+		message   string
+	}{
+		{"v1", head, true, "one"},
+		{"deploy/x", head, true, "below deploy"},
+		{"nested", head, true, "a tag of a tag"},
+		{"tree", "", false, ""},
+	} {
+		tag, ok, err := r.LookupTag(ctx, tc.name)
+		require.NoError(t, err, tc.name)
+		require.True(t, ok, tc.name)
+		assert.Equal(t, git.Tag{Name: tc.name, Commit: tc.commit, Annotated: tc.annotated, Message: tc.message}, tag, tc.name)
+	}
+	for _, name := range []string{"deploy", "v"} {
+		_, ok, err := r.LookupTag(ctx, name)
+		require.NoError(t, err)
+		assert.False(t, ok, "%s is no tag", name)
+	}
+}

@@ -110,28 +110,43 @@ type Tag struct {
 }
 
 // LookupTag returns the local tag name, and false when it does not exist.
+// One git command reads all of it.
 func (r *Repo) LookupTag(ctx context.Context, name string) (Tag, bool, error) {
 	if err := CheckTagName(ctx, name); err != nil {
 		return Tag{}, false, err
 	}
 	ref := "refs/tags/" + name
-	objType, err := r.Run(ctx, "for-each-ref", "--format=%(objecttype)", "--end-of-options", ref)
-	if err != nil || objType == "" {
-		return Tag{}, false, err
-	}
-	commit, _, err := r.ResolveCommit(ctx, ref)
+	// Fields end in NUL (a message cannot hold one); for-each-ref ends each
+	// ref with a newline. The pattern also matches refs below ref
+	// ("v1/x" for "v1"), so the record is picked by its name.
+	out, err := r.RunRaw(ctx, "for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(contents)%00",
+		"--end-of-options", ref)
 	if err != nil {
 		return Tag{}, false, err
 	}
-	t := Tag{Name: name, Commit: commit, Annotated: objType == "tag"}
-	if t.Annotated {
-		msg, err := r.Run(ctx, "for-each-ref", "--format=%(contents)", "--end-of-options", ref)
-		if err != nil {
-			return Tag{}, false, err
+	fields := strings.Split(string(out), "\x00")
+	for i := 0; i+6 <= len(fields); i += 6 {
+		f := fields[i : i+6]
+		if strings.TrimPrefix(f[0], "\n") != ref {
+			continue
 		}
-		t.Message = msg
+		t := Tag{Name: name, Annotated: f[1] == "tag"}
+		switch {
+		case f[1] == "commit":
+			t.Commit = f[2]
+		case t.Annotated && f[3] == "commit":
+			t.Commit = f[4]
+		default: // a tag of a tag, or of a tree or blob
+			if t.Commit, _, err = r.ResolveCommit(ctx, ref); err != nil {
+				return Tag{}, false, err
+			}
+		}
+		if t.Annotated {
+			t.Message = strings.TrimSpace(f[5])
+		}
+		return t, true, nil
 	}
-	return t, true, nil
+	return Tag{}, false, nil
 }
 
 // CreateAnnotatedTag creates the annotated tag name at commit with message.
