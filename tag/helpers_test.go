@@ -12,6 +12,7 @@ import (
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/github/githubfake"
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/shipprodtest"
 )
 
@@ -28,30 +29,30 @@ type world struct {
 	root   string
 	remote string // bare repository path
 	work   string // the clone shipprod runs in
+	repo   *gittest.Repo
 	env    []string
 	logs   *shipprodtest.Buffer
 	clock  *shipprodtest.Clock
 	fake   *githubfake.Server
 }
 
-// newWorld makes a bare remote "remote.git" with one commit on main and a
-// clone "work" whose origin is the remote. Git reads no user configuration.
+// newWorld makes a bare remote with one commit on main and a clone "work"
+// whose origin is the remote. Git reads no user configuration: the world's
+// env, which the Tagger gets as its GitEnv, isolates it.
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	root := t.TempDir()
-	w := &world{t: t, root: root, remote: filepath.Join(root, "remote.git"), work: filepath.Join(root, "work"),
-		logs: &shipprodtest.Buffer{}, clock: shipprodtest.NewClock(epoch)}
-	gitconfig := filepath.Join(root, "gitconfig")
-	if err := os.WriteFile(gitconfig, []byte("[init]\n\tdefaultBranch = main\n[user]\n\tname = Test\n\temail = test@example.com\n"), 0o644); err != nil {
+	r := gittest.Build(t, gittest.Spec{
+		Commits: []gittest.Commit{{Message: "initial commit", Files: map[string]string{"README.md": "hello\n"}}},
+		Origin:  &gittest.Origin{},
+	})
+	root := filepath.Dir(r.Dir)
+	env, err := gittest.Env(root)
+	if err != nil {
 		t.Fatal(err)
 	}
-	w.env = []string{"GIT_CONFIG_GLOBAL=" + gitconfig, "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_DATE=2026-05-01T12:00:00Z", "GIT_COMMITTER_DATE=2026-05-01T12:00:00Z"}
-	w.git(root, "init", "--quiet", "--bare", w.remote)
-	w.git(root, "init", "--quiet", w.work)
-	w.git(w.work, "remote", "add", "origin", w.remote)
-	w.commit(w.work, "README.md", "hello\n", "initial commit")
-	w.git(w.work, "push", "--quiet", "origin", "main")
+	w := &world{t: t, root: root, remote: r.Remote.Dir, work: r.Dir, repo: r,
+		env:  append(env, "GIT_AUTHOR_DATE=2026-05-01T12:00:00Z", "GIT_COMMITTER_DATE=2026-05-01T12:00:00Z"),
+		logs: &shipprodtest.Buffer{}, clock: shipprodtest.NewClock(epoch)}
 	t.Cleanup(func() {
 		if strings.Contains(w.logs.String(), ghToken) {
 			t.Errorf("the GitHub token appears in the logs")
@@ -62,14 +63,11 @@ func newWorld(t testing.TB) *world {
 
 func (w *world) git(dir string, args ...string) string {
 	w.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), w.env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		w.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	out, ok := w.gitMay(dir, args...)
+	if !ok {
+		w.t.Fatalf("git %s: %s", strings.Join(args, " "), out)
 	}
-	return strings.TrimSpace(string(out))
+	return out
 }
 
 // gitMay runs git and returns its output and whether it succeeded.
@@ -81,8 +79,13 @@ func (w *world) gitMay(dir string, args ...string) (string, bool) {
 	return strings.TrimSpace(string(out)), err == nil
 }
 
+// commit commits file in the clone dir and returns the commit's SHA; in the
+// world's own clone it goes through gittest's Builder, which is cheaper.
 func (w *world) commit(dir, file, content, msg string) string {
 	w.t.Helper()
+	if dir == w.work {
+		return w.repo.Commit(msg, map[string]string{file: content})
+	}
 	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
 		w.t.Fatal(err)
 	}

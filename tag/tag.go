@@ -477,7 +477,7 @@ func (t *Tagger) createTag(ctx context.Context, r resolved) error {
 	}
 	text := strings.TrimRight(msg.String(), " \t\n") + "\n"
 	if err := t.repo.CreateAnnotatedTag(ctx, r.tag, r.rel.Commit, text, extra...); err != nil {
-		if signed {
+		if signed && ctx.Err() == nil { // an interrupted signing says nothing about the configuration
 			return fmt.Errorf("creating signed tag %s (check user.signingkey and gpg.format in your git config): %w", r.tag, err)
 		}
 		return fmt.Errorf("creating tag %s: %w", r.tag, err)
@@ -539,7 +539,7 @@ func (t *Tagger) fetchTag(ctx context.Context, r resolved) error {
 // is deleted again so that a rerun after `git pull --rebase` starts clean.
 func (t *Tagger) push(ctx context.Context, r resolved, createdTag bool) error {
 	refspecs := []string{r.rel.Commit + ":refs/heads/" + r.branch, "refs/tags/" + r.tag}
-	err := t.repo.Push(ctx, r.remote, refspecs, git.PushOptions{Atomic: true})
+	err := pushError(t.repo.Push(ctx, r.remote, refspecs, git.PushOptions{Atomic: true}))
 	if err == nil {
 		t.log.Info("pushed the release commit and tag atomically", "remote", git.MaskURL(r.remote), "branch", r.branch, "tag", r.tag)
 		return nil
@@ -579,6 +579,16 @@ func movedMeanwhile(reason string) bool {
 		}
 	}
 	return false
+}
+
+// pushError turns the push refusal internal/git reports into the root
+// package's *shipprod.PushRejectedError; other errors pass unchanged.
+func pushError(err error) error {
+	var rej *git.PushRejectedError
+	if errors.As(err, &rej) {
+		return &shipprod.PushRejectedError{Remote: rej.Remote, Refs: rej.Refs, Reason: rej.Reason}
+	}
+	return err
 }
 
 // remoteTagList holds the tags of a remote: object and peeled commit SHAs.

@@ -168,6 +168,9 @@ func TestConcurrentPushMakesAtomicPushFail(t *testing.T) {
 }
 
 func TestSignedTags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signs with ssh-keygen; skipped with -short")
+	}
 	if _, err := os.Stat("/usr/bin/ssh-keygen"); err != nil {
 		t.Skip("ssh-keygen not installed (apt-get install openssh-client)")
 	}

@@ -391,23 +391,24 @@ func TestBadChangelogAndTags(t *testing.T) {
 		{
 			name: "target tag already exists",
 			setup: func(r *repo) {
-				r.git("switch", "--quiet", "-c", "hotfix", "v1.4.0")
+				r.branchAt("hotfix", "v1.4.0")
+				r.switchTo("hotfix")
 				r.commit("fix: on another branch")
 				r.tag("v1.5.0")
-				r.git("switch", "--quiet", "main")
+				r.switchTo("main")
 			},
 			err: "tag already exists: v1.5.0",
 			is:  version.ErrTagExists,
 		},
 		{
 			name:  "no commits since the last tag",
-			setup: func(r *repo) { r.git("reset", "--quiet", "--hard", "v1.4.0") },
+			setup: func(r *repo) { r.branchAt("main", "v1.4.0") }, // git reset --hard v1.4.0
 			err:   "nothing to release since v1.4.0: no commits since the tag",
 			is:    shipprod.ErrNothingToRelease,
 		},
 		{
 			name:  "detached HEAD",
-			setup: func(r *repo) { r.git("switch", "--quiet", "--detach") },
+			setup: func(r *repo) { r.detach() },
 			err:   "HEAD is detached at ",
 			is:    version.ErrDetachedHead,
 		},
@@ -554,6 +555,9 @@ func TestDecisionText(t *testing.T) {
 // newest thousand entries and a line counting the rest.
 func TestGeneratedNotesAreBounded(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("generates a history of 3,000 commits; skipped with -short")
+	}
 	dir := filepath.Join(t.TempDir(), "repo")
 	info, err := repogen.Generate(context.Background(), dir, repogen.Options{OldTags: 3, Commits: 3000})
 	if err != nil {

@@ -113,11 +113,11 @@ func TestMergeCommits(t *testing.T) {
 	r := newRepo(t)
 	r.commit("chore: init")
 	r.tag("v1.0.0")
-	r.git("switch", "--quiet", "-c", "feature")
+	r.switchNew("feature")
 	r.commit("feat: on a branch")
-	r.git("switch", "--quiet", "main")
+	r.switchTo("main")
 	r.commit("docs: meanwhile")
-	r.git("merge", "--quiet", "--no-ff", "-m", "Merge branch 'feature'", "feature")
+	r.merge("feature", "Merge branch 'feature'")
 	d := r.decide(version.Config{})
 	if d.Next != "1.1.0" || d.Commits != 3 {
 		t.Fatalf("next %s from %d commits, want 1.1.0 from 3", d.Next, d.Commits)
@@ -127,10 +127,10 @@ func TestMergeCommits(t *testing.T) {
 	r2 := newRepo(t)
 	r2.commit("chore: init")
 	r2.tag("v1.0.0")
-	r2.git("switch", "--quiet", "-c", "feature")
+	r2.switchNew("feature")
 	r2.commit("docs: on a branch")
-	r2.git("switch", "--quiet", "main")
-	r2.git("merge", "--quiet", "--no-ff", "-m", "Merge branch 'feature'", "feature")
+	r2.switchTo("main")
+	r2.merge("feature", "Merge branch 'feature'")
 	d = r2.decide(version.Config{})
 	if want := "nothing to release since v1.0.0: 2 commits, none releasable (1 docs, 1 merge)"; d.Why != want {
 		t.Fatalf("why = %q, want %q", d.Why, want)
@@ -191,7 +191,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		r.tag("latest")
 		r.tag("v1.20")      // not SemVer
 		r.tag("app/v9.0.0") // another prefix
-		r.git("tag", "v1.11.0-lightweight-not-semver+x_y")
+		r.lightTag("v1.11.0-lightweight-not-semver+x_y")
 		r.commit("fix: c")
 		d := r.decide(version.Config{})
 		if d.Current != "1.10.0" || d.CurrentSource != "tag v1.10.0" || d.Next != "1.10.1" {
@@ -206,7 +206,7 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		t.Parallel()
 		r := newRepo(t)
 		r.commit("feat: a")
-		r.git("tag", "v1.1.0")
+		r.lightTag("v1.1.0")
 		r.git("tag", "v9.0.0", "HEAD^{tree}")
 		r.commit("feat: b")
 		d := r.decide(version.Config{})
@@ -219,11 +219,11 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.0.0")
-		r.git("switch", "--quiet", "-c", "next")
+		r.switchNew("next")
 		r.commit("feat!: next major")
 		r.tag("v2.0.0")
 		r.tag("v3.0.0-beta.1")
-		r.git("switch", "--quiet", "main")
+		r.switchTo("main")
 		r.commit("fix: b")
 		d := r.decide(version.Config{})
 		if d.Current != "1.0.0" || d.Next != "1.0.1" {
@@ -272,14 +272,14 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.0.0")
-		r.git("switch", "--quiet", "-c", "release-1.x")
+		r.switchNew("release-1.x")
 		r.commit("fix: backported")
 		r.tag("v1.0.1")
-		r.git("switch", "--quiet", "main")
+		r.switchTo("main")
 		r.commit("feat!: two")
 		r.tag("v2.0.0")
 		r.commit("docs: x")
-		r.git("merge", "--quiet", "--no-ff", "-m", "Merge branch 'release-1.x'", "release-1.x")
+		r.merge("release-1.x", "Merge branch 'release-1.x'")
 		d := r.decide(version.Config{})
 		// v2.0.0..HEAD holds the backported fix, which 2.0.0 lacks.
 		if d.Current != "2.0.0" || d.Next != "2.0.1" || d.Commits != 3 {
@@ -291,23 +291,21 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v3.0.0")
-		r.git("branch", "unmerged")
+		r.branch("unmerged")
 		r.commit("fix: b")
-		r.git("branch", "feature")
+		r.branch("feature")
 		r.commit("fix: c")
 		r.tag("v2.0.0")
-		r.git("switch", "--quiet", "feature")
+		r.switchTo("feature")
 		r.commit("feat: d")
-		r.git("switch", "--quiet", "unmerged")
+		r.switchTo("unmerged")
 		r.commit("feat: never merged")
-		var refs strings.Builder
 		for i := 0; i < 9; i++ {
-			refs.WriteString("create refs/tags/v9." + strconv.Itoa(i) + ".0 HEAD\n")
+			r.lightTag("v9." + strconv.Itoa(i) + ".0")
 		}
-		r.gitInput(refs.String(), "update-ref", "--stdin")
-		r.git("switch", "--quiet", "main")
+		r.switchTo("main")
 		r.commit("docs: e")
-		r.git("merge", "--quiet", "--no-ff", "-m", "Merge branch 'feature'", "feature")
+		r.merge("feature", "Merge branch 'feature'")
 		d := r.decide(version.Config{})
 		// v3.0.0..HEAD: b, c, d, e and the merge.
 		if d.Current != "3.0.0" || d.Next != "3.1.0" || d.Commits != 5 {
@@ -319,14 +317,12 @@ func TestCurrentVersionFromTags(t *testing.T) {
 		r := newRepo(t)
 		r.commit("feat: a")
 		r.tag("v1.0.0")
-		r.git("branch", "release-1.x")
+		r.branch("release-1.x")
 		r.commit("feat: main line")
-		var refs strings.Builder // more tags than the first walk excludes
-		for i := 0; i < 40; i++ {
-			refs.WriteString("create refs/tags/v2." + strconv.Itoa(i) + ".0 HEAD\n")
+		for i := 0; i < 40; i++ { // more tags than the first walk excludes
+			r.lightTag("v2." + strconv.Itoa(i) + ".0")
 		}
-		r.gitInput(refs.String(), "update-ref", "--stdin")
-		r.git("switch", "--quiet", "release-1.x")
+		r.switchTo("release-1.x")
 		r.commit("fix: one")
 		r.tag("v1.0.1")
 		r.commit("fix: two")
@@ -512,10 +508,10 @@ func TestPrereleaseCounterSeesEveryTag(t *testing.T) {
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v1.0.0")
-	r.git("switch", "--quiet", "-c", "other")
+	r.switchNew("other")
 	r.commit("feat: elsewhere")
 	r.tag("v1.1.0-rc.1") // not reachable from main, but the name is taken
-	r.git("switch", "--quiet", "main")
+	r.switchTo("main")
 	r.commit("feat: b")
 	d := r.decide(version.Config{Prerelease: "rc"})
 	if d.Next != "1.1.0-rc.2" {
@@ -528,10 +524,10 @@ func TestTagAlreadyExists(t *testing.T) {
 	r := newRepo(t)
 	r.commit("feat: a")
 	r.tag("v1.0.0")
-	r.git("switch", "--quiet", "-c", "other")
+	r.switchNew("other")
 	r.commit("feat: b")
 	r.tag("v1.1.0")
-	r.git("switch", "--quiet", "main")
+	r.switchTo("main")
 	r.commit("feat: c")
 	_, err := r.versioner(version.Config{}).Decide(context.Background())
 	if !errors.Is(err, version.ErrTagExists) || !strings.Contains(err.Error(), "v1.1.0") {
@@ -564,7 +560,7 @@ func TestDetachedHeadAndBranch(t *testing.T) {
 	r.commit("feat: a")
 	r.tag("v1.0.0")
 	r.commit("fix: b")
-	r.git("switch", "--quiet", "--detach", "HEAD")
+	r.detach()
 	// Deciding works (shipprod version in CI), releasing does not.
 	if d := r.decide(version.Config{}); d.Next != "1.0.1" || d.Branch != "" {
 		t.Fatalf("detached decide: %+v", d)
@@ -573,7 +569,7 @@ func TestDetachedHeadAndBranch(t *testing.T) {
 	if !errors.Is(err, version.ErrDetachedHead) || !strings.Contains(err.Error(), "git switch main") {
 		t.Fatalf("err = %v, want ErrDetachedHead with git switch main", err)
 	}
-	r.git("switch", "--quiet", "-c", "feature")
+	r.switchNew("feature")
 	_, err = r.versioner(version.Config{}, func(o *version.Options) { o.Branch = "main" }).NextVersion(context.Background())
 	if err == nil || err.Error() != `HEAD is on branch "feature", but releases are made from "main" (git.branch); check it out first (git switch main)` {
 		t.Fatalf("err = %v", err)

@@ -11,53 +11,58 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/shipprodtest"
 	"github.com/shipprod/shipprod/version"
 )
 
-// TestMain makes git independent of the machine's configuration.
-func TestMain(m *testing.M) {
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL":   "/dev/null",
-		"GIT_CONFIG_NOSYSTEM": "1",
-		"GIT_AUTHOR_NAME":     "Test",
-		"GIT_AUTHOR_EMAIL":    "test@example.com",
-		"GIT_COMMITTER_NAME":  "Test",
-		"GIT_COMMITTER_EMAIL": "test@example.com",
-		"GIT_TERMINAL_PROMPT": "0",
-	} {
-		os.Setenv(k, v)
-	}
-	os.Exit(m.Run())
-}
+// TestMain makes git independent of the machine's configuration, for
+// every (parallel) test.
+func TestMain(m *testing.M) { os.Exit(gittest.Main(m)) }
 
-// repo is a git repository in a temporary directory.
+// repo is a git repository in a temporary directory. Its history is written
+// through a gittest.Builder: one git fast-import takes all the commits and
+// tags a test sets up, until something reads the repository. From then on
+// (a versioner may be reading it) each change is flushed at once.
 type repo struct {
-	t   testing.TB
-	dir string
-	n   int // commits made, for distinct content
+	t    testing.TB
+	dir  string
+	b    *gittest.Builder
+	n    int  // commits made, for distinct content
+	live bool // the repository has been read: flush every change
 }
 
 func newRepo(t testing.TB) *repo {
 	t.Helper()
 	r := &repo{t: t, dir: t.TempDir()}
-	r.git("init", "--quiet", "--initial-branch=main")
+	gittest.Init(t, r.dir)
+	r.b = gittest.NewBuilder(t, r.dir)
 	return r
 }
 
 func (r *repo) git(args ...string) string {
 	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	return r.gitInput("", args...)
+}
+
+// sync flushes the builder: the repository is about to be read.
+func (r *repo) sync() {
+	r.t.Helper()
+	r.b.Flush()
+	r.live = true
+}
+
+// changed flushes a change at once once the repository is being read.
+func (r *repo) changed() {
+	r.t.Helper()
+	if r.live {
+		r.b.Flush()
 	}
-	return strings.TrimSpace(string(out))
 }
 
 func (r *repo) gitInput(stdin string, args ...string) string {
 	r.t.Helper()
+	r.sync()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = r.dir
 	cmd.Stdin = strings.NewReader(stdin)
@@ -81,6 +86,7 @@ func (r *repo) write(path, content string) {
 
 func (r *repo) read(path string) string {
 	r.t.Helper()
+	r.sync()
 	b, err := os.ReadFile(filepath.Join(r.dir, path))
 	if err != nil {
 		r.t.Fatal(err)
@@ -88,15 +94,22 @@ func (r *repo) read(path string) string {
 	return string(b)
 }
 
-// commit commits msg, changing a scratch file (and files), and returns the SHA.
+// commit commits msg on the current branch, changing a scratch file and
+// committing files as they are in the working tree, and returns the SHA.
 func (r *repo) commit(msg string, files ...string) string {
 	r.t.Helper()
 	r.n++
-	scratch := fmt.Sprintf("src/change-%d.txt", r.n)
-	r.write(scratch, "change\n")
-	r.git(append([]string{"add", "--", scratch}, files...)...)
-	r.git("commit", "--quiet", "--cleanup=verbatim", "-m", msg)
-	return r.git("rev-parse", "HEAD")
+	changes := map[string]string{fmt.Sprintf("src/change-%d.txt", r.n): "change\n"}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(r.dir, f))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		changes[f] = string(data)
+	}
+	sha := r.b.Commit(gittest.Commit{Message: msg, Files: changes})
+	r.changed()
+	return sha
 }
 
 // commits commits each message in turn.
@@ -107,9 +120,63 @@ func (r *repo) commits(msgs ...string) {
 	}
 }
 
+// tag makes the annotated tag name at HEAD.
 func (r *repo) tag(name string) {
 	r.t.Helper()
-	r.git("tag", "--annotate", "-m", "Release "+name, name)
+	r.b.Tag(gittest.Tag{Name: name, Message: "Release " + name})
+	r.changed()
+}
+
+// lightTag makes the lightweight tag name at HEAD.
+func (r *repo) lightTag(name string) {
+	r.t.Helper()
+	r.b.Tag(gittest.Tag{Name: name})
+	r.changed()
+}
+
+// branch makes branch name at HEAD (git branch name).
+func (r *repo) branch(name string) {
+	r.t.Helper()
+	r.branchAt(name, "")
+}
+
+// branchAt points branch name at the commit at names, moving HEAD and the
+// working tree along when HEAD is on it (git branch --force, or git reset
+// --hard for the current branch).
+func (r *repo) branchAt(name, at string) {
+	r.t.Helper()
+	r.b.Branch(name, at)
+	r.changed()
+}
+
+// detach detaches HEAD where it is (git switch --detach).
+func (r *repo) detach() {
+	r.t.Helper()
+	r.b.Detach("")
+	r.changed()
+}
+
+// switchTo checks branch out (git switch branch).
+func (r *repo) switchTo(branch string) {
+	r.t.Helper()
+	r.b.Checkout(branch)
+	r.changed()
+}
+
+// switchNew makes branch at HEAD and checks it out (git switch -c branch).
+func (r *repo) switchNew(branch string) {
+	r.t.Helper()
+	r.b.Branch(branch, "")
+	r.b.Checkout(branch)
+	r.changed()
+}
+
+// merge merges branch into the current branch with a merge commit (git
+// merge --no-ff -m msg branch).
+func (r *repo) merge(branch, msg string) {
+	r.t.Helper()
+	r.b.Commit(gittest.Commit{Parents: []string{"HEAD", branch}, Message: msg})
+	r.changed()
 }
 
 func (r *repo) head() string { return r.git("rev-parse", "HEAD") }
@@ -117,6 +184,7 @@ func (r *repo) head() string { return r.git("rev-parse", "HEAD") }
 // versioner returns a Versioner for the repository with a fixed clock.
 func (r *repo) versioner(cfg version.Config, opts ...func(*version.Options)) *version.Versioner {
 	r.t.Helper()
+	r.sync()
 	o := version.Options{Dir: r.dir, Clock: shipprodtest.NewClock(time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))}
 	for _, f := range opts {
 		f(&o)

@@ -150,9 +150,16 @@ type setup struct {
 }
 
 // build turns the configuration into a Pipeline. Mistakes in the
-// configuration are usage errors (exit code 2).
+// configuration are usage errors (exit code 2); a setup cut short because
+// ctx ended (a step's constructor runs git or asks an API) is not one.
 func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slog.Logger) (*setup, error) {
 	wrap := func(section string, err error) error {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			if errors.Is(err, ctxErr) {
+				return fmt.Errorf("setting up %s: %w", section, err)
+			}
+			return fmt.Errorf("setting up %s: %w (%v)", section, ctxErr, err)
+		}
 		if strings.HasPrefix(err.Error(), section+".") {
 			return &usageError{fmt.Errorf("%s: %w", configPath, err)} // the error names its key already
 		}

@@ -34,22 +34,46 @@ type project struct {
 	prod   *production
 }
 
+// demoProject is the demo project and its remote, made once by the demo's
+// own makeDemoProject and copied for each test. Its configuration says
+// PROD_URL where the production server's URL goes: each test starts its own
+// server and writes that in.
+var demoProject = gittest.NewTemplate(func(dir string) error {
+	return makeDemoProject(context.Background(), filepath.Join(dir, "demo-app"), filepath.Join(dir, "origin.git"), "PROD_URL")
+})
+
+func TestMain(m *testing.M) {
+	code := gittest.Main(m)
+	demoProject.Remove()
+	os.Exit(code)
+}
+
 func newProject(t *testing.T) *project {
 	t.Helper()
-	gittest.Isolate(t)
 	root := t.TempDir()
+	demoProject.CopyTo(t, root)
 	p := &project{t: t, work: filepath.Join(root, "demo-app"), remote: git.Open(filepath.Join(root, "origin.git"))}
 	p.local = git.Open(p.work)
 	prod, err := startProduction(p.remote.Dir)
 	require.NoError(t, err)
 	t.Cleanup(prod.Close)
 	p.prod = prod
-	require.NoError(t, makeDemoProject(context.Background(), p.work, p.remote.Dir, prod.URL))
 	// A shorter monitor window than the demo's keeps the tests fast.
 	p.edit("shipprod.yaml", func(s string) string {
+		s = strings.ReplaceAll(s, "PROD_URL", prod.URL)
 		return strings.Replace(s, "window: 3s\n  interval: 1s", "window: 300ms\n  interval: 100ms", 1)
 	})
 	return p
+}
+
+// endToEnd skips, under -short, a test that ships the demo project through
+// the whole CLI: real git, a production server and a monitor window in real
+// time.
+func endToEnd(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("an end-to-end ship through the CLI; skipped with -short")
+	}
 }
 
 func (p *project) git(r *git.Repo, args ...string) string {
@@ -107,6 +131,7 @@ func (p *project) snapshot() string {
 }
 
 func TestShipPromotesTheProject(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	previous := p.git(p.local, "rev-parse", "v1.2.0^{commit}")
 	code, out, errOut := p.run("ship", "--yes")
@@ -191,6 +216,7 @@ func jsonLines(t *testing.T, out string) []map[string]json.RawMessage {
 }
 
 func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	before := p.snapshot()
 
@@ -242,6 +268,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestUnhealthyReleaseIsRolledBack(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	previous := p.git(p.local, "rev-parse", "v1.2.0^{commit}")
 	p.edit("shipprod.yaml", func(s string) string {
@@ -326,7 +353,8 @@ func TestVersionCommand(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	gittest.Isolate(t)
+	endToEnd(t)
+	t.Parallel() // the demo's 3s monitor window runs in real time: overlap the two
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"demo", "--keep=false"}, strings.NewReader(""), &out, &errOut)
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
@@ -337,7 +365,6 @@ func TestDemo(t *testing.T) {
 // The configuration shown in the README is valid: it decodes strictly and
 // builds a pipeline.
 func TestREADMEConfigIsValid(t *testing.T) {
-	gittest.Isolate(t)
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(readme), "### shipprod.yaml")
@@ -365,6 +392,7 @@ func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // A custom deployer is used from shipprod.yaml by its registered name: the
 // reference CLI only blank-imports its package.
 func TestCustomDeployerFromConfig(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	var hooks []map[string]any
 	mux := http.NewServeMux()
@@ -407,6 +435,7 @@ func TestCustomDeployerFromConfig(t *testing.T) {
 // resumed by the next run, which deploys the same release instead of saying
 // "nothing to release".
 func TestFailedShipIsResumed(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	hook := filepath.Join(p.remote.Dir, "hooks", "pre-receive")
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\nwhile read old new ref; do\n  if [ \"$ref\" = refs/heads/production ]; then echo 'production is frozen' >&2; exit 1; fi\ndone\n"), 0o755))
@@ -436,6 +465,7 @@ func TestFailedShipIsResumed(t *testing.T) {
 // A run whose tag push is refused after the bump commit was made is resumed
 // from the tag step.
 func TestShipResumedAfterTheTagPushFailed(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	hook := filepath.Join(p.remote.Dir, "hooks", "pre-receive")
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\necho 'pushes are paused' >&2\nexit 1\n"), 0o755))
@@ -458,6 +488,7 @@ func TestShipResumedAfterTheTagPushFailed(t *testing.T) {
 // A remote URL with a token in it never reaches the output, the errors, the
 // JSON events, the journal or the report.
 func TestTokenInRemoteURLNeverShows(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	const secret = "ghp_S3CRETtoken0123456789"
 	p.edit("shipprod.yaml", func(s string) string {
@@ -517,7 +548,8 @@ func TestJSONModeStillReportsErrors(t *testing.T) {
 }
 
 func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
-	gittest.Isolate(t)
+	endToEnd(t)
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"demo", "--json", "--keep=false"}, strings.NewReader(""), &out, &errOut)
 	require.Equal(t, exitOK, code, errOut.String())
@@ -544,4 +576,17 @@ func TestPlanRefusesADirtyTreeAsShipWould(t *testing.T) {
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errOut, "uncommitted changes: server.js")
 	assert.Equal(t, before, p.snapshot())
+}
+
+// An interrupted run is not a configuration mistake: when the context ends
+// while the pipeline is being set up (here before the journal's git
+// command), the exit code is 1 and the error says so, not 2.
+func TestInterruptedSetupIsNotAUsageError(t *testing.T) {
+	p := newProject(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"plan", "--dir", p.work}, strings.NewReader(""), &out, &errOut)
+	assert.Equal(t, exitFailed, code, errOut.String())
+	assert.Contains(t, errOut.String(), "context canceled")
 }

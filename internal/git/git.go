@@ -3,8 +3,10 @@
 // Every command runs with an explicit argument list (never through a shell),
 // with GIT_TERMINAL_PROMPT=0 so that git never waits for a password, and with
 // a C locale so that its messages can be recognised. Ref names are validated
-// with `git check-ref-format` before use, paths follow `--`, and errors carry
-// git's own stderr with any credentials in URLs masked.
+// by the rules of `git check-ref-format` before use, paths follow `--`, and
+// errors carry git's own stderr with any credentials in URLs masked. An error
+// of a command whose context ended wraps the context's error, never a
+// classification of git's exit status or output.
 package git
 
 import (
@@ -45,8 +47,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := strings.TrimSpace(e.Stderr)
-	if msg == "" {
+	switch {
+	case msg == "":
 		msg = e.Err.Error()
+	case contextEnded(e.Err):
+		msg = e.Err.Error() + ": " + msg
 	}
 	return fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), msg)
 }
@@ -107,6 +112,9 @@ func (r *Repo) run(ctx context.Context, stdin []byte, args ...string) ([]byte, e
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	if err := cmd.Run(); err != nil {
+		// Once the context has ended, git was (or may have been) killed:
+		// its exit status and output say nothing about the command, so the
+		// error is the context's and no caller classifies it.
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
 		}
@@ -120,55 +128,18 @@ func (r *Repo) run(ctx context.Context, stdin []byte, args ...string) ([]byte, e
 	return stdout.Bytes(), nil
 }
 
+// contextEnded reports whether err is (or wraps) the error of an ended
+// context.
+func contextEnded(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 func maskAll(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		out[i] = MaskURL(a)
 	}
 	return out
-}
-
-// ErrInvalidRefName means a tag or branch name is not a valid git ref name.
-var ErrInvalidRefName = errors.New("invalid git ref name")
-
-// CheckRefFormat validates a full ref name ("refs/tags/v1.2.3") with
-// `git check-ref-format`.
-func CheckRefFormat(ctx context.Context, ref string) error {
-	if ref == "" || strings.HasPrefix(ref, "-") {
-		return fmt.Errorf("%w: %q", ErrInvalidRefName, ref)
-	}
-	if _, err := (&Repo{}).Run(ctx, "check-ref-format", ref); err != nil {
-		return fmt.Errorf("%w: %q", ErrInvalidRefName, ref)
-	}
-	return nil
-}
-
-// CheckTagName validates a tag name ("v1.2.3").
-func CheckTagName(ctx context.Context, tag string) error {
-	if strings.HasPrefix(tag, "refs/") {
-		return fmt.Errorf("%w: tag %q: give the tag name without refs/tags/", ErrInvalidRefName, tag)
-	}
-	if strings.HasPrefix(tag, "-") {
-		return fmt.Errorf("%w: tag %q starts with a dash", ErrInvalidRefName, tag)
-	}
-	if err := CheckRefFormat(ctx, "refs/tags/"+tag); err != nil {
-		return fmt.Errorf("tag %q: %w", tag, ErrInvalidRefName)
-	}
-	return nil
-}
-
-// CheckBranchName validates a branch name ("main", "production").
-func CheckBranchName(ctx context.Context, branch string) error {
-	if strings.HasPrefix(branch, "refs/") {
-		return fmt.Errorf("%w: branch %q: give the branch name without refs/heads/", ErrInvalidRefName, branch)
-	}
-	if strings.HasPrefix(branch, "-") {
-		return fmt.Errorf("%w: branch %q starts with a dash", ErrInvalidRefName, branch)
-	}
-	if err := CheckRefFormat(ctx, "refs/heads/"+branch); err != nil {
-		return fmt.Errorf("branch %q: %w", branch, ErrInvalidRefName)
-	}
-	return nil
 }
 
 // CheckRemoteName validates a remote name or URL: it must not look like an

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/gittest"
 )
@@ -128,18 +127,14 @@ func TestTagsAndRemoteRefs(t *testing.T) {
 func TestPushRejectedIsTyped(t *testing.T) {
 	r := gittest.New(t)
 	// Someone else pushes to main meanwhile.
-	other := git.Open(filepath.Join(t.TempDir(), "other"))
-	_, err := git.Open("/").Run(ctx, "clone", "--quiet", "--", r.Remote.Dir, other.Dir)
-	require.NoError(t, err)
-	_, err = other.Run(ctx, "commit", "--quiet", "--allow-empty", "-m", "theirs")
-	require.NoError(t, err)
-	_, err = other.Run(ctx, "push", "--quiet", "origin", "main")
-	require.NoError(t, err)
+	theirs := gittest.NewBuilder(t, r.Remote.Dir)
+	theirs.Commit(gittest.Commit{Branch: "main", Message: "theirs"})
+	theirs.Flush()
 
 	mine := r.Commit("mine", map[string]string{"a": "b"})
 	r.Git("tag", "-a", "-m", "x", "v2.0.0")
-	err = r.Push(ctx, "origin", []string{mine + ":refs/heads/main", "refs/tags/v2.0.0"}, git.PushOptions{Atomic: true})
-	var rejected *shipprod.PushRejectedError
+	err := r.Push(ctx, "origin", []string{mine + ":refs/heads/main", "refs/tags/v2.0.0"}, git.PushOptions{Atomic: true})
+	var rejected *git.PushRejectedError
 	require.ErrorAs(t, err, &rejected)
 	assert.Contains(t, rejected.Reason, "refs/heads/main [rejected] (fetch first)")
 	assert.Equal(t, "origin", rejected.Remote)
@@ -195,8 +190,41 @@ func TestPushRejectedByAHookSaysWhatTheRemoteSaid(t *testing.T) {
 	hook := filepath.Join(r.Remote.Dir, "hooks", "pre-receive")
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\necho 'production is frozen until Monday' >&2\nexit 1\n"), 0o755))
 	err := r.Push(ctx, "origin", []string{"HEAD:refs/heads/production"}, git.PushOptions{})
-	var rejected *shipprod.PushRejectedError
+	var rejected *git.PushRejectedError
 	require.ErrorAs(t, err, &rejected)
 	assert.Contains(t, rejected.Reason, "refs/heads/production [remote rejected] (pre-receive hook declined)")
 	assert.Contains(t, rejected.Reason, "the remote said: production is frozen until Monday")
+}
+
+// LookupTag peels tags of tags, leaves Commit empty for a tag on a tree,
+// and takes no tag below the name (deploy/x) for the name itself (deploy),
+// although git for-each-ref lists it for that pattern.
+func TestLookupTagKinds(t *testing.T) {
+	r := gittest.New(t)
+	head := r.Git("rev-parse", "HEAD")
+	r.Git("tag", "-a", "-m", "one", "v1")
+	r.Git("tag", "-a", "-m", "below deploy", "deploy/x", "HEAD")
+	r.Git("tag", "-a", "-m", "a tag of a tag", "nested", "v1")
+	r.Git("tag", "tree", "HEAD^{tree}")
+	for _, tc := range []struct {
+		name      string
+		commit    string
+		annotated bool
+		message   string
+	}{
+		{"v1", head, true, "one"},
+		{"deploy/x", head, true, "below deploy"},
+		{"nested", head, true, "a tag of a tag"},
+		{"tree", "", false, ""},
+	} {
+		tag, ok, err := r.LookupTag(ctx, tc.name)
+		require.NoError(t, err, tc.name)
+		require.True(t, ok, tc.name)
+		assert.Equal(t, git.Tag{Name: tc.name, Commit: tc.commit, Annotated: tc.annotated, Message: tc.message}, tag, tc.name)
+	}
+	for _, name := range []string{"deploy", "v"} {
+		_, ok, err := r.LookupTag(ctx, name)
+		require.NoError(t, err)
+		assert.False(t, ok, "%s is no tag", name)
+	}
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/shipprod/shipprod"
 )
 
 // Head returns the full SHA of HEAD.
@@ -112,28 +110,43 @@ type Tag struct {
 }
 
 // LookupTag returns the local tag name, and false when it does not exist.
+// One git command reads all of it.
 func (r *Repo) LookupTag(ctx context.Context, name string) (Tag, bool, error) {
 	if err := CheckTagName(ctx, name); err != nil {
 		return Tag{}, false, err
 	}
 	ref := "refs/tags/" + name
-	objType, err := r.Run(ctx, "for-each-ref", "--format=%(objecttype)", "--end-of-options", ref)
-	if err != nil || objType == "" {
-		return Tag{}, false, err
-	}
-	commit, _, err := r.ResolveCommit(ctx, ref)
+	// Fields end in NUL (a message cannot hold one); for-each-ref ends each
+	// ref with a newline. The pattern also matches refs below ref
+	// ("v1/x" for "v1"), so the record is picked by its name.
+	out, err := r.RunRaw(ctx, "for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(contents)%00",
+		"--end-of-options", ref)
 	if err != nil {
 		return Tag{}, false, err
 	}
-	t := Tag{Name: name, Commit: commit, Annotated: objType == "tag"}
-	if t.Annotated {
-		msg, err := r.Run(ctx, "for-each-ref", "--format=%(contents)", "--end-of-options", ref)
-		if err != nil {
-			return Tag{}, false, err
+	fields := strings.Split(string(out), "\x00")
+	for i := 0; i+6 <= len(fields); i += 6 {
+		f := fields[i : i+6]
+		if strings.TrimPrefix(f[0], "\n") != ref {
+			continue
 		}
-		t.Message = msg
+		t := Tag{Name: name, Annotated: f[1] == "tag"}
+		switch {
+		case f[1] == "commit":
+			t.Commit = f[2]
+		case t.Annotated && f[3] == "commit":
+			t.Commit = f[4]
+		default: // a tag of a tag, or of a tree or blob
+			if t.Commit, _, err = r.ResolveCommit(ctx, ref); err != nil {
+				return Tag{}, false, err
+			}
+		}
+		if t.Annotated {
+			t.Message = strings.TrimSpace(f[5])
+		}
+		return t, true, nil
 	}
-	return t, true, nil
+	return Tag{}, false, nil
 }
 
 // CreateAnnotatedTag creates the annotated tag name at commit with message.
@@ -189,8 +202,25 @@ type PushOptions struct {
 	ForceWithLease []string
 }
 
+// PushRejectedError is a push the remote refused: someone pushed meanwhile
+// (non-fast-forward, stale lease), a protected branch, or a hook. Callers
+// turn it into a *shipprod.PushRejectedError (this package does not import
+// the root package).
+type PushRejectedError struct {
+	Remote string // remote name or URL, credentials masked
+	Refs   []string
+	// Reason is the remote's own words, e.g. "refs/heads/main [rejected]
+	// (non-fast-forward)", and what its hooks printed.
+	Reason string
+}
+
+func (e *PushRejectedError) Error() string {
+	return fmt.Sprintf("push to %s rejected (%s): %s", e.Remote, strings.Join(e.Refs, ", "), e.Reason)
+}
+
 // Push pushes refspecs to remote. A refusal by the remote is returned as a
-// *shipprod.PushRejectedError carrying the remote's reason.
+// *PushRejectedError carrying the remote's reason; a push whose context
+// ended returns the context's error, whatever git printed.
 func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt PushOptions) error {
 	if err := CheckRemoteName(remote); err != nil {
 		return err
@@ -210,8 +240,8 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt P
 	args = append(args, "--", remote)
 	args = append(args, refspecs...)
 	out, err := r.RunRaw(ctx, args...)
-	if err == nil {
-		return nil
+	if err == nil || contextEnded(err) {
+		return err
 	}
 	if reason := rejections(out); reason != "" {
 		var ge *Error
@@ -220,7 +250,7 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt P
 				reason += "; the remote said: " + said
 			}
 		}
-		return &shipprod.PushRejectedError{Remote: MaskURL(remote), Refs: refspecs, Reason: reason}
+		return &PushRejectedError{Remote: MaskURL(remote), Refs: refspecs, Reason: reason}
 	}
 	return err
 }

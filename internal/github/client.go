@@ -310,6 +310,10 @@ func resolveRepository(ctx context.Context, o Options) (string, string, error) {
 		return "", "", err
 	}
 	remoteURL, err := git.Open(o.Dir).Run(ctx, "remote", "get-url", remote)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: the remote may well have a URL.
+		return "", "", fmt.Errorf("github: reading the URL of git remote %q: %w", remote, err)
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("github: repository not configured and the git remote %q has no URL (%v); set github.repository to owner/name", remote, err)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod/internal/github/githubfake"
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/internal/httpretry"
 	"github.com/shipprod/shipprod/shipprodtest"
 )
@@ -111,18 +110,11 @@ func TestParseRepository(t *testing.T) {
 }
 
 func TestRepositoryFromGitRemote(t *testing.T) {
-	dir := t.TempDir()
-	run := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	run("init", "-q")
-	run("remote", "add", "origin", "https://x-access-token:ghp_remote_secret@github.com/acme/web.git")
-	run("remote", "add", "local", filepath.Join(dir, "bare.git"))
+	gittest.Isolate(t)
+	dir := gittest.Build(t, gittest.Spec{Remotes: map[string]string{
+		"origin": "https://x-access-token:ghp_remote_secret@github.com/acme/web.git",
+		"local":  filepath.Join(t.TempDir(), "bare.git"),
+	}}).Dir
 	getenv := func(k string) string { return map[string]string{"GH_TOKEN": testToken}[k] }
 
 	c, err := New(context.Background(), Options{Dir: dir, Getenv: getenv})
@@ -139,6 +131,13 @@ func TestRepositoryFromGitRemote(t *testing.T) {
 	_, err = New(context.Background(), Options{Dir: dir, Remote: "nope", Getenv: getenv})
 	if err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("a missing remote should be named, got %v", err)
+	}
+	// An interrupted lookup is not a missing URL.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = New(ctx, Options{Dir: dir, Getenv: getenv})
+	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "has no URL") {
+		t.Fatalf("a cancelled lookup should say so, got %v", err)
 	}
 }
 

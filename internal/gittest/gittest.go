@@ -1,100 +1,121 @@
-// Package gittest makes real git repositories for tests: a working tree
-// with a bare "origin" remote, isolated from the machine's git
-// configuration.
+// Package gittest makes real git repositories for tests, cheaply.
+//
+// Spawning git is what makes tests of git-driven code slow, so this package
+// spawns as little as it can: Build writes a whole history described by a
+// Spec (commits with their files, annotated and lightweight tags, branches,
+// a bare origin with what was pushed to it) through one `git fast-import`
+// process, and the repository, its index and the origin's refs without git;
+// Init makes an empty repository without running git at all; a Builder
+// keeps adding commits the same way and hands back each commit's SHA at
+// once; and a Template is built once per test binary and copied for each
+// test. Isolate (one test) and Main (a whole test binary) keep git away from
+// the machine's configuration.
+//
+// The repositories are ordinary: branch main, remote origin, an index and
+// working tree matching HEAD. Commits made here have fixed, increasing
+// times and the author and committer Isolate sets, so the same Spec always
+// yields the same SHAs.
 package gittest
 
 import (
-	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
-
-	"github.com/shipprod/shipprod/internal/git"
 )
 
-// Isolate points git at an empty global configuration and sets a fixed
-// author and committer for the rest of the test, so that tests do not
-// depend on (or change) the machine's git settings.
+// Name and Email are the author and committer of every commit and tag made
+// by tests (Isolate sets them for git too).
+const (
+	Name  = "Ship Tester"
+	Email = "tester@example.com"
+)
+
+// gitConfig is the whole git configuration tests see. Besides the identity
+// and the default branch, it turns off what costs time and proves nothing
+// in a test: signing, automatic maintenance and gc after commits and
+// pushes, and fsync.
+const gitConfig = `[init]
+	defaultBranch = main
+[user]
+	name = ` + Name + `
+	email = ` + Email + `
+[commit]
+	gpgSign = false
+[tag]
+	gpgSign = false
+[maintenance]
+	auto = false
+[gc]
+	auto = 0
+[receive]
+	autogc = false
+[core]
+	fsync = none
+[protocol "file"]
+	allow = always
+[advice]
+	detachedHead = false
+`
+
+// Env writes the tests' git configuration into dir and returns the
+// environment entries ("KEY=value") that make git read only it, with a fixed
+// author and committer. Code that takes extra git environment (tag.Env's
+// GitEnv, gitpush.Options' GitEnv) can be given these directly.
+func Env(dir string) ([]string, error) {
+	cfg := filepath.Join(dir, "gitconfig")
+	if err := os.WriteFile(cfg, []byte(gitConfig), 0o644); err != nil {
+		return nil, err
+	}
+	return []string{
+		"GIT_CONFIG_GLOBAL=" + cfg,
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=" + Name,
+		"GIT_AUTHOR_EMAIL=" + Email,
+		"GIT_COMMITTER_NAME=" + Name,
+		"GIT_COMMITTER_EMAIL=" + Email,
+		"GIT_TERMINAL_PROMPT=0",
+	}, nil
+}
+
+// Isolate points git at the tests' own configuration (see Env) for the rest
+// of the test, so that tests do not depend on (or change) the machine's git
+// settings. Like t.Setenv, it cannot be used in parallel tests: use Main
+// for those.
 func Isolate(t testing.TB) {
 	t.Helper()
-	cfg := filepath.Join(t.TempDir(), "gitconfig")
-	if err := os.WriteFile(cfg, []byte("[init]\n\tdefaultBranch = main\n[tag]\n\tgpgSign = false\n[commit]\n\tgpgSign = false\n"), 0o644); err != nil {
+	env, err := Env(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL":   cfg,
-		"GIT_CONFIG_NOSYSTEM": "1",
-		"GIT_AUTHOR_NAME":     "Ship Tester",
-		"GIT_AUTHOR_EMAIL":    "tester@example.com",
-		"GIT_COMMITTER_NAME":  "Ship Tester",
-		"GIT_COMMITTER_EMAIL": "tester@example.com",
-	} {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 }
 
-// Repo is a working tree with a bare remote named origin.
-type Repo struct {
-	*git.Repo
-	// Remote is the bare repository origin points at.
-	Remote *git.Repo
-	t      testing.TB
-}
-
-// New makes a repository on branch main with one commit, pushed to a bare
-// origin. It calls Isolate.
-func New(t testing.TB) *Repo {
-	t.Helper()
-	Isolate(t)
-	root := t.TempDir()
-	bare := filepath.Join(root, "origin.git")
-	work := filepath.Join(root, "work")
-	r := &Repo{Repo: git.Open(work), Remote: git.Open(bare), t: t}
-	ctx := context.Background()
-	r.must(git.Open(root).Run(ctx, "init", "--quiet", "--bare", "--initial-branch=main", "--", bare))
-	r.must(git.Open(root).Run(ctx, "init", "--quiet", "--initial-branch=main", "--", work))
-	r.Git("remote", "add", "origin", bare)
-	r.Commit("initial commit", map[string]string{"README.md": "# test\n"})
-	r.Git("push", "--quiet", "origin", "main")
-	return r
-}
-
-func (r *Repo) must(out string, err error) string {
-	r.t.Helper()
+// Main isolates git as Isolate does, for the whole test binary, runs the
+// tests and returns their exit code. Tests of a package whose TestMain is
+//
+//	func TestMain(m *testing.M) { os.Exit(gittest.Main(m)) }
+//
+// need no Isolate and may call t.Parallel.
+func Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "gittest-")
 	if err != nil {
-		r.t.Fatal(err)
+		fmt.Fprintln(os.Stderr, "gittest:", err)
+		return 2
 	}
-	return out
-}
-
-// Git runs git in the working tree and fails the test on error.
-func (r *Repo) Git(args ...string) string {
-	r.t.Helper()
-	return r.must(r.Run(context.Background(), args...))
-}
-
-// Write writes files (path → content) in the working tree.
-func (r *Repo) Write(files map[string]string) {
-	r.t.Helper()
-	for name, content := range files {
-		p := filepath.Join(r.Dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			r.t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			r.t.Fatal(err)
-		}
+	defer os.RemoveAll(dir)
+	env, err := Env(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gittest:", err)
+		return 2
 	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	return m.Run()
 }
-
-// Commit writes files and commits everything with message, returning the SHA.
-func (r *Repo) Commit(message string, files map[string]string) string {
-	r.t.Helper()
-	r.Write(files)
-	r.Git("add", "--all")
-	r.Git("commit", "--quiet", "--allow-empty", "-m", message)
-	return r.Git("rev-parse", "HEAD")
-}
-
-// Path returns the absolute path of a file in the working tree.
-func (r *Repo) Path(name string) string { return filepath.Join(r.Dir, name) }

@@ -3,8 +3,6 @@ package githubactions_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/github/githubfake"
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/githubactions"
 	"github.com/shipprod/shipprod/provider/gitpush"
@@ -33,42 +32,26 @@ func (f ciFollower) FollowRun(ctx context.Context, mark gitpush.PushMark, pushed
 	return f.PushFollower.FollowRun(ctx, mark, pushed)
 }
 
-// gitWorld is a working repository with a bare remote, both real git,
-// isolated from the machine's configuration.
+// gitWorld is a working repository with a bare remote, both real git
+// (made by gittest), isolated from the machine's configuration by env.
 type gitWorld struct {
-	t    *testing.T
 	work string
 	env  []string
+	repo *gittest.Repo
 }
 
 func newGitWorld(t *testing.T) *gitWorld {
 	t.Helper()
-	root := t.TempDir()
-	w := &gitWorld{t: t, work: filepath.Join(root, "work"), env: []string{"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
-		"GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.com"}}
-	w.git(root, "init", "--quiet", "--bare", "remote.git")
-	w.git(root, "init", "--quiet", "work")
-	w.git(w.work, "remote", "add", "origin", filepath.Join(root, "remote.git"))
-	return w
-}
-
-func (w *gitWorld) git(dir string, args ...string) string {
-	w.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), w.env...)
-	out, err := cmd.CombinedOutput()
+	r := gittest.Build(t, gittest.Spec{Origin: &gittest.Origin{Branches: map[string]string{}}})
+	env, err := gittest.Env(filepath.Dir(r.Dir))
 	if err != nil {
-		w.t.Fatalf("git %v: %v\n%s", args, err, out)
+		t.Fatal(err)
 	}
-	return strings.TrimSpace(string(out))
+	return &gitWorld{work: r.Dir, env: env, repo: r}
 }
 
-func (w *gitWorld) commit(msg string) string {
-	w.t.Helper()
-	w.git(w.work, "commit", "--quiet", "--allow-empty", "-m", msg)
-	return w.git(w.work, "rev-parse", "HEAD")
-}
+// commit makes an empty commit and returns its SHA.
+func (w *gitWorld) commit(msg string) string { return w.repo.Commit(msg, nil) }
 
 // ciWorld is a fake GitHub whose workflow ci.yml runs on every push of the
 // git-push deployer, which follows it through PushFollower.

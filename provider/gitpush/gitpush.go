@@ -248,7 +248,7 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 			opt.ForceWithLease = []string{d.ref() + ":" + prev}
 		}
 		d.log.Info("pushing release to production branch", "branch", d.cfg.Branch, "commit", commit, "previous", prev)
-		if err := d.repo.Push(ctx, d.cfg.Remote, []string{commit + ":" + d.ref()}, opt); err != nil {
+		if err := pushError(d.repo.Push(ctx, d.cfg.Remote, []string{commit + ":" + d.ref()}, opt)); err != nil {
 			return fail(d.explainRejection(err, "deploy"))
 		}
 		dep.Details["pushed"] = "true"
@@ -311,7 +311,7 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		dep.Details["pushed"] = "false (already at the rollback target)"
 	} else {
 		d.log.Info("rolling back production branch", "branch", d.cfg.Branch, "to", target, "lease", expected)
-		err := d.repo.Push(ctx, d.cfg.Remote, []string{target + ":" + d.ref()}, git.PushOptions{ForceWithLease: []string{d.ref() + ":" + expected}})
+		err := pushError(d.repo.Push(ctx, d.cfg.Remote, []string{target + ":" + d.ref()}, git.PushOptions{ForceWithLease: []string{d.ref() + ":" + expected}}))
 		if err != nil {
 			var rej *shipprod.PushRejectedError
 			if errors.As(err, &rej) && current != expected {
@@ -351,6 +351,16 @@ func (d *Deployer) releaseCommit(ctx context.Context, rel shipprod.Release) (str
 		return "", fmt.Errorf("release commit %s is not in the repository; fetch it first", rev)
 	}
 	return sha, nil
+}
+
+// pushError turns the push refusal internal/git reports into the root
+// package's *shipprod.PushRejectedError; other errors pass unchanged.
+func pushError(err error) error {
+	var rej *git.PushRejectedError
+	if errors.As(err, &rej) {
+		return &shipprod.PushRejectedError{Remote: rej.Remote, Refs: rej.Refs, Reason: rej.Reason}
+	}
+	return err
 }
 
 // explainRejection adds a recovery hint to a refused push.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/gitpush"
 	"github.com/shipprod/shipprod/provider/providertest"
@@ -315,6 +316,9 @@ func TestConfigValidationAndSecrets(t *testing.T) {
 // TestConformance runs the provider kit against git-push, plain and with a
 // CI follower (whose stall exercises cancellation mid-deploy).
 func TestConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the conformance kit's 18 checks, each on a fresh repository with real pushes; skipped with -short")
+	}
 	setup := func(t *testing.T, w *world) *providertest.Platform {
 		c1 := w.commit("release 1.0.0")
 		c2 := w.commit("release 1.1.0")
@@ -366,5 +370,5 @@ func TestMain(m *testing.M) {
 	if _, err := exec.LookPath("git"); err != nil {
 		panic("these tests need git on PATH")
 	}
-	os.Exit(m.Run())
+	os.Exit(gittest.Main(m))
 }

@@ -10,44 +10,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/provider/gitpush"
 )
 
-// world is a working repository with a bare remote "origin", both real git.
+// world is a working repository with a bare remote "origin", both real git
+// (made by gittest; TestMain isolates git).
 type world struct {
 	t      *testing.T
 	dir    string // working tree
 	remote string // bare repository
-}
-
-// isolateGit makes git ignore the machine's configuration.
-func isolateGit(t *testing.T) {
-	t.Helper()
-	home := t.TempDir()
-	cfg := filepath.Join(home, "gitconfig")
-	if err := os.WriteFile(cfg, []byte("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"GIT_CONFIG_GLOBAL": cfg, "GIT_CONFIG_NOSYSTEM": "1", "HOME": home,
-		"GIT_AUTHOR_NAME": "Ship Test", "GIT_AUTHOR_EMAIL": "ship@example.test",
-		"GIT_COMMITTER_NAME": "Ship Test", "GIT_COMMITTER_EMAIL": "ship@example.test",
-	} {
-		t.Setenv(k, v)
-	}
+	repo   *gittest.Repo
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	isolateGit(t)
-	root := t.TempDir()
-	w := &world{t: t, dir: filepath.Join(root, "work"), remote: filepath.Join(root, "remote.git")}
-	w.git(root, "init", "--quiet", "--bare", w.remote)
-	w.git(root, "init", "--quiet", w.dir)
-	w.git(w.dir, "remote", "add", "origin", w.remote)
-	w.commit("initial")
-	w.git(w.dir, "push", "--quiet", "origin", "main")
-	return w
+	r := gittest.Build(t, gittest.Spec{Commits: []gittest.Commit{{Message: "initial"}}, Origin: &gittest.Origin{}})
+	return &world{t: t, dir: r.Dir, remote: r.Remote.Dir, repo: r}
 }
 
 func (w *world) git(dir string, args ...string) string {
@@ -61,11 +40,10 @@ func (w *world) git(dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// commit makes a commit in the working tree and returns its SHA.
+// commit makes an empty commit in the working tree and returns its SHA.
 func (w *world) commit(msg string) string {
 	w.t.Helper()
-	w.git(w.dir, "commit", "--quiet", "--allow-empty", "-m", msg)
-	return w.git(w.dir, "rev-parse", "HEAD")
+	return w.repo.Commit(msg, nil)
 }
 
 // production returns the commit the remote's production branch points at.
@@ -80,16 +58,14 @@ func (w *world) production() string {
 
 func (w *world) live(context.Context) (string, error) { return w.production(), nil }
 
-// pushDirect moves the remote's production branch behind shipprod's back,
-// from a second clone, to a new commit on top of base.
+// pushDirect moves the remote's production branch behind shipprod's back to
+// a new commit on top of base, as a forced push from another clone would
+// (but without running the remote's hooks).
 func (w *world) pushDirect(base, msg string) string {
 	w.t.Helper()
-	other := filepath.Join(w.t.TempDir(), "other")
-	w.git(w.dir, "clone", "--quiet", w.remote, other)
-	w.git(other, "checkout", "--quiet", base)
-	w.git(other, "commit", "--quiet", "--allow-empty", "-m", msg)
-	sha := w.git(other, "rev-parse", "HEAD")
-	w.git(other, "push", "--quiet", "--force", "origin", "HEAD:refs/heads/production")
+	b := gittest.NewBuilder(w.t, w.remote)
+	sha := b.Commit(gittest.Commit{Branch: "production", Parents: []string{base}, Message: msg})
+	b.Flush()
 	return sha
 }
 
