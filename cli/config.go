@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -25,15 +25,6 @@ import (
 	"github.com/shipprod/shipprod/report"
 	"github.com/shipprod/shipprod/tag"
 	"github.com/shipprod/shipprod/version"
-
-	// The deployers the CLI can build, by name: blank imports register them.
-	_ "github.com/shipprod/shipprod/examples/customdeployer"
-	_ "github.com/shipprod/shipprod/provider/githubactions"
-	_ "github.com/shipprod/shipprod/provider/gitpush"
-	_ "github.com/shipprod/shipprod/provider/vercel"
-
-	// The SQL health check's driver for PostgreSQL ("driver: pgx").
-	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 // Config is shipprod.yaml. Each section is the configuration type of the
@@ -43,16 +34,16 @@ type Config struct {
 	// State is the Spec-Flow state file; empty means the newest
 	// specs/NNN-*/state.yaml (or epics/NNN-*/state.yaml).
 	State   gate.StateConfig `yaml:"state"`
-	Gates   GatesConfig     `yaml:"gates"`
-	Version version.Config  `yaml:"version"`
-	Git     tag.Git         `yaml:"git"`
-	Tag     tag.Config      `yaml:"tag"`
-	GitHub  *tag.GitHub     `yaml:"github"`
-	Deploy  DeployConfig    `yaml:"deploy"`
-	Health  health.Config   `yaml:"health"`
-	Monitor *monitor.Config `yaml:"monitor"`
-	Report  report.Config   `yaml:"report"`
-	Journal JournalConfig   `yaml:"journal"`
+	Gates   GatesConfig      `yaml:"gates"`
+	Version version.Config   `yaml:"version"`
+	Git     tag.Git          `yaml:"git"`
+	Tag     tag.Config       `yaml:"tag"`
+	GitHub  *tag.GitHub      `yaml:"github"`
+	Deploy  DeployConfig     `yaml:"deploy"`
+	Health  health.Config    `yaml:"health"`
+	Monitor *monitor.Config  `yaml:"monitor"`
+	Report  report.Config    `yaml:"report"`
+	Journal JournalConfig    `yaml:"journal"`
 	// OnFailure says what the Pipeline does when production is found
 	// unhealthy after the deploy (health checks, the monitor, a deploy that
 	// failed after changing production).

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -99,7 +99,8 @@ func (p *project) edit(name string, change func(string) string) {
 func (p *project) run(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	cmd := append([]string{args[0], "--dir", p.work}, args[1:]...)
-	code = run(context.Background(), cmd, strings.NewReader(""), &out, &errOut)
+	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}
+	code = app.Run(context.Background(), cmd)
 	return code, out.String(), errOut.String()
 }
 
@@ -135,7 +136,7 @@ func TestShipPromotesTheProject(t *testing.T) {
 	p := newProject(t)
 	previous := p.git(p.local, "rev-parse", "v1.2.0^{commit}")
 	code, out, errOut := p.run("ship", "--yes")
-	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	for _, line := range []string{
 		"Verifying release gates... ✅", "Bumping version 1.2.0 → 1.3.0... ✅", "Creating git tag v1.3.0... ✅",
 		"Deploying v1.3.0 to production... ✅", "Running health checks... ✅", "Writing ship report... ✅",
@@ -194,7 +195,7 @@ func TestBlockedGateChangesNothing(t *testing.T) {
 	})
 	before := p.snapshot()
 	code, out, errOut := p.run("ship", "--yes")
-	assert.Equal(t, exitBlocked, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Equal(t, ExitBlocked, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, errOut, `specs/001-checkout-passkeys/state.yaml:11: workflow.manual_gates.staging_validation.status is "pending", want "approved"`)
 	assert.Contains(t, errOut, "run /validate-staging")
 	assert.Contains(t, out, "Verifying release gates... ❌")
@@ -221,13 +222,13 @@ func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
 	before := p.snapshot()
 
 	code, out, errOut := p.run("plan")
-	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "Plan: ship v1.3.0 (minor bump from v1.2.0)")
 	assert.Contains(t, out, "because commit")
 	assert.Contains(t, out, "nothing has been changed")
 
 	code, out, errOut = p.run("plan", "--json")
-	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, ExitOK, code, errOut)
 	assert.Equal(t, before, p.snapshot(), "plan changed nothing")
 	var planned struct {
 		Plan shipprod.Plan `json:"plan"`
@@ -243,7 +244,7 @@ func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
 		"write-file specs/001-checkout-passkeys/production-ship-report.md"})
 
 	code, out, errOut = p.run("ship", "--yes", "--json")
-	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, ExitOK, code, errOut)
 	var done []shipprod.Action
 	var result shipprod.Result
 	for _, line := range jsonLines(t, out) {
@@ -276,7 +277,7 @@ func TestUnhealthyReleaseIsRolledBack(t *testing.T) {
 	})
 	p.prod.broken.Store("1.3.0")
 	code, out, errOut := p.run("ship", "--yes")
-	require.Equal(t, exitUnhealthy, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitUnhealthy, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "Running health checks... ❌")
 	assert.Contains(t, out, "Rolling back to v1.2.0... ✅")
 	assert.Contains(t, out, "v1.3.0 was unhealthy in production and was rolled back to v1.2.0")
@@ -304,7 +305,7 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		want   string
 	}{
 		{name: "unknown command", args: []string{"shipit"}, want: `unknown command "shipit"`},
-		{name: "unknown flag", args: []string{"ship", "--force"}, want: "flag provided but not defined: -force"},
+		{name: "unknown flag", args: []string{"ship", "--force"}, want: "unknown flag: --force (see shipprod ship --help)"},
 		{name: "stray argument", args: []string{"plan", "now"}, want: `unexpected argument "now"`},
 		{name: "missing config", args: []string{"plan", "--config", "nope.yaml"}, want: "no "},
 		{name: "unknown key", args: []string{"plan"}, config: "version:\n  bump: auto\n  tag_prefx: v\n",
@@ -328,7 +329,7 @@ func TestUsageAndConfigErrors(t *testing.T) {
 			}
 			before := p.snapshot()
 			code, _, errOut := p.run(args...)
-			assert.Equal(t, exitUsage, code, errOut)
+			assert.Equal(t, ExitUsage, code, errOut)
 			assert.Contains(t, errOut, tt.want)
 			assert.Equal(t, before, p.snapshot())
 		})
@@ -338,13 +339,13 @@ func TestUsageAndConfigErrors(t *testing.T) {
 func TestVersionCommand(t *testing.T) {
 	p := newProject(t)
 	code, out, errOut := p.run("version")
-	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, ExitOK, code, errOut)
 	assert.Regexp(t, `current\s+1\.2\.0 \(tag v1\.2\.0\)`, out)
 	assert.Regexp(t, `next\s+1\.3\.0 \(tag v1\.3\.0\)`, out)
 	assert.Contains(t, out, "feat(checkout): pay with passkeys")
 
 	code, out, errOut = p.run("version", "--json")
-	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, ExitOK, code, errOut)
 	var d struct{ Current, Next, Bump string }
 	require.NoError(t, json.Unmarshal([]byte(out), &d))
 	assert.Equal(t, "1.2.0", d.Current)
@@ -356,8 +357,8 @@ func TestDemo(t *testing.T) {
 	endToEnd(t)
 	t.Parallel() // the demo's 3s monitor window runs in real time: overlap the two
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"demo", "--keep=false"}, strings.NewReader(""), &out, &errOut)
-	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	code := (&App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{"demo", "--keep=false"})
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	assert.Contains(t, out.String(), "✅ Shipped v1.3.0 to production with git-push")
 	assert.Contains(t, out.String(), "Production now serves version 1.3.0.")
 }
@@ -365,7 +366,7 @@ func TestDemo(t *testing.T) {
 // The configuration shown in the README is valid: it decodes strictly and
 // builds a pipeline.
 func TestREADMEConfigIsValid(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(readme), "### shipprod.yaml")
 	require.True(t, ok)
@@ -422,7 +423,7 @@ func TestCustomDeployerFromConfig(t *testing.T) {
 		return s[:start] + "deploy:\n  provider: deploy-hook\n  deploy-hook:\n    hook_url: " + hook.URL + "/hooks/web\n    url: " + p.prod.URL + "\n    poll_interval: 10ms\n" + s[end:]
 	})
 	code, out, errOut := p.run("ship", "--yes")
-	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "✅ Shipped v1.3.0 to production with deploy-hook (deployment deploy-7)")
 	require.Len(t, hooks, 1)
 	assert.Equal(t, "v1.3.0", hooks[0]["tag"])
@@ -440,25 +441,25 @@ func TestFailedShipIsResumed(t *testing.T) {
 	hook := filepath.Join(p.remote.Dir, "hooks", "pre-receive")
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\nwhile read old new ref; do\n  if [ \"$ref\" = refs/heads/production ]; then echo 'production is frozen' >&2; exit 1; fi\ndone\n"), 0o755))
 	code, out, errOut := p.run("ship", "--yes")
-	require.Equal(t, exitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, errOut, "the remote said: production is frozen")
 	release := p.git(p.local, "rev-parse", "HEAD")
 	assert.Equal(t, release, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"), "the tag was pushed before the deploy failed")
 
 	code, out, _ = p.run("plan")
-	require.Equal(t, exitOK, code)
+	require.Equal(t, ExitOK, code)
 	assert.Contains(t, out, "Note: resuming the run of")
 
 	require.NoError(t, os.Remove(hook))
 	code, out, errOut = p.run("ship", "--yes")
-	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "Skipped version, tag, baseline: done by the run of")
 	assert.Contains(t, out, "✅ Shipped v1.3.0 to production with git-push")
 	assert.Equal(t, release, p.git(p.local, "rev-parse", "HEAD"), "no second bump commit")
 	assert.Equal(t, release, p.git(p.remote, "rev-parse", "refs/heads/production"))
 
 	code, out, _ = p.run("ship", "--yes")
-	require.Equal(t, exitOK, code)
+	require.Equal(t, ExitOK, code)
 	assert.Contains(t, out, "Nothing to release")
 }
 
@@ -470,14 +471,14 @@ func TestShipResumedAfterTheTagPushFailed(t *testing.T) {
 	hook := filepath.Join(p.remote.Dir, "hooks", "pre-receive")
 	require.NoError(t, os.WriteFile(hook, []byte("#!/bin/sh\necho 'pushes are paused' >&2\nexit 1\n"), 0o755))
 	code, out, errOut := p.run("ship", "--yes")
-	require.Equal(t, exitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "Creating git tag v1.3.0... ❌")
 	bump := p.git(p.local, "rev-parse", "HEAD")
 	assert.Equal(t, "chore(release): v1.3.0", p.git(p.local, "log", "-1", "--format=%s"))
 
 	require.NoError(t, os.Remove(hook))
 	code, out, errOut = p.run("ship", "--yes")
-	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "Skipped version: done by the run of")
 	assert.Contains(t, out, "Creating git tag v1.3.0... ✅")
 	assert.Equal(t, bump, p.git(p.local, "rev-parse", "HEAD"), "no second bump commit")
@@ -497,17 +498,17 @@ func TestTokenInRemoteURLNeverShows(t *testing.T) {
 	var outputs []string
 	code, out, errOut := p.run("plan")
 	outputs = append(outputs, out, errOut)
-	assert.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "http://***@127.0.0.1:9/demo-app.git")
 	code, out, errOut = p.run("plan", "--json")
 	outputs = append(outputs, out, errOut)
-	assert.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, ExitOK, code, errOut)
 	code, out, errOut = p.run("ship", "--yes", "--json")
 	outputs = append(outputs, out, errOut)
-	assert.Equal(t, exitFailed, code, "the push to a closed port fails")
+	assert.Equal(t, ExitFailed, code, "the push to a closed port fails")
 	code, out, errOut = p.run("ship", "--yes")
 	outputs = append(outputs, out, errOut)
-	assert.Equal(t, exitFailed, code)
+	assert.Equal(t, ExitFailed, code)
 	assert.Contains(t, errOut, "http://***@127.0.0.1:9/demo-app.git")
 	for _, path := range []string{
 		filepath.Join(p.work, ".git", "shipprod", "journal.json"),
@@ -533,7 +534,7 @@ func TestStatePathAbsoluteOrRelative(t *testing.T) {
 		cfg := filepath.Join(t.TempDir(), "shipprod.yaml")
 		require.NoError(t, os.WriteFile(cfg, []byte("state: "+state+"\n"), 0o644))
 		code, out, errOut := p.run("plan", "--config", cfg)
-		assert.Equal(t, exitOK, code, "state: %s\n%s%s", state, out, errOut)
+		assert.Equal(t, ExitOK, code, "state: %s\n%s%s", state, out, errOut)
 		assert.Contains(t, out, "✅ staging_validation")
 	}
 }
@@ -542,7 +543,7 @@ func TestJSONModeStillReportsErrors(t *testing.T) {
 	p := newProject(t)
 	p.edit("VERSION", func(string) string { return "not-a-version\n" })
 	code, out, errOut := p.run("version", "--json")
-	assert.Equal(t, exitFailed, code)
+	assert.Equal(t, ExitFailed, code)
 	assert.Empty(t, out, "stdout carries only JSON")
 	assert.Contains(t, errOut, "VERSION")
 }
@@ -551,8 +552,8 @@ func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
 	endToEnd(t)
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"demo", "--json", "--keep=false"}, strings.NewReader(""), &out, &errOut)
-	require.Equal(t, exitOK, code, errOut.String())
+	code := (&App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{"demo", "--json", "--keep=false"})
+	require.Equal(t, ExitOK, code, errOut.String())
 	lines := jsonLines(t, out.String())
 	require.NotEmpty(t, lines)
 	var first struct {
@@ -570,23 +571,23 @@ func TestPlanRefusesADirtyTreeAsShipWould(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(p.work, "server.js"), []byte("// edited\n"), 0o644))
 	before := p.snapshot()
 	code, _, errOut := p.run("plan")
-	assert.Equal(t, exitFailed, code)
+	assert.Equal(t, ExitFailed, code)
 	assert.Contains(t, errOut, "uncommitted changes: server.js")
 	code, _, errOut = p.run("ship", "--yes")
-	assert.Equal(t, exitFailed, code)
+	assert.Equal(t, ExitFailed, code)
 	assert.Contains(t, errOut, "uncommitted changes: server.js")
 	assert.Equal(t, before, p.snapshot())
 }
 
 // An interrupted run is not a configuration mistake: when the context ends
 // while the pipeline is being set up (here before the journal's git
-// command), the exit code is 1 and the error says so, not 2.
+// command), the exit code is the interrupted one and the error says so, not 2.
 func TestInterruptedSetupIsNotAUsageError(t *testing.T) {
 	p := newProject(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errOut bytes.Buffer
-	code := run(ctx, []string{"plan", "--dir", p.work}, strings.NewReader(""), &out, &errOut)
-	assert.Equal(t, exitFailed, code, errOut.String())
+	code := (&App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}).Run(ctx, []string{"plan", "--dir", p.work})
+	assert.Equal(t, ExitInterrupted, code, errOut.String())
 	assert.Contains(t, errOut.String(), "context canceled")
 }

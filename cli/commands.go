@@ -1,17 +1,92 @@
-package main
+package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/version"
 )
+
+func (inv *invocation) shipCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "ship",
+		Short: "Ship the next release to production: the whole pipeline",
+		Long: `Ship decides the next version, shows the plan and asks (unless --yes), then
+verifies the gates, runs the pre-flight, bumps, tags, publishes, deploys, checks
+health, writes the report and watches production. A run that failed after
+making its release is resumed by the next ship; --fresh starts over.`,
+		Example: `  shipprod ship                 # show the plan, ask, then ship
+  shipprod ship --yes           # ship without asking (CI)
+  shipprod ship --yes --json    # JSON Lines for programs
+  shipprod ship --fresh         # do not resume the last failed run`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return ship(c.Context(), inv.opts, inv.stdin, inv.stdout, inv.stderr, inv.logger())
+		},
+	}
+	c.Flags().BoolVarP(&inv.opts.yes, "yes", "y", false, "ship without asking for confirmation")
+	c.Flags().BoolVar(&inv.opts.fresh, "fresh", false, "do not resume a failed run from the journal: start over")
+	return c
+}
+
+func (inv *invocation) planCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan",
+		Short: "List every side effect ship would make; change nothing",
+		Long: `Plan decides the version, checks the gates and runs the pre-flight, then lists
+every action ship would take, in order, without taking any.`,
+		Example: `  shipprod plan
+  shipprod plan --json | jq '.plan.steps[].actions[].description'`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return plan(c.Context(), inv.opts, inv.stdout, inv.logger())
+		},
+	}
+}
+
+func (inv *invocation) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Show the current and the next version, and why",
+		Long: `Version reads the tags, the version files, the commits since the last release
+and the CHANGELOG's Unreleased section, and says which version ship would make
+and why. It needs no shipprod.yaml.`,
+		Example: `  shipprod version
+  shipprod version --json | jq -r .next`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return versionCmd(c.Context(), inv.opts, inv.stdout, inv.logger())
+		},
+	}
+}
+
+func (inv *invocation) demoCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Ship a throw-away local project to a local production, end to end",
+		Long: `Demo builds a git project with an approved Spec-Flow state file, a local bare
+remote and a loopback HTTP server that serves the remote's production branch,
+then ships it there with the git-push deployer. It needs nothing but git.`,
+		Example: `  shipprod demo
+  shipprod demo --keep=false`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return demo(c.Context(), inv.opts, inv.stdout, inv.stderr, inv.logger())
+		},
+	}
+	c.Flags().BoolVar(&inv.opts.keep, "keep", true, "keep the demo project after the run, to read its report")
+	return c
+}
 
 // configPath returns the configuration file's path.
 func (o options) configPath() string {
@@ -184,4 +259,17 @@ func versionCmd(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 		return json.NewEncoder(stdout).Encode(d)
 	}
 	return d.WriteText(stdout)
+}
+
+// confirm asks on stdin; a non-interactive stdin is a refusal.
+func confirm(stdin io.Reader, stdout io.Writer, question string) bool {
+	if f, ok := stdin.(*os.File); ok {
+		if info, err := f.Stat(); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+			return false
+		}
+	}
+	fmt.Fprintf(stdout, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(stdin).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
 }
