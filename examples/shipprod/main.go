@@ -8,7 +8,7 @@ import (
 
 	"github.com/shipprod/shipprod/cli"
 
-	_ "github.com/jackc/pgx/v5/stdlib"                        // the SQL health check's driver for PostgreSQL ("driver: pgx")
+	_ "github.com/jackc/pgx/v5/stdlib"                       // the SQL health check's driver for PostgreSQL ("driver: pgx")
 	_ "github.com/shipprod/shipprod/examples/customdeployer" // deploy.provider: deploy-hook
 )
 
