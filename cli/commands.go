@@ -106,7 +106,16 @@ func open(ctx context.Context, o options, logger *slog.Logger) (*setup, error) {
 	if cfg == nil {
 		return nil, usageErrorf("no %s found: write one (see the README) or name it with --config", path)
 	}
-	return build(ctx, o.dir, path, cfg, logger)
+	s, err := build(ctx, o.dir, path, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if o.configure != nil {
+		if err := o.configure(s.pipeline, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // ship runs the whole pipeline.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,10 @@ type GatesConfig struct {
 // DeployConfig names the deployer and holds each deployer's own section
 // under its name, e.g. deploy.git-push.
 type DeployConfig struct {
+	// Provider is the registered name of the deployer (git-push, vercel,
+	// github-actions, …), or "none" to tag and publish the release without
+	// deploying it. It is required: a configuration that deploys nothing
+	// says so.
 	Provider string `yaml:"provider"`
 	// FollowCI makes the git-push deployer follow the GitHub Actions run its
 	// push triggers, and fail when that run fails.
@@ -107,10 +112,21 @@ type FollowCIConfig struct {
 	githubactions.WatchConfig `yaml:",inline"`
 }
 
-// loadConfig reads the configuration file; a file that does not exist gives
-// a nil Config and no error.
+// MaxConfigSize bounds shipprod.yaml: a larger file is refused unread.
+const MaxConfigSize = 1 << 20
+
+// LoadConfig reads shipprod.yaml strictly: an unknown key, a key defined
+// twice or a value of the wrong type is an error naming the key and its
+// line. A file that does not exist gives a nil Config and no error.
+func LoadConfig(path string) (*Config, error) {
+	return loadConfig(path)
+}
+
 func loadConfig(path string) (*Config, error) {
 	var cfg Config
+	if info, err := os.Stat(path); err == nil && info.Size() > MaxConfigSize {
+		return nil, usageErrorf("%s is %d bytes, more than a configuration can be (%d): is it the right file?", path, info.Size(), MaxConfigSize)
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -133,157 +149,261 @@ func loadConfig(path string) (*Config, error) {
 	return &cfg, nil
 }
 
+// NoDeployer is the deploy.provider that releases without deploying.
+const NoDeployer = "none"
+
+// Build turns cfg, read from configPath, into a Pipeline for the project at
+// dir. Mistakes in the configuration are errors naming the key; a setup
+// cut short because ctx ended (a step's constructor runs git or asks an
+// API) is the context's error.
+func Build(ctx context.Context, dir, configPath string, cfg *Config, logger *slog.Logger) (*shipprod.Pipeline, error) {
+	s, err := build(ctx, dir, configPath, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return s.pipeline, nil
+}
+
 // setup is a pipeline built from the configuration, with the pieces the
 // commands need besides it.
 type setup struct {
 	pipeline  *shipprod.Pipeline
 	versioner *version.Versioner
+	cfg       *Config
+}
+
+// builder builds a Pipeline from a Config, one section at a time.
+type builder struct {
+	ctx        context.Context
+	dir, path  string
+	cfg        *Config
+	log        *slog.Logger
+	p          *shipprod.Pipeline
+	facts      map[string]string
+	feature    string
+	specflow   *gate.SpecFlow
+	statePath  string
+	stateFound bool
+	tagger     *tag.Tagger
+	versioner  *version.Versioner
+	checker    *health.Checker
 }
 
 // build turns the configuration into a Pipeline. Mistakes in the
 // configuration are usage errors (exit code 2); a setup cut short because
 // ctx ended (a step's constructor runs git or asks an API) is not one.
 func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slog.Logger) (*setup, error) {
-	wrap := func(section string, err error) error {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			if errors.Is(err, ctxErr) {
-				return fmt.Errorf("setting up %s: %w", section, err)
-			}
-			return fmt.Errorf("setting up %s: %w (%v)", section, ctxErr, err)
+	b := &builder{ctx: ctx, dir: dir, path: configPath, cfg: cfg, log: logger, p: &shipprod.Pipeline{Logger: logger}, facts: map[string]string{}}
+	for _, step := range []struct {
+		section string
+		build   func() error
+	}{
+		{"gates", b.gates}, {"version", b.version}, {"tag", b.tag}, {"deploy", b.deploy},
+		{"health", b.health}, {"on_failure", b.onFailure}, {"monitor", b.monitor}, {"report", b.report},
+		{"notify", b.notify}, {"journal", b.journal},
+	} {
+		if err := step.build(); err != nil {
+			return nil, b.wrap(step.section, err)
 		}
-		if strings.HasPrefix(err.Error(), section+".") {
-			return &usageError{fmt.Errorf("%s: %w", configPath, err)} // the error names its key already
-		}
-		return &usageError{fmt.Errorf("%s: %s: %w", configPath, section, err)}
 	}
-	p := &shipprod.Pipeline{Logger: logger}
-	facts := map[string]string{}
-	feature := ""
-	reportCfg := cfg.Report
+	return &setup{pipeline: b.p, versioner: b.versioner, cfg: cfg}, nil
+}
 
-	sf := &gate.SpecFlow{Dir: dir, Path: cfg.State.Path, AllowAutoSkipped: cfg.Gates.AllowAutoSkipped,
-		SkipRollbackGate: cfg.Gates.SkipRollbackGate, RequirePhase: cfg.Gates.RequirePhase}
-	if cfg.Gates.Skip {
+// wrap says which section of which file a mistake is in.
+func (b *builder) wrap(section string, err error) error {
+	if ctxErr := b.ctx.Err(); ctxErr != nil {
+		if errors.Is(err, ctxErr) {
+			return fmt.Errorf("setting up %s: %w", section, err)
+		}
+		return fmt.Errorf("setting up %s: %w (%v)", section, ctxErr, err)
+	}
+	if is[*usageError](err) {
+		return err
+	}
+	if strings.HasPrefix(err.Error(), section+".") || strings.HasPrefix(err.Error(), section+":") {
+		return &usageError{fmt.Errorf("%s: %w", b.path, err)} // the error names its key already
+	}
+	return &usageError{fmt.Errorf("%s: %s: %w", b.path, section, err)}
+}
+
+// gates sets up the Spec-Flow gates, and reads the facts the state file
+// gives the deployers (Vercel promotes the deployment staging validated)
+// and the report (its title and its place, beside state.yaml, where
+// Spec-Flow keeps a feature's reports).
+func (b *builder) gates() error {
+	g := b.cfg.Gates
+	b.specflow = &gate.SpecFlow{Dir: b.dir, Path: b.cfg.State.Path, AllowAutoSkipped: g.AllowAutoSkipped,
+		SkipRollbackGate: g.SkipRollbackGate, RequirePhase: g.RequirePhase}
+	if g.Skip {
 		// No GateSource: the pipeline reports the gates step as skipped.
-		logger.Warn("release gates are disabled in the configuration (gates.skip)")
+		b.log.Warn("release gates are disabled in the configuration (gates.skip)")
 	} else {
-		p.Gates = sf
+		b.p.Gates = b.specflow
 	}
-	// Facts for the deployers (Vercel promotes the deployment staging
-	// validated) and the report's title and default place: next to
-	// state.yaml, where Spec-Flow keeps a feature's reports.
-	statePath, _, stateErr := sf.Locate()
-	if stateErr == nil {
-		if st, err := gate.Load(statePath); err == nil {
-			facts = st.Facts()
-			feature = facts["feature.slug"]
-		}
-		if reportCfg.Path == "" {
-			if rel, err := filepath.Rel(dir, filepath.Dir(statePath)); err == nil && !strings.HasPrefix(rel, "..") {
-				reportCfg.Path = filepath.ToSlash(filepath.Join(rel, report.DefaultPath))
-			}
-		}
-	}
-
-	v, err := version.New(cfg.Version, version.Options{Dir: dir, Branch: cfg.Git.Branch, Remote: cfg.Git.Remote, Logger: logger})
+	path, _, err := b.specflow.Locate()
 	if err != nil {
-		return nil, wrap("version", err)
+		return nil // the gates step says why, when it runs
 	}
-	p.Versioner = v
+	b.statePath, b.stateFound = path, true
+	if st, err := gate.Load(path); err == nil {
+		b.facts = st.Facts()
+		b.feature = b.facts["feature.slug"]
+	}
+	return nil
+}
 
-	tagger, err := tag.New(ctx, cfg.Tag, tag.Env{Dir: dir, Git: cfg.Git, GitHub: cfg.GitHub, Logger: logger})
+func (b *builder) version() error {
+	v, err := version.New(b.cfg.Version, version.Options{Dir: b.dir, Branch: b.cfg.Git.Branch, Remote: b.cfg.Git.Remote, Logger: b.log})
 	if err != nil {
-		return nil, wrap("tag", err)
+		return err
 	}
-	p.Tagger = tagger
-	if cfg.GitHub != nil {
-		for k, v := range cfg.GitHub.Facts() {
-			facts[k] = v
-		}
-	}
-	if cfg.Git.Remote != "" {
-		facts["git.remote"] = cfg.Git.Remote
-	}
+	b.p.Versioner, b.versioner = v, v
+	return nil
+}
 
-	if name := cfg.Deploy.Provider; name != "" {
-		env := provider.Env{Dir: dir, Facts: facts, Logger: logger}
-		if node, ok := cfg.Deploy.Sections[name]; ok {
-			env.Config = provider.YAMLSection{File: configPath, Path: "deploy." + name, Node: &node}
-		}
-		dep, err := provider.Open(ctx, name, env)
-		if err != nil {
-			var unknown *provider.UnknownError
-			if errors.As(err, &unknown) {
-				return nil, wrap("deploy.provider", err)
-			}
-			return nil, wrap("deploy."+name, err)
-		}
-		if f := cfg.Deploy.FollowCI; f != nil {
-			gp, ok := dep.(*gitpush.Deployer)
-			if !ok {
-				return nil, wrap("deploy.follow_ci", fmt.Errorf("only the git-push deployer follows a CI run; %s does so itself", name))
-			}
-			w, err := githubactions.NewWatcher(ctx, f.WatchConfig, env)
-			if err != nil {
-				return nil, wrap("deploy.follow_ci", err)
-			}
-			dep = gp.WithFollower(githubactions.PushFollower{Watcher: w, Workflow: f.Workflow})
-		}
-		// Records GitHub Deployments (github.deployments.enabled) and
-		// deletes the tag after a rollback (tag.delete_on_rollback); with
-		// neither, the deployer is returned as it is.
-		dep = tagger.WrapDeployer(dep)
-		p.Deployer = dep
-	} else if len(cfg.Deploy.Sections) > 0 || cfg.Deploy.FollowCI != nil {
-		return nil, wrap("deploy", errors.New("deploy.provider is not set: name the deployer to use"))
+func (b *builder) tag() error {
+	t, err := tag.New(b.ctx, b.cfg.Tag, tag.Env{Dir: b.dir, Git: b.cfg.Git, GitHub: b.cfg.GitHub, Logger: b.log})
+	if err != nil {
+		return err
 	}
+	b.p.Tagger, b.tagger = t, t
+	if b.cfg.GitHub != nil {
+		maps.Copy(b.facts, b.cfg.GitHub.Facts())
+	}
+	if b.cfg.Git.Remote != "" {
+		b.facts["git.remote"] = b.cfg.Git.Remote
+	}
+	return nil
+}
 
-	var checker *health.Checker
-	if len(cfg.Health.Checks) > 0 {
-		checker, err = health.New(cfg.Health, health.Options{Dir: dir, Logger: logger})
-		if err != nil {
-			return nil, wrap("health", err)
+// deploy opens the deployer deploy.provider names, with its own section.
+func (b *builder) deploy() error {
+	d := b.cfg.Deploy
+	switch d.Provider {
+	case "":
+		return usageErrorf("%s: deploy.provider is not set: name the deployer (%s), or %q to tag and publish without deploying",
+			b.path, strings.Join(provider.Names(), ", "), NoDeployer)
+	case NoDeployer:
+		if len(d.Sections) > 0 || d.FollowCI != nil {
+			return errors.New("deploy.provider is none, but deployer sections are configured: name the deployer to use")
 		}
-		p.Health = checker
+		return nil
 	}
-	if err := cfg.OnFailure.validate(); err != nil {
-		return nil, wrap("on_failure", err)
+	env := provider.Env{Dir: b.dir, Facts: b.facts, Logger: b.log}
+	if node, ok := d.Sections[d.Provider]; ok {
+		env.Config = provider.YAMLSection{File: b.path, Path: "deploy." + d.Provider, Node: &node}
 	}
-	p.OnFailure = cfg.OnFailure.Policy
-	if cfg.Monitor != nil {
-		mon, err := monitor.New(*cfg.Monitor, monitor.Options{Logger: logger, Health: checker, Policy: p.OnFailure})
-		if err != nil {
-			return nil, wrap("monitor", err)
+	dep, err := provider.Open(b.ctx, d.Provider, env)
+	if err != nil {
+		if _, unknown := errors.AsType[*provider.UnknownError](err); unknown {
+			return fmt.Errorf("deploy.provider: %w", err)
 		}
-		p.Monitor = mon
+		return fmt.Errorf("deploy.%s: %w", d.Provider, err)
 	}
+	if dep, err = b.followCI(dep, env); err != nil {
+		return err
+	}
+	// Records GitHub Deployments (github.deployments.enabled) and deletes
+	// the tag after a rollback (tag.delete_on_rollback); with neither, the
+	// deployer is returned as it is.
+	b.p.Deployer = b.tagger.WrapDeployer(dep)
+	return nil
+}
 
-	p.Reporter = report.New(dir, reportCfg, feature)
-	if stateErr == nil && cfg.State.WriteEnabled() {
-		// The run is recorded in the state file too, in its own dialect.
-		p.Reporter = shipprod.Reporters(p.Reporter, &gate.StateWriter{SpecFlow: sf})
+// followCI makes the git-push deployer follow the CI run its push starts.
+func (b *builder) followCI(dep shipprod.Deployer, env provider.Env) (shipprod.Deployer, error) {
+	f := b.cfg.Deploy.FollowCI
+	if f == nil {
+		return dep, nil
 	}
+	gp, ok := dep.(*gitpush.Deployer)
+	if !ok {
+		return nil, fmt.Errorf("deploy.follow_ci: only the git-push deployer follows a CI run; %s does so itself", b.cfg.Deploy.Provider)
+	}
+	w, err := githubactions.NewWatcher(b.ctx, f.WatchConfig, env)
+	if err != nil {
+		return nil, fmt.Errorf("deploy.follow_ci: %w", err)
+	}
+	return gp.WithFollower(githubactions.PushFollower{Watcher: w, Workflow: f.Workflow}), nil
+}
 
-	if cfg.Notify != nil {
-		n, err := notify.New(*cfg.Notify, notify.Options{Logger: logger, Composer: notify.Composer{Project: feature}})
-		if err != nil {
-			return nil, wrap("notify", err)
-		}
-		p.Notifier = n
-	} else if p.OnFailure == shipprod.PolicyNotify {
-		return nil, wrap("on_failure", errors.New("on_failure.policy is notify, but there is no notify section: name where to send it (see notify.targets)"))
+func (b *builder) health() error {
+	if len(b.cfg.Health.Checks) == 0 {
+		return nil
 	}
+	checker, err := health.New(b.cfg.Health, health.Options{Dir: b.dir, Logger: b.log})
+	if err != nil {
+		return err
+	}
+	b.p.Health, b.checker = checker, checker
+	return nil
+}
 
-	if !cfg.Journal.Disabled {
-		j := journal.File{Path: cfg.Journal.Path}
-		if j.Path == "" {
-			if j, err = journal.InGitDir(ctx, dir); err != nil {
-				return nil, wrap("journal", err)
-			}
-		} else if !filepath.IsAbs(j.Path) {
-			j.Path = filepath.Join(dir, j.Path)
-		}
-		p.Journal = j
+func (b *builder) onFailure() error {
+	if err := b.cfg.OnFailure.validate(); err != nil {
+		return err
 	}
-	return &setup{pipeline: p, versioner: v}, nil
+	b.p.OnFailure = b.cfg.OnFailure.Policy
+	if b.p.OnFailure == shipprod.PolicyNotify && b.cfg.Notify == nil {
+		return errors.New("on_failure.policy is notify, but there is no notify section: name where to send it (see notify.targets)")
+	}
+	return nil
+}
+
+func (b *builder) monitor() error {
+	if b.cfg.Monitor == nil {
+		return nil
+	}
+	mon, err := monitor.New(*b.cfg.Monitor, monitor.Options{Logger: b.log, Health: b.checker, Policy: b.p.OnFailure})
+	if err != nil {
+		return err
+	}
+	b.p.Monitor = mon
+	return nil
+}
+
+// report writes the ship report, by default beside the state file, and
+// records the run in the state file itself unless state.write is false.
+func (b *builder) report() error {
+	cfg := b.cfg.Report
+	if cfg.Path == "" && b.stateFound {
+		if rel, err := filepath.Rel(b.dir, filepath.Dir(b.statePath)); err == nil && !strings.HasPrefix(rel, "..") {
+			cfg.Path = filepath.ToSlash(filepath.Join(rel, report.DefaultPath))
+		}
+	}
+	b.p.Reporter = report.New(b.dir, cfg, b.feature)
+	if b.stateFound && b.cfg.State.WriteEnabled() {
+		b.p.Reporter = shipprod.Reporters(b.p.Reporter, &gate.StateWriter{SpecFlow: b.specflow})
+	}
+	return nil
+}
+
+func (b *builder) notify() error {
+	if b.cfg.Notify == nil {
+		return nil
+	}
+	n, err := notify.New(*b.cfg.Notify, notify.Options{Logger: b.log, Composer: notify.Composer{Project: b.feature}})
+	if err != nil {
+		return err
+	}
+	b.p.Notifier = n
+	return nil
+}
+
+func (b *builder) journal() error {
+	if b.cfg.Journal.Disabled {
+		return nil
+	}
+	j := journal.File{Path: b.cfg.Journal.Path}
+	switch {
+	case j.Path == "":
+		var err error
+		if j, err = journal.InGitDir(b.ctx, b.dir); err != nil {
+			return err
+		}
+	case !filepath.IsAbs(j.Path):
+		j.Path = filepath.Join(b.dir, j.Path)
+	}
+	b.p.Journal = j
+	return nil
 }

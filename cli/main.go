@@ -163,6 +163,7 @@ type invocation struct {
 
 func (a *App) invocation() *invocation {
 	inv := &invocation{app: a, stdin: a.Stdin, stdout: a.Stdout, stderr: a.stderr(), getenv: a.Getenv}
+	inv.opts.configure = a.Configure
 	if inv.stdin == nil {
 		inv.stdin = os.Stdin
 	}
@@ -188,6 +189,8 @@ type options struct {
 	keep      bool
 	fresh     bool
 	verbose   bool
+	// configure is App.Configure.
+	configure func(*shipprod.Pipeline, *Config) error
 }
 
 func (inv *invocation) logger() *slog.Logger {

@@ -316,6 +316,10 @@ func TestUsageAndConfigErrors(t *testing.T) {
 			want: `shipprod.yaml:3: unknown key "deploy.gitpush"`},
 		{name: "unknown key in a deployer section", args: []string{"plan"}, config: "deploy:\n  provider: git-push\n  git-push:\n    brnach: prod\n",
 			want: `unknown key "deploy.git-push.brnach"`},
+		{name: "an empty configuration deploys nothing silently", args: []string{"ship", "--yes"}, config: "\n",
+			want: `deploy.provider is not set: name the deployer (deploy-hook, git-push, github-actions, vercel), or "none" to tag and publish without deploying`},
+		{name: "a key defined twice", args: []string{"plan"}, config: "deploy:\n  provider: none\ngates:\n  skip: false\ngates:\n  skip: true\n",
+			want: `shipprod.yaml:5: duplicate key "gates": defined at lines 3 and 5`},
 		{name: "ship needs confirmation", args: []string{"ship"}, want: "not confirmed, nothing was changed (pass --yes to ship without asking)"},
 		{name: "json needs yes", args: []string{"ship", "--json"}, want: "--json needs --yes"},
 	}
@@ -532,7 +536,7 @@ func TestStatePathAbsoluteOrRelative(t *testing.T) {
 	require.NoError(t, os.WriteFile(abs, data, 0o644))
 	for _, state := range []string{abs, "specs/" + demoFeature + "/state.yaml"} {
 		cfg := filepath.Join(t.TempDir(), "shipprod.yaml")
-		require.NoError(t, os.WriteFile(cfg, []byte("state: "+state+"\n"), 0o644))
+		require.NoError(t, os.WriteFile(cfg, []byte("state: "+state+"\ndeploy: {provider: none}\n"), 0o644))
 		code, out, errOut := p.run("plan", "--config", cfg)
 		assert.Equal(t, ExitOK, code, "state: %s\n%s%s", state, out, errOut)
 		assert.Contains(t, out, "✅ staging_validation")
