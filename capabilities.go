@@ -37,6 +37,28 @@ type CandidateFinder interface {
 	Candidate(ctx context.Context, rel Release) (Deployment, error)
 }
 
+// Follower is implemented by Deployers that can pick up a deployment the
+// platform already accepted and wait until it is live (or failed), instead
+// of starting another: a deploy whose run was interrupted after it reported
+// the accepted deployment (ReportAccepted) is resumed with Follow, never
+// started twice.
+type Follower interface {
+	Follow(ctx context.Context, accepted Deployment, rel Release) (Deployment, error)
+}
+
+// ReportAccepted tells the Pipeline, from inside Deploy, that the platform
+// accepted dep (a build queued, a workflow run created) before the deploy
+// waits for it to go live. The Pipeline journals it at once, so that a run
+// interrupted while it waits resumes by following dep (see Follower)
+// rather than deploying again. Outside a Pipeline run it does nothing.
+func ReportAccepted(ctx context.Context, dep Deployment) {
+	if f, ok := ctx.Value(acceptedKey{}).(func(Deployment)); ok {
+		f(dep)
+	}
+}
+
+type acceptedKey struct{}
+
 // DeployerWrapper is implemented by a Deployer that wraps another to add
 // behaviour around it (recording deployments somewhere, say). Capability
 // lookups follow Unwrap, so a wrapper needs one type whatever the wrapped

@@ -296,3 +296,70 @@ func (r rejectingTagger) Tag(ctx context.Context, rel shipprod.Release) (shippro
 	r.c.add("tag rejected")
 	return rel, &shipprod.PushRejectedError{Remote: "origin", Refs: []string{"refs/heads/main"}, Reason: "fetch first"}
 }
+
+// followingDeployer reports the build the platform accepted, then waits.
+type followingDeployer struct {
+	*fakeDeployer
+	hang bool
+}
+
+func (d followingDeployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
+	d.c.add("deploy " + rel.Tag)
+	shipprod.ReportAccepted(ctx, shipprod.Deployment{Provider: "fake", ID: "build-42"})
+	if d.hang {
+		<-ctx.Done() // the process is killed while the build runs
+		return shipprod.Deployment{}, ctx.Err()
+	}
+	return shipprod.Deployment{Provider: "fake", ID: "build-42"}, nil
+}
+
+func (d followingDeployer) Follow(ctx context.Context, acc shipprod.Deployment, rel shipprod.Release) (shipprod.Deployment, error) {
+	d.c.add("follow " + acc.ID)
+	return acc, nil
+}
+
+// killedWhenAccepted is a journal whose process dies as soon as the
+// accepted deployment is journaled: nothing more is saved.
+type killedWhenAccepted struct {
+	memJournal
+	kill context.CancelFunc
+	dead bool
+}
+
+func (j *killedWhenAccepted) Save(ctx context.Context, res *shipprod.Result) error {
+	if j.dead {
+		return nil
+	}
+	err := j.memJournal.Save(ctx, res)
+	if res.Accepted != nil {
+		j.dead = true
+		j.kill()
+	}
+	return err
+}
+
+// A deployment the platform accepted is followed on resume, never started
+// twice.
+func TestAcceptedDeploymentIsFollowedOnResume(t *testing.T) {
+	f := newFixture()
+	j := &killedWhenAccepted{}
+	f.p.Journal = j
+	f.p.Deployer = followingDeployer{fakeDeployer: f.dep, hang: true}
+	ctx, kill := context.WithCancel(context.Background())
+	j.kill = kill
+	_, _ = f.p.Run(ctx)
+	saved, err := j.Load(context.Background())
+	require.NoError(t, err)
+	require.NotNil(t, saved.Accepted)
+
+	f.p.Deployer = followingDeployer{fakeDeployer: f.dep}
+	f.ver.next = shipprod.Release{PreviousVersion: "1.3.0", PreviousTag: "v1.3.0", PreviousCommit: "c0ffee", Bump: shipprod.BumpNone}
+	f.ver.nextErr = errors.Join(errors.New("no commits since v1.3.0"), shipprod.ErrNothingToRelease)
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	assert.Contains(t, f.calls.list(), "follow build-42")
+	assert.NotContains(t, strings.Join(f.calls.list(), ","), "deploy v1.3.0", "the deployment is not started twice")
+	assert.Equal(t, "build-42", res.Deployment.ID)
+}

@@ -162,22 +162,57 @@ func (e *execution) resumeBaseline() bool {
 }
 
 func (e *execution) deploy(ctx context.Context) (string, error) {
+	if acc := e.acceptedBefore(); acc != nil {
+		return e.follow(ctx, *acc)
+	}
 	warning := e.readProduction(ctx)
+	ctx = context.WithValue(ctx, acceptedKey{}, func(dep Deployment) {
+		e.res.Accepted = &dep
+		e.checkpoint(ctx)
+	})
 	dep, err := e.p.Deployer.Deploy(ctx, e.res.Release)
+	return warning, e.deployed(dep, err)
+}
+
+// acceptedBefore is the deployment the resumed run's deploy reported
+// accepted and did not see through, if the Deployer can follow it.
+func (e *execution) acceptedBefore() *Deployment {
+	if e.prev == nil || e.prev.Accepted == nil {
+		return nil
+	}
+	if s, ok := e.prev.Step(StepDeploy); !ok || s.Status == StepDone || s.Status == StepSkipped {
+		return nil
+	}
+	if _, ok := DeployerAs[Follower](e.p.Deployer); !ok {
+		return nil
+	}
+	return e.prev.Accepted
+}
+
+// follow waits for the deployment the resumed run started.
+func (e *execution) follow(ctx context.Context, acc Deployment) (string, error) {
+	f, _ := DeployerAs[Follower](e.p.Deployer)
+	e.res.Accepted = &acc
+	dep, err := f.Follow(ctx, acc, e.res.Release)
+	return "followed deployment " + acc.ID + ", which the interrupted run had started", e.deployed(dep, err)
+}
+
+// deployed records what a deploy (or a follow) did.
+func (e *execution) deployed(dep Deployment, err error) error {
 	if err == nil && dep.ID == "" {
-		return "", fmt.Errorf("deployer %s returned a deployment without an id: nothing says the release is live", describe(e.p.Deployer))
+		return fmt.Errorf("deployer %s returned a deployment without an id: nothing says the release is live", describe(e.p.Deployer))
 	}
 	if changed, ok := errors.AsType[*ProductionChangedError](err); ok {
 		// Production changed and then the deploy failed: its state is
 		// unknown, so it is treated like a failed health check.
 		dep, err = changed.Deployment, changed
 	} else if err != nil {
-		return warning, err
+		return err
 	}
 	dep.Version = cmp.Or(dep.Version, e.res.Release.Version)
 	dep.Tag = cmp.Or(dep.Tag, e.res.Release.Tag)
 	e.res.Deployment = &dep
-	return warning, err
+	return err
 }
 
 // readProduction records what production runs before the deploy changes

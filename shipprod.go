@@ -205,6 +205,9 @@ type Result struct {
 	// ResumedFrom is when the run this one resumed started (zero when it
 	// did not resume one).
 	ResumedFrom time.Time `json:"resumed_from,omitzero"`
+	// Accepted is the deployment the platform accepted while the deploy
+	// step runs (ReportAccepted): a run that resumes this one follows it.
+	Accepted *Deployment `json:"accepted,omitempty"`
 	// PreviousProduction is what production ran right before the deploy,
 	// as the Deployer read it (ProductionReader): the target of a rollback.
 	PreviousProduction *Deployment `json:"previous_production,omitempty"`
