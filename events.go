@@ -78,3 +78,15 @@ type ObserverFunc func(Event)
 
 // Observe calls f(e).
 func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// Observers returns an Observer that passes each event to every non-nil
+// observer, in order.
+func Observers(os ...Observer) Observer {
+	return ObserverFunc(func(e Event) {
+		for _, o := range os {
+			if o != nil {
+				o.Observe(e)
+			}
+		}
+	})
+}

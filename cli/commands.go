@@ -120,6 +120,12 @@ func open(ctx context.Context, o options, logger *slog.Logger) (*setup, error) {
 
 // ship runs the whole pipeline.
 func ship(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+	// One run at a time: held from the plan to the end of the monitor window.
+	l, err := lockRepository(ctx, o.dir, "shipprod ship")
+	if err != nil {
+		return err
+	}
+	defer l.Release()
 	s, err := open(ctx, o, logger)
 	if err != nil {
 		return err
@@ -127,6 +133,7 @@ func ship(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wri
 	if o.fresh && s.pipeline.Journal != nil {
 		s.pipeline.Journal = freshJournal{s.pipeline.Journal}
 	}
+	s.pipeline.Observer = shipprod.Observers(s.pipeline.Observer, l.Observer())
 	return runPipeline(ctx, s.pipeline, o, stdin, stdout)
 }
 
@@ -163,9 +170,9 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 	human := &humanObserver{w: stdout}
 	if o.json {
 		jsonOut = newJSONObserver(stdout)
-		p.Observer = jsonOut
+		p.Observer = shipprod.Observers(p.Observer, jsonOut)
 	} else {
-		p.Observer = human
+		p.Observer = shipprod.Observers(p.Observer, human)
 	}
 	var (
 		res *shipprod.Result
