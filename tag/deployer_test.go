@@ -56,6 +56,7 @@ func (d *promoteStub) Promote(_ context.Context, rel shipprod.Release, id string
 }
 
 func TestWrapDeployerKeepsCapabilities(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.withGitHub()
 	rec := w.tagger(Config{}, &GitHub{Deployments: DeploymentsConfig{Enabled: true}})
@@ -82,6 +83,7 @@ func TestWrapDeployerKeepsCapabilities(t *testing.T) {
 }
 
 func TestDeploymentsRecorded(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	tg := w.tagger(Config{}, &GitHub{Deployments: DeploymentsConfig{Enabled: true}})
@@ -133,6 +135,7 @@ func TestDeploymentsRecorded(t *testing.T) {
 }
 
 func TestPromotionRecorded(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	tg := w.tagger(Config{}, &GitHub{Deployments: DeploymentsConfig{Enabled: true}})
@@ -148,6 +151,7 @@ func TestPromotionRecorded(t *testing.T) {
 }
 
 func TestDeploymentFailureRecorded(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	tg := w.tagger(Config{}, &GitHub{Deployments: DeploymentsConfig{Enabled: true, Environment: "prod-eu", EnvironmentURL: "https://eu.acme.com"}})
@@ -176,6 +180,7 @@ func TestDeploymentFailureRecorded(t *testing.T) {
 }
 
 func TestRecordingFailureDoesNotBlockDeploy(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	fake.Inject(githubfake.Fault{Kind: githubfake.FaultStatus, Status: 500, Method: "POST", Path: "/deployments", Times: 10})
@@ -191,6 +196,7 @@ func TestRecordingFailureDoesNotBlockDeploy(t *testing.T) {
 }
 
 func TestDeleteOnRollback(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	tg := w.tagger(Config{DeleteOnRollback: true}, nil)
 	rel, err := tg.Tag(context.Background(), w.bump("1.1.0"))

@@ -37,6 +37,7 @@ func writes(fake *githubfake.Server) []githubfake.Request {
 }
 
 func TestReleaseCreated(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	rel := w.bump("1.1.0")
@@ -73,6 +74,7 @@ func TestReleaseCreated(t *testing.T) {
 }
 
 func TestReleaseFlags(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		version    string
@@ -128,6 +130,7 @@ func TestReleaseFlags(t *testing.T) {
 }
 
 func TestExistingReleases(t *testing.T) {
+	t.Parallel()
 	t.Run("a draft left behind is published, not duplicated", func(t *testing.T) {
 		w := newWorld(t)
 		fake := w.withGitHub()
@@ -185,6 +188,7 @@ func TestExistingReleases(t *testing.T) {
 // release-please users: the tag was pushed, the release was not created.
 // The second run must create the release and do nothing else.
 func TestFailureAfterPushThenRerun(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	rel := w.bump("1.1.0")
@@ -224,6 +228,7 @@ func TestFailureAfterPushThenRerun(t *testing.T) {
 }
 
 func TestGitHubEnterpriseAndRateLimits(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	fake := w.withGitHub()
 	fake.ExhaustRateLimit(http.StatusTooManyRequests, 90*time.Second)
@@ -262,6 +267,7 @@ func TestGitHubEnterpriseAndRateLimits(t *testing.T) {
 }
 
 func TestWrongTokenNeverLeaks(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.withGitHub()
 	env := w.envFor(&GitHub{})

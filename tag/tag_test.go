@@ -15,6 +15,7 @@ import (
 )
 
 func TestTagCreatesAnnotatedTagAndPushesAtomically(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	rel := w.bump("1.1.0")
 	got, err := w.tagger(Config{}, nil).Tag(context.Background(), rel)
@@ -45,6 +46,7 @@ func TestTagCreatesAnnotatedTagAndPushesAtomically(t *testing.T) {
 }
 
 func TestTagWithoutCommitUsesHEADAndDefaultPrefix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	rel := w.bump("2.0.0")
 	got, err := w.tagger(Config{Prefix: "release-"}, nil).Tag(context.Background(), shipprod.Release{Version: "2.0.0"})
@@ -57,6 +59,7 @@ func TestTagWithoutCommitUsesHEADAndDefaultPrefix(t *testing.T) {
 }
 
 func TestTagConflicts(t *testing.T) {
+	t.Parallel()
 	t.Run("local tag at another commit", func(t *testing.T) {
 		w := newWorld(t)
 		old := w.git(w.work, "rev-parse", "HEAD")
@@ -94,6 +97,7 @@ func TestTagConflicts(t *testing.T) {
 }
 
 func TestRemoteOnlyTagIsFetchedAndVerified(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	rel := w.bump("1.1.0")
 	w.git(w.work, "push", "--quiet", "origin", "main")
@@ -116,6 +120,7 @@ func TestRemoteOnlyTagIsFetchedAndVerified(t *testing.T) {
 }
 
 func TestLocalTagAtSameCommitIsPushed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	rel := w.bump("1.1.0")
 	w.git(w.work, "tag", "-a", "-m", "made by hand", "v1.1.0", rel.Commit)
@@ -131,6 +136,7 @@ func TestLocalTagAtSameCommitIsPushed(t *testing.T) {
 }
 
 func TestConcurrentPushMakesAtomicPushFail(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	rel := w.bump("1.1.0")
 	// Meanwhile someone pushes to main.
@@ -168,6 +174,7 @@ func TestConcurrentPushMakesAtomicPushFail(t *testing.T) {
 }
 
 func TestSignedTags(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("signs with ssh-keygen; skipped with -short")
 	}
@@ -222,6 +229,7 @@ func TestSignedTags(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, tc := range []struct {
 		cfg  Config
@@ -257,6 +265,7 @@ func TestConfigErrors(t *testing.T) {
 var fullSHA = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
 
 func TestPlanActionsAreStableAndSeparate(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.withGitHub()
 	tg := w.tagger(Config{Sign: true}, &GitHub{})
@@ -297,6 +306,7 @@ func TestPlanActionsAreStableAndSeparate(t *testing.T) {
 // TestPipelinePlanMatchesRun runs the Tagger inside a real Pipeline: the
 // plan lists exactly the actions the run reports.
 func TestPipelinePlanMatchesRun(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.withGitHub()
 	rel := w.bump("1.1.0")

@@ -39,6 +39,7 @@ func release(version, commit, prevVersion, prevCommit string) shipprod.Release {
 }
 
 func TestDeployPushesReleaseCommitToProduction(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	c1 := w.commit("release 1.0.0")
 	d := newDeployer(t, w, gitpush.Config{URL: "https://www.example.test"}, nil)
@@ -76,6 +77,7 @@ func TestDeployPushesReleaseCommitToProduction(t *testing.T) {
 }
 
 func TestDeployResolvesTagAndCustomRemoteAndBranch(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	c1 := w.commit("release 2.0.0")
 	w.git(w.dir, "tag", "-a", "-m", "v2.0.0", "v2.0.0")
@@ -92,6 +94,7 @@ func TestDeployResolvesTagAndCustomRemoteAndBranch(t *testing.T) {
 }
 
 func TestNonFastForwardIsRefused(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	c1 := w.commit("release 1.0.0")
 	d := newDeployer(t, w, gitpush.Config{}, nil)
@@ -128,6 +131,7 @@ func TestNonFastForwardIsRefused(t *testing.T) {
 }
 
 func TestRollbackUsesALease(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	c1 := w.commit("release 1.0.0")
 	c2 := w.commit("release 1.1.0")
@@ -187,6 +191,7 @@ func TestRollbackUsesALease(t *testing.T) {
 }
 
 func TestProtectedBranchHookRefusal(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.hook("echo 'GH006: Protected branch update failed for refs/heads/production.' >&2\nexit 1\n")
 	c1 := w.commit("release 1.0.0")
@@ -197,7 +202,7 @@ func TestProtectedBranchHookRefusal(t *testing.T) {
 	}
 }
 
-func TestCancelledPushReturnsPromptly(t *testing.T) {
+func TestCancelledPushReturnsPromptly(t *testing.T) { // not parallel: it times the return
 	w := newWorld(t)
 	release := filepath.Join(w.remote, "release-hook")
 	done := filepath.Join(w.remote, "hook-done")
@@ -230,6 +235,7 @@ func TestCancelledPushReturnsPromptly(t *testing.T) {
 func gitpushRelease(commit string) shipprod.Release { return release("1.0.0", commit, "", "") }
 
 func TestFollower(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	c1 := w.commit("release 1.0.0")
 	f := &fakeFollower{}
@@ -262,6 +268,7 @@ func TestFollower(t *testing.T) {
 }
 
 func TestPlanActions(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	d := newDeployer(t, w, gitpush.Config{Force: true}, nil)
 	acts, err := d.PlanActions(context.Background(), release("1.1.0", "", "1.0.0", ""))
@@ -278,6 +285,7 @@ func TestPlanActions(t *testing.T) {
 }
 
 func TestConfigValidationAndSecrets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	tests := []struct {
 		config, want string
