@@ -29,8 +29,10 @@ type Repo struct {
 	Env []string
 }
 
-// waitDelay bounds how long a cancelled command waits for its output pipes.
-const waitDelay = 500 * time.Millisecond
+// stopDelay bounds how long a cancelled git has, after the interrupt, to
+// clean up (remove its lock files, unstage what it staged) and exit before
+// it is killed.
+const stopDelay = 10 * time.Second
 
 // Open returns the Repo for dir.
 func Open(dir string) *Repo { return &Repo{Dir: dir} }
@@ -97,10 +99,14 @@ func (r *Repo) Command(ctx context.Context, args ...string) *exec.Cmd {
 		"LANGUAGE=C",
 	)
 	cmd.Env = append(cmd.Env, r.Env...)
-	// When ctx ends, git is killed, but a child it started (a hook,
-	// receive-pack, ssh, an alias) may keep git's output pipes open; without a
-	// WaitDelay, Wait would block until that child exits.
-	cmd.WaitDelay = waitDelay
+	// When ctx ends, git is interrupted, not killed: like a Ctrl-C, SIGINT
+	// goes to git and to what it started (a hook, receive-pack, ssh), which
+	// run in a process group of their own, so git removes its index.lock
+	// and the like on its way out. Only if it has not exited after
+	// stopDelay is it killed; WaitDelay also bounds the wait for a child
+	// that keeps git's output pipes open.
+	interruptOnCancel(cmd)
+	cmd.WaitDelay = stopDelay
 	return cmd
 }
 
