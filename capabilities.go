@@ -59,6 +59,18 @@ func ReportAccepted(ctx context.Context, dep Deployment) {
 
 type acceptedKey struct{}
 
+// ApplyRecoverer is implemented by Versioners that can clean up after an
+// ApplyVersion of rel that was cut short (the process killed while it
+// wrote the version files or committed them): they restore the files they
+// write to what HEAD holds, when what the files hold is their own work and
+// nothing else, so that the next decision is not taken on half-written
+// files. The Pipeline calls it before deciding when the journal says the
+// version step was running when the last run ended. note says what was
+// done, for the run's warnings.
+type ApplyRecoverer interface {
+	RecoverApply(ctx context.Context, rel Release) (note string, err error)
+}
+
 // DeployerWrapper is implemented by a Deployer that wraps another to add
 // behaviour around it (recording deployments somewhere, say). Capability
 // lookups follow Unwrap, so a wrapper needs one type whatever the wrapped

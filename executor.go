@@ -25,8 +25,9 @@ type execution struct {
 	confirmed *Plan
 	// prev is the journaled run this one resumes, if any.
 	prev *Result
-	// journaling is set once the run has a release worth journaling.
-	journaling bool
+	// released is set once the run has a release (made, resumed or given);
+	// journaling once it is worth journaling (a release is being applied).
+	released, journaling bool
 	// stopReason, once set, skips every later step with that reason.
 	stopReason string
 	// failed is set when a step failed and stopped the run.
@@ -115,7 +116,7 @@ func (e *execution) stopped(s stepSpec) bool {
 	case e.stopReason == "" || s.always:
 		return false
 	case s.afterFailure:
-		return !e.failed || !e.journaling
+		return !e.failed || !e.released
 	}
 	return true
 }
@@ -144,6 +145,7 @@ func (e *execution) exec(ctx context.Context, table []stepSpec, s stepSpec) {
 	if err == nil {
 		rec.Actions = actions
 		e.res.Steps = append(e.res.Steps, rec)
+		e.journaling = e.journaling || s.startsJournal
 		e.checkpoint(ctx)
 		e.emit(Event{Step: s.name, Kind: EventStarted, Title: title, Actions: actions})
 		rec.Warning, err = e.runStep(ctx, s)

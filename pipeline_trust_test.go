@@ -363,3 +363,37 @@ func TestAcceptedDeploymentIsFollowedOnResume(t *testing.T) {
 	assert.NotContains(t, strings.Join(f.calls.list(), ","), "deploy v1.3.0", "the deployment is not started twice")
 	assert.Equal(t, "build-42", res.Deployment.ID)
 }
+
+type recoveringVersioner struct {
+	*fakeVersioner
+	recovered []string
+}
+
+func (v *recoveringVersioner) RecoverApply(_ context.Context, rel shipprod.Release) (string, error) {
+	v.c.add("recover " + rel.Version)
+	return "restored VERSION, which the cut-short run had written", nil
+}
+
+// A run killed while it applied its release is cleaned up before the next
+// decision, by the Versioner.
+func TestRunKilledDuringTheBumpIsCleanedUp(t *testing.T) {
+	f := newFixture()
+	v := &recoveringVersioner{fakeVersioner: f.ver}
+	f.p.Versioner = v
+	j := &crashingJournal{at: shipprod.StepVersion}
+	f.p.Journal = j
+	_, _ = f.p.Run(context.Background())
+	require.True(t, j.crashed)
+
+	f.p.Journal = &j.memJournal
+	f.calls.log = nil
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"recover 1.3.0", "next", "apply 1.3.0"}, f.calls.list()[:3])
+	assert.Contains(t, res.Warnings, "restored VERSION, which the cut-short run had written")
+
+	f.calls.log = nil
+	_, err = f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.NotContains(t, f.calls.list(), "recover 1.3.0", "plan changes nothing")
+}

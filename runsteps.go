@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The run functions of the step table, in the order of the table.
@@ -33,6 +34,9 @@ func (e *execution) checkGates(ctx context.Context) (string, error) {
 // decide makes the version decision (or takes the confirmed plan's) and
 // works out whether this run resumes a journaled one. It only reads.
 func (e *execution) decide(ctx context.Context) error {
+	if err := e.recoverApply(ctx); err != nil {
+		return err
+	}
 	if e.confirmed != nil {
 		e.decision, e.decideErr = e.confirmed.decision, e.confirmed.decideErr
 	} else if e.p.Versioner != nil {
@@ -57,7 +61,7 @@ func (e *execution) decide(ctx context.Context) error {
 	case prev != nil:
 		e.resume(prev)
 	case e.p.Versioner == nil:
-		e.journaling = e.plan == nil
+		e.released, e.journaling = true, e.plan == nil
 	case errors.Is(e.decideErr, ErrNothingToRelease):
 		e.res.Release = e.decision
 		e.res.Outcome = OutcomeNothingToRelease
@@ -83,7 +87,7 @@ func (e *execution) decide(ctx context.Context) error {
 // failure policy (a rollback killed half-way is resumed as a rollback)
 // instead of checking the release again.
 func (e *execution) resume(prev *Result) {
-	e.prev, e.journaling = prev, true
+	e.prev, e.released, e.journaling = prev, true, true
 	e.res.Release, e.res.ResumedFrom = prev.Release, prev.StartedAt
 	e.res.PreviousProduction = prev.PreviousProduction
 	if prev.Unhealthy == "" {
@@ -102,6 +106,31 @@ func (e *execution) resume(prev *Result) {
 	e.errs = append(e.errs, err)
 }
 
+// recoverApply lets the Versioner clean up after a run that was killed while
+// it applied its release (the journal says the version step was running).
+// Plan only looks; it changes nothing.
+func (e *execution) recoverApply(ctx context.Context) error {
+	ar, ok := e.p.Versioner.(ApplyRecoverer)
+	if !ok || e.plan != nil || e.confirmed != nil {
+		return nil
+	}
+	last, err := e.p.loadJournal(ctx)
+	if err != nil || last == nil || last.Outcome != "" {
+		return err
+	}
+	if s, ok := last.Step(StepVersion); !ok || s.Status != StepRunning {
+		return nil
+	}
+	note, err := ar.RecoverApply(ctx, last.Release)
+	if err != nil {
+		return fmt.Errorf("cleaning up after the run of %s, which was cut short while it applied %s: %w", last.StartedAt.Format(time.RFC3339), last.Release.Tag, err)
+	}
+	if note != "" {
+		e.warn(note)
+	}
+	return nil
+}
+
 // sameRun reports whether two journaled runs are the same one.
 func sameRun(a, b *Result) bool {
 	if a == nil || b == nil {
@@ -115,7 +144,7 @@ func (e *execution) applyVersion(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e.res.Release, e.journaling = applied, true
+	e.res.Release, e.released, e.journaling = applied, true, true
 	return "", nil
 }
 

@@ -80,6 +80,10 @@ type stepSpec struct {
 	survivesCancel bool
 	// readOnly steps are run by Plan too (they change nothing).
 	readOnly bool
+	// startsJournal: from this step's start on, the run is journaled (the
+	// version step: a run killed while it applies its release must be
+	// seen as such by the next one).
+	startsJournal bool
 	// prepare runs before the step's skip is evaluated, in Plan and Run
 	// alike; it may only read (the version decision and the journal).
 	prepare func(*execution, context.Context) error
@@ -108,7 +112,7 @@ func (p *Pipeline) steps() []stepSpec {
 			title: fixed("Verifying release gates"), run: (*execution).checkGates, classify: always(failBlock)},
 		{name: StepPreflight, impl: p, readOnly: true, title: fixed("Checking that every step can do its part"),
 			prepare: (*execution).decide, skip: (*execution).skipPreflight, run: (*execution).preflight},
-		{name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resumed: (*execution).keep,
+		{name: StepVersion, impl: p.Versioner, none: reasonGivenRelease, resumed: (*execution).keep, startsJournal: true,
 			ownActions: true, title: (*execution).versionTitle, action: (*execution).versionAction, run: (*execution).applyVersion},
 		{name: StepTag, impl: p.Tagger, none: "no Tagger configured", resumed: (*execution).keep,
 			ownActions: true, title: (*execution).tagTitle, action: (*execution).tagAction, run: (*execution).tag},
