@@ -220,7 +220,7 @@ func TestRunShipsInOrder(t *testing.T) {
 	assert.Equal(t, []string{
 		"gates:started", "gates:finished", "preflight:skipped", "version:started", "version:finished", "tag:started", "tag:finished",
 		"baseline:started", "baseline:finished", "deploy:started", "deploy:finished", "health:started", "health:finished",
-		"report:started", "report:finished", "monitor:started", "monitor:finished", "rollback:skipped",
+		"report:started", "report:finished", "rollout:skipped", "monitor:started", "monitor:finished", "rollback:skipped",
 		"final-report:started", "final-report:finished", "notify:skipped",
 	}, f.rec.Trace())
 	assert.Equal(t, "https://example.com/releases/v1.3.0", res.Release.ReleaseURL)
@@ -303,6 +303,7 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 		"health":       "no HealthChecker configured",
 		"rollback":     "production was not found unhealthy",
 		"report":       "no Reporter configured",
+		"rollout":      "no rollout stages configured: the release goes to all traffic at once",
 		"monitor":      "no Monitor configured",
 		"final-report": "no report was written",
 		"notify":       "no Notifier configured",

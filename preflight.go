@@ -61,6 +61,9 @@ func (e *PreflightError) Unwrap() []error {
 // can do its part. Steps this run resumes or skips are not asked.
 func (e *execution) preflight(ctx context.Context) (string, error) {
 	var failures []PreflightFailure
+	if err := e.p.Rollout.Validate(); err != nil {
+		failures = append(failures, PreflightFailure{Step: StepRollout, Impl: "Pipeline.Rollout", Err: err})
+	}
 	if e.p.policy() == PolicyNotify && e.p.Notifier == nil {
 		failures = append(failures, PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
 			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")})

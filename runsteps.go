@@ -316,6 +316,8 @@ func (e *execution) skipMonitor() string {
 	switch {
 	case e.p.Deployer == nil:
 		return "nothing is deployed"
+	case hasShifter(e.p) && e.p.Monitor != nil:
+		return "the rollout's stages are watched instead"
 	case e.plan != nil:
 		return ""
 	case e.res.Deployment == nil:
@@ -369,12 +371,28 @@ func (e *execution) rollback(ctx context.Context) (string, error) {
 		reason = "health checks failed: " + reason
 	}
 	failed := *e.res.Deployment
+	if sh, ok := e.p.shifter(); ok && e.res.Rollout != nil && !e.res.Rollout.Completed {
+		// The release still shares traffic: aborting the rollout is the rollback.
+		warning, err := e.abortRollout(ctx, sh, reason)
+		e.noteRolledBack(failed)
+		return warning, err
+	}
 	report, warning, err := e.p.rollBack(ctx, failed, e.rollbackTarget(), reason)
 	e.res.Rollback = report
-	if report.Restored.ID != "" && !slices.ContainsFunc(e.res.RolledBackBuilds, func(d Deployment) bool { return d.ID == failed.ID }) {
+	e.noteRolledBack(failed)
+	return warning, err
+}
+
+// noteRolledBack adds a deployment that was rolled back to the builds not
+// to promote again.
+func (e *execution) noteRolledBack(failed Deployment) {
+	rb := e.res.Rollback
+	if rb == nil || rb.Restored.ID == "" && rb.Error != "" {
+		return
+	}
+	if !slices.ContainsFunc(e.res.RolledBackBuilds, func(d Deployment) bool { return d.ID == failed.ID }) {
 		e.res.RolledBackBuilds = append(e.res.RolledBackBuilds, failed)
 	}
-	return warning, err
 }
 
 // rollbackTarget is the release a rollback restores: what production ran

@@ -24,7 +24,8 @@
 //	baseline      Monitor        monitor.Monitor (measured before the deploy)
 //	deploy        Deployer       provider/gitpush, provider/vercel, provider/githubactions
 //	health        HealthChecker  health.Checker (HTTP, version, TCP, DNS, SQL, Redis, command)
-//	report        Reporter       report.Reporter (Markdown and JSON)
+//	report        Reporter       report.Writer (Markdown and JSON), gate.StateWriter (Spec-Flow state.yaml)
+//	rollout       TrafficShifter the Deployer's capability (Vercel Rolling Releases): stages, each watched (StageWatcher)
 //	monitor       Monitor        monitor.Monitor (Prometheus, alert and health gates)
 //	rollback      Rollbacker     the Deployer's capability; runs only when production is unhealthy
 //	final-report  Reporter       the report again, with the monitor's verdict
@@ -205,6 +206,8 @@ type Result struct {
 	// ResumedFrom is when the run this one resumed started (zero when it
 	// did not resume one).
 	ResumedFrom time.Time `json:"resumed_from,omitzero"`
+	// Rollout is how a staged rollout went (with Pipeline.Rollout).
+	Rollout *RolloutReport `json:"rollout,omitempty"`
 	// Accepted is the deployment the platform accepted while the deploy
 	// step runs (ReportAccepted): a run that resumes this one follows it.
 	Accepted *Deployment `json:"accepted,omitempty"`
@@ -261,6 +264,12 @@ type Pipeline struct {
 	// OnFailure says what to do when production is unhealthy after the
 	// deploy. The zero value means PolicyRollback.
 	OnFailure FailurePolicy
+
+	// Rollout, with stages, sends the release to a share of production
+	// traffic at a time when the Deployer is a TrafficShifter; each stage is
+	// watched by the Monitor (a StageWatcher) before the next. nil: all
+	// traffic at once.
+	Rollout *Rollout
 
 	// AllowRolledBack lets a deployer promote a build that an earlier run
 	// rolled back as unhealthy (see Result.RolledBackBuilds); the run then

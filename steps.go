@@ -22,6 +22,7 @@ const (
 	StepDeploy      StepName = "deploy"
 	StepHealth      StepName = "health"
 	StepReport      StepName = "report"
+	StepRollout     StepName = "rollout"
 	StepMonitor     StepName = "monitor"
 	StepRollback    StepName = "rollback"
 	StepFinalReport StepName = "final-report"
@@ -126,6 +127,8 @@ func (p *Pipeline) steps() []stepSpec {
 			run: (*execution).checkHealth, classify: unhealthyIf[*HealthCheckError]},
 		{name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true, survivesCancel: true,
 			ownActions: true, title: fixed("Writing ship report"), action: reportAction, run: (*execution).writeReport},
+		{name: StepRollout, impl: p.Deployer, none: "no Deployer configured", skip: (*execution).skipRollout,
+			title: (*execution).rolloutTitle, action: (*execution).rolloutAction, run: (*execution).rollout, classify: monitorFailure},
 		{name: StepMonitor, impl: p.Monitor, none: "no Monitor configured", skip: (*execution).skipMonitor,
 			ownActions: true, title: fixed("Monitoring production"), action: simpleAction(ActionWatch, "watch production with "),
 			run: (*execution).watch, classify: monitorFailure},
