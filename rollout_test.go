@@ -20,7 +20,9 @@ type shiftingDeployer struct {
 	share *int
 }
 
-func (d shiftingDeployer) Traffic(context.Context, shipprod.Deployment) (int, error) { return *d.share, nil }
+func (d shiftingDeployer) Traffic(context.Context, shipprod.Deployment) (int, error) {
+	return *d.share, nil
+}
 
 func (d shiftingDeployer) ShiftTraffic(_ context.Context, dep shipprod.Deployment, percent int) error {
 	if percent != *d.share {
