@@ -687,6 +687,25 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 // files with rel's bump commit message. If the commit fails, the files are
 // restored and unstaged.
 func (v *Versioner) commitEdits(ctx context.Context, rel shipprod.Release, edits []edit) (sha string, paths []string, err error) {
+	head, err := v.repo.Head(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	manifest, err := v.writeManifest(ctx, rel, head, edits)
+	if err != nil {
+		return "", nil, fmt.Errorf("recording the version files about to be written: %w", err)
+	}
+	// Once committed or restored, there is nothing left to recover; when
+	// the restore failed, the manifest stays for the next run.
+	restoreFailed := false
+	defer func() {
+		if restoreFailed {
+			return
+		}
+		if rmErr := os.Remove(manifest); rmErr != nil && err == nil {
+			v.log.Warn("could not remove the apply manifest", "path", manifest, "err", rmErr)
+		}
+	}()
 	var batch atomicfile.Batch
 	for _, e := range edits {
 		batch.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.new, e.perm)
@@ -704,11 +723,13 @@ func (v *Versioner) commitEdits(ctx context.Context, rel shipprod.Release, edits
 		restore.Add(filepath.Join(v.dir, filepath.FromSlash(e.path)), e.old, e.perm)
 	}
 	if rerr := restore.Commit(); rerr != nil {
+		restoreFailed = true
 		return "", nil, fmt.Errorf("committing version %s: %w; restoring the files failed too: %v", rel.Version, err, rerr)
 	}
 	// Unstage what the failed commit staged, even when the failure was
 	// the context ending.
 	if _, rerr := v.repo.Run(context.WithoutCancel(ctx), append([]string{"reset", "--quiet", "--"}, paths...)...); rerr != nil {
+		restoreFailed = true
 		return "", nil, fmt.Errorf("committing version %s (the files were restored, but they stay staged): %w", rel.Version, err)
 	}
 	return "", nil, fmt.Errorf("committing version %s (the files were restored): %w", rel.Version, err)
