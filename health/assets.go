@@ -243,7 +243,9 @@ func (p *assetsProbe) readPage(ctx context.Context, raw string) (*url.URL, []ass
 		return nil, nil, fmt.Errorf("building the request: %w", err)
 	}
 	p.setHeaders(req, true)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, nil, describeTransportError(err)
