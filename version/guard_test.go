@@ -2,6 +2,7 @@ package version_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -209,6 +210,26 @@ func TestForcedBumpRefusalText(t *testing.T) {
 		" (feat!: drop v1 API), CHANGELOG.md:7 (Removed: The v1 API.); set version.bump: major (or auto), or version.allow_lower_bump: true to release 1.5.0 anyway"
 	if err.Error() != wantErr {
 		t.Fatalf("error:\n%s\nwant\n%s", err, wantErr)
+	}
+
+	// --json carries the refusal as data.
+	data, err2 := json.Marshal(d)
+	if err2 != nil {
+		t.Fatal(err2)
+	}
+	var doc struct {
+		Next    string `json:"next"`
+		Refusal struct {
+			Configured, Version, Wanted string
+			WantedBump                  string `json:"wanted_bump"`
+			Evidence                    []shipprod.Reason
+		} `json:"refusal"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Next != "" || doc.Refusal.Configured != "minor" || doc.Refusal.Version != "1.5.0" || doc.Refusal.Wanted != "2.0.0" || doc.Refusal.WantedBump != "major" || len(doc.Refusal.Evidence) != 2 {
+		t.Fatalf("JSON %s", data)
 	}
 
 	// The pipeline's entry point refuses too, with the same error.
