@@ -60,6 +60,7 @@ func kindKeys(cc CheckConfig) []string {
 	}
 	add("http", cc.HTTP != "")
 	add("version", cc.Version != "")
+	add("assets", cc.Assets != nil)
 	add("tcp", cc.TCP != "")
 	add("dns", cc.DNS != "")
 	add("sql", cc.SQL != nil)
@@ -105,7 +106,7 @@ func checkKind(cc CheckConfig) (string, error) {
 	keys := kindKeys(cc)
 	switch len(keys) {
 	case 0:
-		return "", errors.New("no kind: set one of http, version, tcp, dns, sql, redis, command or custom")
+		return "", errors.New("no kind: set one of http, version, assets, tcp, dns, sql, redis, command or custom")
 	case 1:
 		return keys[0], nil
 	default:
@@ -122,7 +123,17 @@ func misplacedOptions(cc CheckConfig, kind string) []error {
 			errs = append(errs, fmt.Errorf("%s: only for %s checks, not %s", key, strings.Join(kinds, " and "), kind))
 		}
 	}
-	notFor("http options ("+strings.Join(httpOptionKeys(cc.HTTPOptions), ", ")+")", !cc.HTTPOptions.isZero(), "http", "version")
+	if kind == "assets" {
+		// An assets check behaves as a browser: GET, redirects followed,
+		// 200 wanted from every asset.
+		o := cc.HTTPOptions
+		o.Headers, o.HeadersFromEnv, o.InsecureSkipVerify = nil, nil, false
+		if keys := httpOptionKeys(o); len(keys) > 0 {
+			errs = append(errs, fmt.Errorf("%s: not for assets checks, which take headers, headers_from_env and insecure_skip_verify", strings.Join(keys, ", ")))
+		}
+	} else {
+		notFor("http options ("+strings.Join(httpOptionKeys(cc.HTTPOptions), ", ")+")", !cc.HTTPOptions.isZero(), "http", "version")
+	}
 	notFor("version_field", cc.VersionField != "", "version")
 	notFor("version_regex", cc.VersionRegex != "", "version")
 	notFor("version_header", cc.VersionHeader != "", "version")
@@ -148,6 +159,12 @@ func buildProbe(cc CheckConfig, env buildEnv, ch *Check) ([]string, error) {
 		p, secrets, err = newHTTPProbe(cc, env)
 		if p != nil {
 			ch.Probe, ch.Target, ch.Description = p, p.rawURL, p.describe("")
+		}
+	case "assets":
+		var p *assetsProbe
+		p, secrets, err = newAssetsProbe(cc, env)
+		if p != nil {
+			ch.Probe, ch.Target, ch.Description = p, p.page, p.describeFor(p.page, "")
 		}
 	case "tcp":
 		ch.Probe, err = newTCPProbe(cc.TCP)

@@ -180,7 +180,7 @@ func TestConfigErrorsAreAllReported(t *testing.T) {
 		"health.concurrency is -1",
 		"health.checks[0]: name is missing",
 		"health.checks[1] (two-kinds): sets http and tcp; a check has exactly one kind",
-		"health.checks[2] (nothing): no kind: set one of http, version, tcp, dns, sql, redis, command or custom",
+		"health.checks[2] (nothing): no kind: set one of http, version, assets, tcp, dns, sql, redis, command or custom",
 		`health.checks[3] (bad-json): expect_json: expression "database == \"x\"": function not defined: database/0`,
 		`expect_json: expression ".a = 1": = assigns in jq and its result always holds; compare with ==`,
 		"health.checks[4] (bad-regex): expect_body_regex: error parsing regexp",

@@ -96,7 +96,7 @@ func (t Timing) withDefaults(def Timing) Timing {
 }
 
 // CheckConfig is one check. Exactly one of the kind keys — http, version,
-// tcp, dns, sql, redis, command, custom — says what it checks.
+// assets, tcp, dns, sql, redis, command, custom — says what it checks.
 //
 //	checks:
 //	  - name: api
@@ -109,6 +109,8 @@ func (t Timing) withDefaults(def Timing) Timing {
 //	  - name: live-version
 //	    version: /api/version            # must report the version just shipped
 //	    version_field: .build.version    # default .version for JSON bodies
+//	  - name: assets
+//	    assets: {page: /, types: [script, style, preload], max: 50, expect_asset: 'main\.[0-9a-f]{8}\.js'}
 //	  - name: db
 //	    sql: {driver: pgx, dsn_env: DATABASE_URL, query: "SELECT 1"}
 //	  - name: cache
@@ -124,6 +126,10 @@ type CheckConfig struct {
 	// Version is a URL that must report the version being shipped
 	// (shipprod.Release.Version, with or without a leading "v").
 	Version string `yaml:"version"`
+	// Assets is a page whose static assets (scripts, stylesheets,
+	// preloads) must all answer 200 with their content type: see
+	// AssetsConfig.
+	Assets *AssetsConfig `yaml:"assets"`
 	// TCP is a host:port that must accept a connection.
 	TCP string `yaml:"tcp"`
 	// DNS is a host name that must resolve.
@@ -211,6 +217,64 @@ func (o HTTPOptions) isZero() bool {
 	return o.Method == "" && len(o.Headers) == 0 && len(o.HeadersFromEnv) == 0 && o.ExpectStatus == 0 &&
 		!o.FollowRedirects && o.MaxRedirects == 0 && o.ExpectBody == "" && o.ExpectBodyRegex == "" &&
 		len(o.ExpectJSON) == 0 && len(o.ExpectHeaders) == 0 && o.MaxLatency == 0 && !o.HealthJSON && !o.InsecureSkipVerify
+}
+
+// AssetsConfig is an assets check: it fetches Page, finds the static
+// assets the page references, requests each one and wants every one to
+// answer 200 with the content type its reference expects. It catches a
+// CDN or cache serving the previous build's HTML (whose hashed chunks are
+// gone), new chunks that were not uploaded, and the SPA fallback answering
+// 200 text/html for a missing .js.
+//
+//	checks:
+//	  - name: assets
+//	    assets:
+//	      page: /                          # default /, relative to base_url, or absolute
+//	      types: [script, style, preload]  # default all three
+//	      max: 50                          # assets requested, in page order; default 50
+//	      expect_asset: 'main\.[0-9a-f]{8}\.js'   # optional: the new build's marker
+//	    headers: {X-Preview-Token: abc}    # sent to the page's origin only
+//
+// The references are <script src> (classic or module scripts), <link
+// rel=stylesheet href> and <link rel=preload|modulepreload href>, outside
+// <template>, resolved against the page's final URL (after redirects) and
+// its <base href>: relative, root-relative, protocol-relative ("//cdn/x.js")
+// and absolute URLs, query strings kept, fragments dropped, each URL
+// requested once. Assets on the page's origin are requested there (the
+// deployment being checked); assets on another origin, such as a CDN host,
+// are requested where they are, as a browser would, without the check's
+// headers, which are never sent to another origin (nor kept across a
+// redirect to one). Redirects are followed (at most 10), as a browser
+// does; the page must end in 200 with an HTML content type.
+//
+// The expected content types are JavaScript (text/javascript,
+// application/javascript and the other JavaScript MIME types) for scripts,
+// modulepreloads and preloads as=script; text/css for stylesheets and
+// preloads as=style; image/* for preloads as=image; a non-text type for
+// preloads as=font; and any type for other preloads. A script or
+// stylesheet whose body starts like an HTML document fails too, whatever
+// its content type says.
+//
+// At most 8 assets are requested at once, and at most 64 KiB of each body
+// and 8 MiB of the page are read. The check's timeout (default 10s) bounds
+// the whole attempt, page and assets together.
+type AssetsConfig struct {
+	// Page is the page whose assets are checked: a URL relative to the base
+	// URL, or absolute. Default "/".
+	Page string `yaml:"page"`
+	// Types are the references checked: script, style and preload
+	// (rel=preload and rel=modulepreload). Default all three.
+	Types []string `yaml:"types"`
+	// Max caps the assets requested, the first ones in the page's order
+	// (default 50). The rest are counted in the message, not requested.
+	Max int `yaml:"max"`
+	// ExpectAsset is a regular expression (Go syntax) that at least one
+	// asset URL the page references (of the checked types, requested or
+	// not) must match: the marker of the build just shipped, such as
+	// `main\.3f9a1c2b\.js` or `/_next/static/{version}/`. "{version}" is
+	// replaced by the release's version, quoted. A page without it is the
+	// previous build, served from a cache or an old deployment.
+	ExpectAsset string `yaml:"expect_asset"`
 }
 
 // SQLConfig is a database checked through database/sql.

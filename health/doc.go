@@ -1,9 +1,26 @@
 // Package health checks that a deployed release really works: HTTP endpoints
 // (exact status, body, jq expressions on a JSON body, headers, latency,
 // application/health+json),
-// the deployed version, TCP ports, DNS names, SQL databases, Redis and any
-// program's exit status. Importers add their own kinds through the Probe
-// interface.
+// the deployed version, a page's static assets, TCP ports, DNS names, SQL
+// databases, Redis and any program's exit status. Importers add their own
+// kinds through the Probe interface.
+//
+// An assets check (AssetsConfig) fetches a page of the deployment, finds
+// the scripts, stylesheets and preloads it references (parsed with
+// golang.org/x/net/html) and requests each one, at most Max (default 50),
+// 8 at a time: every one must answer 200 with the content type its
+// reference expects (JavaScript for scripts, text/css for styles, by `as`
+// for preloads). Assets on the page's origin are requested from the
+// deployment; assets on another origin (a CDN) where they are, without the
+// check's headers. It catches a CDN still serving the previous build's
+// HTML, whose hashed chunks answer 404, new chunks that were never
+// uploaded, and the SPA fallback answering 200 text/html for a missing
+// .js; expect_asset, a regular expression that an asset URL must match
+// (with {version} for the release's version), catches an old page whose
+// old chunks still answer. The message counts the assets checked and
+// names the first failing one with its status and content type:
+//
+//	1 of 12 assets of https://www.example.com/ failed (9 script, 2 style, 1 preload); first: https://www.example.com/assets/chunk-9f8e.js (script): 200 OK, content type text/html; charset=utf-8, want JavaScript (text/javascript or application/javascript)
 //
 // A Checker implements shipprod.HealthChecker and shipprod.ActionPlanner. It
 // runs every check concurrently on a bounded pool of workers. Each check is

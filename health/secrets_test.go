@@ -53,13 +53,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{Name: "cache", Redis: &health.RedisConfig{Addr: redis.addr(), PasswordEnv: "REDIS_PASSWORD"}},
 		{Name: "api", HTTP: srv.URL + "/private", HTTPOptions: health.HTTPOptions{HeadersFromEnv: map[string]string{"Authorization": "API_TOKEN"}, ExpectBody: "ok"}},
 		{Name: "basic", HTTP: withPass + "/admin"},
+		{Name: "assets", Assets: &health.AssetsConfig{Page: withPass + "/app"}, HTTPOptions: health.HTTPOptions{HeadersFromEnv: map[string]string{"Authorization": "API_TOKEN"}}},
 	}}
 	c, err := health.New(cfg, health.Options{Clock: shipprodtest.NewClock(testStart), Logger: logger, Getenv: func(k string) string { return env[k] }})
 	require.NoError(t, err)
 
 	rep, err := c.Check(context.Background(), testRelease, shipprod.Deployment{})
 	require.NoError(t, err)
-	require.Len(t, rep.Checks, 4)
+	require.Len(t, rep.Checks, 5)
 	for _, r := range rep.Checks {
 		assert.Equal(t, shipprod.HealthFail, r.Status, "%s should fail", r.Name)
 		assert.Equal(t, 2, r.Attempts)
@@ -82,6 +83,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	assert.Contains(t, herr, "db (sql fake://db.internal:5432/shop)")
 	assert.Contains(t, herr, "status 403 Forbidden, want 200")
 	assert.Contains(t, string(reportJSON), "http://ops:***@127.0.0.1")
+	assert.Contains(t, herr, "page http://ops:***@127.0.0.1")
 
 	// Configuration errors mask them too.
 	env["DATABASE_URL"] = "fake://app:" + dsnPassword + "@db/x"

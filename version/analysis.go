@@ -296,13 +296,13 @@ func (a *analysis) rank() rank {
 	return rankNone
 }
 
-// reasons lists the kept commits, most significant first, at most max,
-// with their bump mapped by effective (the 0.x policy). A last reason
-// counts the commits left out.
-func (a *analysis) reasons(max int, effective func(rank) shipprod.Bump) []shipprod.Reason {
+// reasons lists the kept commits of rank least and above, most
+// significant first, at most max, with their bump mapped by effective (the
+// 0.x policy). A last reason counts the commits left out.
+func (a *analysis) reasons(max int, least rank, effective func(rank) shipprod.Bump) []shipprod.Reason {
 	var out []shipprod.Reason
 	var left [4]int
-	for r := rankMajor; r > rankNone; r-- {
+	for r := rankMajor; r >= least && r > rankNone; r-- {
 		left[r] = a.levels[r]
 		for _, c := range a.kept[r] {
 			if len(out) >= max {

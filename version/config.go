@@ -21,8 +21,15 @@ import (
 type Config struct {
 	// Bump is "auto" (the default: decided from the sources in BumpFrom),
 	// "major", "minor", "patch", or an exact version such as "3.0.0" or
-	// "3.0.0-beta.1".
+	// "3.0.0-beta.1". A forced bump is checked against the sources in
+	// BumpFrom all the same: one that gives a lower version than they ask
+	// for is refused with a *BumpTooLowError (see AllowLowerBump).
 	Bump string `yaml:"bump"`
+	// AllowLowerBump releases a forced Bump even when the commits or the
+	// CHANGELOG's Unreleased section ask for a higher version (a forced
+	// minor with a breaking commit). Each such release says so in its
+	// warnings and reasons, naming the commits and lines it overrode.
+	AllowLowerBump bool `yaml:"allow_lower_bump"`
 	// Prerelease makes the release a pre-release with this identifier:
 	// "rc" gives 2.7.0-rc.1, then 2.7.0-rc.2. Leave it empty to release (or
 	// promote 2.7.0-rc.2 to) 2.7.0.
@@ -152,6 +159,7 @@ var defaultTypes = map[string]shipprod.Bump{
 type settings struct {
 	exact        *semver.Version // bump: X.Y.Z
 	bump         shipprod.Bump   // "" for auto, else major/minor/patch
+	allowLower   bool            // a forced bump may be lower than the sources ask
 	prerelease   string
 	prefix       string
 	initial      *semver.Version
@@ -187,7 +195,8 @@ func configError(key, format string, args ...any) error {
 // at fault; the first error is returned.
 func (c Config) settings() (*settings, error) {
 	s := &settings{prefix: DefaultTagPrefix, changelog: DefaultChangelog, message: DefaultCommitMessage,
-		maxReasons: DefaultMaxReasons, generate: c.GenerateChangelog, strict: c.RequireConventional}
+		maxReasons: DefaultMaxReasons, generate: c.GenerateChangelog, strict: c.RequireConventional,
+		allowLower: c.AllowLowerBump}
 	// In this order: bump_from needs the bump, files the changelog.
 	for _, set := range []func(Config) error{
 		s.setBump, s.setPrerelease, s.setTagPrefix, s.setInitial, s.setChangelog, s.setCommitMessage,
@@ -212,6 +221,11 @@ func (s *settings) setBump(c Config) error {
 			return configError("bump", "%q is not auto, major, minor, patch or a version such as 1.2.3 (%v)", c.Bump, err)
 		}
 		s.exact = v
+	}
+	// An override left behind when the bump went back to auto would
+	// silently disarm the check the next time a bump is forced.
+	if c.AllowLowerBump && s.bump == "" && s.exact == nil {
+		return configError("allow_lower_bump", "only applies to a forced version.bump (major, minor, patch or X.Y.Z); remove it with bump: auto")
 	}
 	return nil
 }

@@ -49,6 +49,11 @@ type Decision struct {
 	Branch string `json:"branch,omitempty"`
 	// Warnings are things worth knowing that did not stop the decision.
 	Warnings []string `json:"warnings,omitempty"`
+	// Refusal is set when the forced version.bump is below what the
+	// changes since the last release ask for, and not allowed
+	// (version.allow_lower_bump): Decide returns this Decision with the
+	// same error, and Next and Tag are empty.
+	Refusal *BumpTooLowError `json:"refusal,omitempty"`
 }
 
 // Release returns the decision as the shipprod.Release the pipeline ships.
@@ -90,7 +95,9 @@ func (d *Decision) WriteText(w io.Writer) error {
 	} else {
 		row("current", "%s (%s)", d.Current, d.CurrentSource)
 	}
-	if d.NothingToRelease {
+	if d.Refusal != nil {
+		writeRefusal(row, d.Refusal)
+	} else if d.NothingToRelease {
 		row("next", "nothing to release")
 		row("why", "%s", strings.TrimPrefix(d.Why, "nothing to release "))
 	} else {
@@ -116,6 +123,23 @@ func (d *Decision) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRefusal writes a refused forced bump for a human:
+//
+//	next     refused: version.bump: minor gives 1.5.0, below 2.0.0 (major), which the changes since v1.4.0 ask for
+//	asking   major       commit 1a2b3c4  feat!: drop v1 API
+//	fix      set version.bump: major (or auto), or version.allow_lower_bump: true to release 1.5.0 anyway
+func writeRefusal(row func(label, format string, args ...any), e *BumpTooLowError) {
+	row("next", "refused: %s", e.Summary())
+	for i, r := range e.Evidence {
+		label := ""
+		if i == 0 {
+			label = "asking"
+		}
+		row(label, "%-11s %-15s %s", r.Bump, r.Source, r.Text)
+	}
+	row("fix", "%s", e.Fix())
 }
 
 // String is the decision as WriteText writes it.

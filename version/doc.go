@@ -29,6 +29,38 @@
 // 2.7.0. Every decision carries its reasons: the commits, CHANGELOG lines
 // and settings that drove it.
 //
+// # A forced bump never hides a change
+//
+// The commits and the Unreleased section are analysed whatever the bump
+// setting (in the same walk: forcing the bump reads nothing twice). A
+// forced bump (major, minor, patch or an exact version) that gives a lower
+// version than the sources in Config.BumpFrom ask for is refused: Decide
+// returns the Decision with Refusal set and a *BumpTooLowError naming each
+// commit (short SHA and subject), CHANGELOG line and Release-As footer that
+// asks for more, and saying how to go on:
+//
+//	version.bump: minor gives 1.5.0, below 2.0.0 (major), which the changes
+//	since v1.4.0 ask for: commit 1a2b3c4 (feat!: drop v1 API); set
+//	version.bump: major (or auto), or version.allow_lower_bump: true to
+//	release 1.5.0 anyway
+//
+// "Lower" compares the forced version, without its pre-release part, with
+// the version `bump: auto` would release, under the same 0.x policies: after
+// 1.4.0 a breaking change asks for 2.0.0, so a forced minor, an exact 1.4.5
+// or 1.9.0 is lower, while a forced major, an exact 2.0.0-rc.1 (on its way to
+// 2.0.0) or 3.0.0 is not; in 0.x a breaking change asks for a minor
+// (breaking_in_0x), so a forced minor is enough there. A Release-As footer
+// above an exact version asks for more too (above a forced level it still
+// wins, as with auto). A first release has no last release to compare with
+// and is not checked.
+//
+// Config.AllowLowerBump (version.allow_lower_bump: true, accepted only with
+// a forced bump) releases the lower version anyway and records it: the
+// Decision's and Release's Warnings say "forced minor (1.5.0) although
+// commit 1a2b3c4 (feat!: drop v1 API) asks for major (2.0.0): allowed by
+// version.allow_lower_bump", and its Reasons list the override and the
+// commits and lines it overrode, so the ship report shows them.
+//
 // Nothing releasable is not an error for Decide (Decision.NothingToRelease)
 // and an error wrapping shipprod.ErrNothingToRelease for NextVersion, which
 // the Pipeline treats as a clean stop. A shallow clone is refused with

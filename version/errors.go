@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/shipprod/shipprod"
 )
 
 // ErrShallowClone means the repository is a shallow clone: the tags and
@@ -72,4 +74,88 @@ type MovedError struct {
 
 func (e *MovedError) Error() string {
 	return fmt.Sprintf("HEAD moved since the version was decided: the release was decided at %s, but HEAD is now %s; nothing was written: decide the version again (run shipprod plan again)", short(e.Decided), short(e.Head))
+}
+
+// BumpTooLowError means a forced version.bump gives a version below what
+// the changes since the last release ask for: a forced minor (1.5.0) when
+// a commit is breaking (2.0.0), a forced patch when the CHANGELOG's
+// Unreleased section has a "### Removed" entry, an exact 1.2.4 when a
+// breaking change asks for 2.0.0. Nothing is released: raise version.bump
+// (or set it to auto), or set version.allow_lower_bump: true to release the
+// lower version anyway, which the release then records in its warnings
+// and reasons. Decide returns it with the Decision (Decision.Refusal).
+type BumpTooLowError struct {
+	// Configured is version.bump: "minor", or a version such as "1.2.4".
+	Configured string `json:"configured"`
+	// Version is the version it gives ("1.5.0", "1.5.0-rc.1").
+	Version string `json:"version"`
+	// Wanted is the version the changes ask for (what bump: auto would
+	// release, "2.0.0"), and WantedBump that bump from the last stable
+	// release.
+	Wanted     string        `json:"wanted"`
+	WantedBump shipprod.Bump `json:"wanted_bump"`
+	// Since names the last release: its tag ("v1.4.0"), or its version
+	// and where it was read.
+	Since string `json:"since"`
+	// Evidence are the commits ("commit 1a2b3c4" and its subject),
+	// CHANGELOG lines ("CHANGELOG.md:9" and the entry) and Release-As
+	// footers that ask for more than Version, most significant first.
+	Evidence []shipprod.Reason `json:"evidence"`
+}
+
+func (e *BumpTooLowError) Error() string {
+	return fmt.Sprintf("%s: %s; %s", e.Summary(), e.evidenceList(), e.Fix())
+}
+
+// Summary is the refusal in one clause, e.g. "version.bump: minor gives
+// 1.5.0, below 2.0.0 (major), which the changes since v1.4.0 ask for".
+func (e *BumpTooLowError) Summary() string {
+	forced := e.Configured
+	if forced != e.Version {
+		forced += " gives " + e.Version
+	}
+	return fmt.Sprintf("version.bump: %s, below %s (%s), which the changes since %s ask for", forced, e.Wanted, e.WantedBump, e.Since)
+}
+
+// Fix says how to go on: raise the bump, or allow the lower one.
+func (e *BumpTooLowError) Fix() string {
+	raise := "version.bump: " + e.Wanted + " or higher"
+	if rankOf(shipprod.Bump(e.Configured)) != rankNone && rankOf(e.WantedBump) != rankNone {
+		raise = "version.bump: " + string(e.WantedBump)
+	}
+	return fmt.Sprintf("set %s (or auto), or version.allow_lower_bump: true to release %s anyway", raise, e.Version)
+}
+
+// allowed is the warning a release allowed by version.allow_lower_bump
+// carries, e.g. "forced minor (1.5.0) although commit 1a2b3c4 (feat!: drop
+// v1 API) asks for major (2.0.0): allowed by version.allow_lower_bump".
+func (e *BumpTooLowError) allowed() string {
+	forced := e.Configured
+	if forced != e.Version {
+		forced += " (" + e.Version + ")"
+	}
+	verb := "ask"
+	if len(e.Evidence) == 1 {
+		verb = "asks"
+	}
+	return fmt.Sprintf("forced %s although %s %s for %s (%s): allowed by version.allow_lower_bump", forced, e.evidenceList(), verb, e.WantedBump, e.Wanted)
+}
+
+// evidenceList names the first few pieces of evidence, e.g. "commit
+// 1a2b3c4 (feat!: drop v1 API), CHANGELOG.md:9 (Removed: the v1 API)".
+func (e *BumpTooLowError) evidenceList() string {
+	const show = 5
+	var parts []string
+	for i, r := range e.Evidence {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("and %d more", len(e.Evidence)-show))
+			break
+		}
+		if r.Source == "commits" { // "and 3 major more"
+			parts = append(parts, r.Text+" commits")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", r.Source, r.Text))
+	}
+	return strings.Join(parts, ", ")
 }

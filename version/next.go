@@ -34,6 +34,10 @@ func (v *Versioner) next(d *Decision, h *history, cur *semver.Version, cl *chang
 	if s.prerelease != "" && target.Prerelease() == "" {
 		next, bump = n.prereleaseOf(target), shipprod.BumpPrerelease
 	}
+	if err := n.guard(next, bump); err != nil {
+		d.Bump, d.Reasons, d.Refusal = bump, n.reasons, err
+		return err
+	}
 	if err := n.check(next); err != nil {
 		return err
 	}
@@ -56,12 +60,18 @@ type nextVersion struct {
 	since          string    // what "nothing to release since …" names
 	zeroX          bool      // the 0.x policies apply
 	// releaseAs is a Release-As footer's version above cur, nil when there
-	// is none or it is ignored.
-	releaseAs *semver.Version
-	explicit  bool // the configuration or a Release-As footer asks for the version
-	promoting bool // a pre-release becomes its stable version
-	level     rank
-	reasons   []shipprod.Reason
+	// is none or it is ignored; footerAs is that footer even when an exact
+	// version.bump overrides it, for guard.
+	releaseAs, footerAs *semver.Version
+	// asked is the bump the commits and the CHANGELOG ask for (under the
+	// 0.x policies), and askedReasons its reasons, whatever version.bump
+	// says.
+	asked        rank
+	askedReasons []shipprod.Reason
+	explicit     bool // the configuration or a Release-As footer asks for the version
+	promoting    bool // a pre-release becomes its stable version
+	level        rank
+	reasons      []shipprod.Reason
 }
 
 // startNext works out where the next version starts from, and records it
@@ -99,8 +109,13 @@ func (v *Versioner) startNext(d *Decision, h *history, cur *semver.Version, cl *
 
 	// A Release-As footer above the current version is an explicit request.
 	n.releaseAs = n.an.releaseAs
-	if n.releaseAs != nil && (s.exact != nil || cur != nil && !n.releaseAs.GreaterThan(cur)) {
+	if n.releaseAs != nil && cur != nil && !n.releaseAs.GreaterThan(cur) {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("commit %s: Release-As %s is not above the current version; ignored", short(n.an.releaseAsFrom), n.releaseAs))
+		n.releaseAs = nil
+	}
+	// An exact version.bump decides the version; guard holds the footer
+	// against it.
+	if n.footerAs = n.releaseAs; s.exact != nil {
 		n.releaseAs = nil
 	}
 	n.explicit = s.bump != "" || s.exact != nil || n.releaseAs != nil
@@ -123,9 +138,11 @@ func (n *nextVersion) effective(r rank) shipprod.Bump {
 }
 
 // decideLevel decides the bump level and its reasons: an exact version or
-// bump the configuration asks for, else what the sources ask for.
+// bump the configuration asks for, else what the sources ask for. The
+// sources are read either way: guard holds a forced bump against them.
 func (n *nextVersion) decideLevel() {
 	s := n.s
+	n.asked, n.askedReasons = n.levelFromSources()
 	switch {
 	case s.exact != nil:
 		n.reasons = append(n.reasons, shipprod.Reason{Source: "config version.bump", Text: "release " + s.exact.String() + " as configured", Bump: shipprod.BumpExact})
@@ -133,38 +150,41 @@ func (n *nextVersion) decideLevel() {
 		n.level = rankOf(s.bump)
 		n.reasons = append(n.reasons, shipprod.Reason{Source: "config version.bump", Text: "bump " + string(s.bump) + " as configured", Bump: s.bump})
 	default:
-		n.levelFromSources()
+		n.level, n.reasons = n.asked, n.askedReasons
 	}
 }
 
-// levelFromSources takes the highest bump the commits and the CHANGELOG's
-// Unreleased entries ask for (version.bump_from), under the 0.x policies.
-func (n *nextVersion) levelFromSources() {
+// levelFromSources returns the highest bump the commits and the
+// CHANGELOG's Unreleased entries ask for (version.bump_from), under the 0.x
+// policies, and its reasons.
+func (n *nextVersion) levelFromSources() (rank, []shipprod.Reason) {
 	s, cl := n.s, n.cl
+	level := rankNone
+	var reasons []shipprod.Reason
 	if s.fromCommits {
-		n.level = n.an.rank()
-		n.reasons = append(n.reasons, n.an.reasons(s.maxReasons, n.effective)...)
+		level = n.an.rank()
+		reasons = append(reasons, n.an.reasons(s.maxReasons, rankPatch, n.effective)...)
 	}
 	if s.fromLog && cl != nil && cl.Unreleased != nil {
 		r, entries := changelogRank(cl)
-		n.level = max(n.level, r)
+		level = max(level, r)
 		for _, e := range entries {
-			if len(n.reasons) >= s.maxReasons {
+			if len(reasons) >= s.maxReasons {
 				break
 			}
-			n.reasons = append(n.reasons, shipprod.Reason{Source: e.source, Text: e.text, Bump: n.effective(e.rank)})
+			reasons = append(reasons, shipprod.Reason{Source: e.source, Text: e.text, Bump: n.effective(e.rank)})
 		}
 	}
 	if !n.zeroX {
-		return
+		return level, reasons
 	}
-	if n.level == rankMajor && s.breakingIn0x != shipprod.BumpMajor {
-		n.reasons = append(n.reasons, shipprod.Reason{Source: "config version.breaking_in_0x", Text: "0.x: a breaking change bumps the minor version; release 1.0.0 explicitly (bump: major, or a Release-As: 1.0.0 footer)", Bump: s.breakingIn0x})
+	if level == rankMajor && s.breakingIn0x != shipprod.BumpMajor {
+		reasons = append(reasons, shipprod.Reason{Source: "config version.breaking_in_0x", Text: "0.x: a breaking change bumps the minor version; release 1.0.0 explicitly (bump: major, or a Release-As: 1.0.0 footer)", Bump: s.breakingIn0x})
 	}
-	if n.level == rankMinor && s.featureIn0x == shipprod.BumpPatch {
-		n.reasons = append(n.reasons, shipprod.Reason{Source: "config version.feature_in_0x", Text: "0.x: a feature bumps the patch version", Bump: shipprod.BumpPatch})
+	if level == rankMinor && s.featureIn0x == shipprod.BumpPatch {
+		reasons = append(reasons, shipprod.Reason{Source: "config version.feature_in_0x", Text: "0.x: a feature bumps the patch version", Bump: shipprod.BumpPatch})
 	}
-	n.level = rankOf(n.effective(n.level))
+	return rankOf(n.effective(level)), reasons
 }
 
 // nothingToRelease says why there is nothing to release, or "" when there

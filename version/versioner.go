@@ -171,7 +171,10 @@ func (v *Versioner) NextVersion(ctx context.Context) (shipprod.Release, error) {
 // changing anything. "Nothing to release" is a Decision (NothingToRelease
 // set, Why saying why), not an error; errors are problems to fix: a shallow
 // clone, a version file that cannot be read, sources that disagree, a
-// CHANGELOG without an Unreleased section, a tag that already exists.
+// CHANGELOG without an Unreleased section, a tag that already exists, a
+// forced version.bump below what the changes ask for. That last one, a
+// *BumpTooLowError, comes with the Decision (Refusal set), so that the
+// caller can show what the changes ask for (WriteText does).
 func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 	start := time.Now()
 	s := v.s
@@ -208,6 +211,10 @@ func (v *Versioner) Decide(ctx context.Context) (*Decision, error) {
 		return nil, err
 	}
 	if err := v.next(d, h, cur, cl); err != nil {
+		if d.Refusal != nil {
+			d.Warnings = append(d.Warnings, h.sinceStable.warnings...)
+			return d, err
+		}
 		return nil, err
 	}
 	d.Warnings = append(d.Warnings, h.sinceStable.warnings...)
