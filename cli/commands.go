@@ -268,6 +268,15 @@ func versionCmd(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 		return &usageError{fmt.Errorf("%s: version: %w", path, err)}
 	}
 	d, err := v.Decide(ctx)
+	if d != nil && d.Refusal != nil {
+		// A forced bump below what the changes ask for: show the evidence.
+		if o.json {
+			_ = json.NewEncoder(stdout).Encode(d)
+		} else {
+			_ = d.WriteText(stdout)
+		}
+		return &usageError{err}
+	}
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ import (
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
+	"github.com/shipprod/shipprod/version"
 
 	// The built-in deployers, by the names deploy.provider takes.
 	_ "github.com/shipprod/shipprod/provider/githubactions"
@@ -246,7 +247,7 @@ func exitCode(ctx context.Context, err error, inv *invocation) int {
 }
 
 func isUsage(err error) bool {
-	return is[*usageError](err) || is[*shipprod.PreflightError](err)
+	return is[*usageError](err) || is[*shipprod.PreflightError](err) || is[*version.BumpTooLowError](err)
 }
 
 func is[E error](err error) bool {
