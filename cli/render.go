@@ -207,7 +207,8 @@ func (o *humanObserver) liveLine(now time.Time) string {
 	if room < 20 {
 		room = 79
 	}
-	head := fit(s.title+"... ", room/2)
+	// The title keeps what it needs as long as the clock keeps room.
+	head := fit(s.title+"... ", max(room-20, room/2))
 	return head + c.style.dim(fit(detail, room-cells(head)))
 }
 
