@@ -270,6 +270,7 @@ func TestUnhealthyReleaseIsRolledBack(t *testing.T) {
 	assert.Contains(t, out, "Running health checks... ❌")
 	assert.Contains(t, out, "Rolling back to v1.2.0... ✅")
 	assert.Contains(t, out, "v1.3.0 was unhealthy in production and was rolled back to v1.2.0")
+	assert.Contains(t, out, "Fix what made v1.3.0 unhealthy, commit the fix and ship a new version:\n     $ shipprod ship --dir "+p.work+"\n")
 	assert.Contains(t, errOut, "cannot reach its database")
 	assert.Equal(t, previous, p.git(p.remote, "rev-parse", "refs/heads/production"), "production runs v1.2.0 again")
 	served, err := p.prod.servedVersion()
@@ -437,6 +438,7 @@ func TestFailedShipIsResumed(t *testing.T) {
 	code, out, errOut := p.run("ship", "--yes")
 	require.Equal(t, ExitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, errOut, "the remote said: production is frozen")
+	assert.Contains(t, out, "resume this run where it stopped (add --fresh to start over instead):\n     $ shipprod ship --dir "+p.work+"\n")
 	release := p.git(p.local, "rev-parse", "HEAD")
 	assert.Equal(t, release, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"), "the tag was pushed before the deploy failed")
 
