@@ -186,7 +186,7 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 	stopTicking()
 	out.result = res
 	if o.json {
-		if werr := out.json.write(SchemaResult, resultJSON(res, codeOf(ctx, err))); werr != nil && err == nil {
+		if werr := out.json.write(SchemaResult, encodeResult(res, codeOf(ctx, err))); werr != nil && err == nil {
 			return werr
 		}
 		return err
@@ -207,7 +207,7 @@ func plan(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 		// A plan cut short by an error is written as far as it got; the
 		// error line follows it.
 		if pl != nil {
-			if werr := jsonOut(o, stdout).write(SchemaPlan, planJSON(pl)); werr != nil && err == nil {
+			if werr := jsonOut(o, stdout).write(SchemaPlan, encodePlan(pl)); werr != nil && err == nil {
 				return werr
 			}
 		}
@@ -240,7 +240,7 @@ func versionCmd(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 		return err
 	}
 	if o.json {
-		return jsonOut(o, stdout).write(SchemaVersion, versionJSON(*d))
+		return jsonOut(o, stdout).write(SchemaVersion, encodeVersion(*d))
 	}
 	return d.WriteText(stdout)
 }

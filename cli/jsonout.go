@@ -62,5 +62,5 @@ func newJSONObserver(lines *jsonLines) *jsonObserver { return &jsonObserver{line
 func (o *jsonObserver) Observe(e shipprod.Event) {
 	// An Observer cannot fail; a stdout that stopped taking lines shows
 	// in the result line's write, which is checked.
-	_ = o.lines.write(SchemaEvent, eventJSON(e))
+	_ = o.lines.write(SchemaEvent, encodeEvent(e))
 }

@@ -196,7 +196,7 @@ func TestResultJSONConvertsEveryField(t *testing.T) {
 		Steps:    []shipprod.StepRecord{{Step: shipprod.StepHealth, Status: shipprod.StepFailed, StartedAt: start, Duration: 2499 * time.Microsecond, Error: "1 of 1 failed"}},
 	}
 	var buf bytes.Buffer
-	require.NoError(t, (&jsonLines{w: &buf}).write(SchemaResult, resultJSON(res, ExitUnhealthy)))
+	require.NoError(t, (&jsonLines{w: &buf}).write(SchemaResult, encodeResult(res, ExitUnhealthy)))
 	lines := decodeContract(t, buf.String())
 	require.Len(t, lines, 1)
 	var raw map[string]any

@@ -306,9 +306,9 @@ func list[T any](s []T) []T {
 	return s
 }
 
-func eventJSON(e shipprod.Event) JSONEvent {
+func encodeEvent(e shipprod.Event) JSONEvent {
 	out := JSONEvent{Step: string(e.Step), Event: string(e.Kind), Title: e.Title, Time: Timestamp(e.Time),
-		Reason: e.Reason, Actions: actionsJSON(e.Actions)}
+		Reason: e.Reason, Actions: encodeActions(e.Actions)}
 	if e.Kind == shipprod.EventFinished || e.Kind == shipprod.EventFailed {
 		d := millis(e.Duration)
 		out.DurationMS = &d
@@ -330,7 +330,7 @@ func eventJSON(e shipprod.Event) JSONEvent {
 // window), as opposed to a result such as a health check's.
 func timed(p shipprod.Progress) bool { return p.Elapsed > 0 || p.Remaining > 0 }
 
-func actionsJSON(as []shipprod.Action) []JSONAction {
+func encodeActions(as []shipprod.Action) []JSONAction {
 	out := make([]JSONAction, len(as))
 	for i, a := range as {
 		out[i] = JSONAction{Step: string(a.Step), Kind: string(a.Kind), Target: a.Target, Description: a.Description}
@@ -338,13 +338,13 @@ func actionsJSON(as []shipprod.Action) []JSONAction {
 	return out
 }
 
-func resultJSON(res *shipprod.Result, exitCode int) JSONResult {
+func encodeResult(res *shipprod.Result, exitCode int) JSONResult {
 	out := JSONResult{
 		Outcome: string(res.Outcome), ExitCode: exitCode,
 		StartedAt: Timestamp(res.StartedAt), FinishedAt: Timestamp(res.FinishedAt), ResumedFrom: Timestamp(res.ResumedFrom),
-		Gates: gatesJSON(res.Gates), Release: releaseJSON(res.Release),
-		Deployment: deploymentPtr(res.Deployment), PreviousProduction: deploymentPtr(res.PreviousProduction),
-		Health: healthPtr(res.Health), Unhealthy: res.Unhealthy,
+		Gates: encodeGates(res.Gates), Release: encodeRelease(res.Release),
+		Deployment: encodeDeploymentPtr(res.Deployment), PreviousProduction: encodeDeploymentPtr(res.PreviousProduction),
+		Health: encodeHealth(res.Health), Unhealthy: res.Unhealthy,
 		NotVerified: list(res.NotVerified), Warnings: list(res.Warnings), Reports: list(res.Reports),
 		Error: res.Error, Steps: make([]JSONStep, len(res.Steps)),
 	}
@@ -358,17 +358,17 @@ func resultJSON(res *shipprod.Result, exitCode int) JSONResult {
 	}
 	if r := res.Rollback; r != nil {
 		out.Rollback = &JSONRollback{Reason: r.Reason, Target: JSONTarget{Version: r.Target.Version, Tag: r.Target.Tag, Commit: r.Target.Commit},
-			StartedAt: Timestamp(r.StartedAt), FinishedAt: Timestamp(r.FinishedAt), Restored: deploymentJSON(r.Restored),
-			Health: healthPtr(r.Health), Notes: list(r.Notes), Error: r.Error}
+			StartedAt: Timestamp(r.StartedAt), FinishedAt: Timestamp(r.FinishedAt), Restored: encodeDeployment(r.Restored),
+			Health: encodeHealth(r.Health), Notes: list(r.Notes), Error: r.Error}
 	}
 	for i, s := range res.Steps {
 		out.Steps[i] = JSONStep{Step: string(s.Step), Title: s.Title, Status: string(s.Status), StartedAt: Timestamp(s.StartedAt),
-			DurationMS: millis(s.Duration), Reason: s.Reason, Warning: s.Warning, Error: s.Error, Resumed: s.Resumed, Actions: actionsJSON(s.Actions)}
+			DurationMS: millis(s.Duration), Reason: s.Reason, Warning: s.Warning, Error: s.Error, Resumed: s.Resumed, Actions: encodeActions(s.Actions)}
 	}
 	return out
 }
 
-func gatesJSON(g shipprod.GateReport) JSONGates {
+func encodeGates(g shipprod.GateReport) JSONGates {
 	out := JSONGates{Source: g.Source, Notes: list(g.Notes), Gates: make([]JSONGate, len(g.Gates))}
 	for i, r := range g.Gates {
 		out.Gates[i] = JSONGate{Name: r.Name, Source: r.Source, Key: r.Key, Found: r.Found, Required: r.Required,
@@ -377,13 +377,13 @@ func gatesJSON(g shipprod.GateReport) JSONGates {
 	return out
 }
 
-func releaseJSON(r shipprod.Release) JSONRelease {
+func encodeRelease(r shipprod.Release) JSONRelease {
 	return JSONRelease{Version: r.Version, PreviousVersion: r.PreviousVersion, Tag: r.Tag, PreviousTag: r.PreviousTag,
-		Bump: string(r.Bump), Reasons: reasonsJSON(r.Reasons), Notes: r.Notes, Files: list(r.Files), Commit: r.Commit,
+		Bump: string(r.Bump), Reasons: encodeReasons(r.Reasons), Notes: r.Notes, Files: list(r.Files), Commit: r.Commit,
 		PreviousCommit: r.PreviousCommit, Branch: r.Branch, Remote: r.Remote, ReleaseURL: r.ReleaseURL, Warnings: list(r.Warnings)}
 }
 
-func reasonsJSON(rs []shipprod.Reason) []JSONReason {
+func encodeReasons(rs []shipprod.Reason) []JSONReason {
 	out := make([]JSONReason, len(rs))
 	for i, r := range rs {
 		out[i] = JSONReason{Source: r.Source, Text: r.Text, Bump: string(r.Bump)}
@@ -391,7 +391,7 @@ func reasonsJSON(rs []shipprod.Reason) []JSONReason {
 	return out
 }
 
-func deploymentJSON(d shipprod.Deployment) JSONDeployment {
+func encodeDeployment(d shipprod.Deployment) JSONDeployment {
 	details := d.Details
 	if details == nil {
 		details = map[string]string{}
@@ -401,15 +401,15 @@ func deploymentJSON(d shipprod.Deployment) JSONDeployment {
 		PreviousID: d.PreviousID, RollbackSteps: list(d.RollbackSteps), Details: details}
 }
 
-func deploymentPtr(d *shipprod.Deployment) *JSONDeployment {
+func encodeDeploymentPtr(d *shipprod.Deployment) *JSONDeployment {
 	if d == nil {
 		return nil
 	}
-	out := deploymentJSON(*d)
+	out := encodeDeployment(*d)
 	return &out
 }
 
-func healthPtr(h *shipprod.HealthReport) *JSONHealth {
+func encodeHealth(h *shipprod.HealthReport) *JSONHealth {
 	if h == nil {
 		return nil
 	}
@@ -421,19 +421,19 @@ func healthPtr(h *shipprod.HealthReport) *JSONHealth {
 	return out
 }
 
-func planJSON(p *shipprod.Plan) JSONPlan {
-	out := JSONPlan{Release: releaseJSON(p.Release), Gates: gatesJSON(p.Gates), Steps: make([]JSONPlannedStep, len(p.Steps)),
+func encodePlan(p *shipprod.Plan) JSONPlan {
+	out := JSONPlan{Release: encodeRelease(p.Release), Gates: encodeGates(p.Gates), Steps: make([]JSONPlannedStep, len(p.Steps)),
 		Note: p.Note, Warnings: list(p.Warnings)}
 	for i, s := range p.Steps {
 		out.Steps[i] = JSONPlannedStep{Step: string(s.Step), Title: s.Title, Skipped: s.Skipped, Reason: s.Reason,
-			Condition: s.Condition, Actions: actionsJSON(s.Actions)}
+			Condition: s.Condition, Actions: encodeActions(s.Actions)}
 	}
 	return out
 }
 
-func versionJSON(d version.Decision) JSONVersion {
+func encodeVersion(d version.Decision) JSONVersion {
 	return JSONVersion{Current: d.Current, CurrentSource: d.CurrentSource, CurrentTag: d.CurrentTag, CurrentCommit: d.CurrentCommit,
-		Stable: d.Stable, Next: d.Next, Tag: d.Tag, Bump: string(d.Bump), Reasons: reasonsJSON(d.Reasons),
+		Stable: d.Stable, Next: d.Next, Tag: d.Tag, Bump: string(d.Bump), Reasons: encodeReasons(d.Reasons),
 		NothingToRelease: d.NothingToRelease, Why: d.Why, Commits: d.Commits, Files: list(d.Files), Notes: d.Notes,
 		Head: d.Head, Branch: d.Branch, Warnings: list(d.Warnings)}
 }

@@ -245,7 +245,7 @@ func summaryDetails(b *strings.Builder, res *shipprod.Result, shipCmd string) {
 		}
 		b.WriteString("\n")
 	}
-	if steps := nextSteps(res, shipCmd); len(steps) > 0 {
+	if steps := followUps(res, shipCmd); len(steps) > 0 {
 		b.WriteString("### Next steps\n\n")
 		for _, s := range steps {
 			fmt.Fprintf(b, "- %s\n", mdText(s.text))

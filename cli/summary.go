@@ -41,7 +41,7 @@ func summaryLines(st style, res *shipprod.Result, shipCmd string) []string {
 	for _, w := range res.Warnings {
 		lines = append(lines, st.yellow(indent("Warning: "+w, "⚠️  ")))
 	}
-	if steps := nextSteps(res, shipCmd); len(steps) > 0 {
+	if steps := followUps(res, shipCmd); len(steps) > 0 {
 		lines = append(lines, "", st.bold("Next:"))
 		for _, s := range steps {
 			lines = append(lines, "   "+s.text)
@@ -106,49 +106,49 @@ func verification(res *shipprod.Result) []string {
 	return lines
 }
 
-// nextStep is one thing to do after a run, with the commands that do it.
-type nextStep struct {
+// followUp is one thing to do after a run, with the commands that do it.
+type followUp struct {
 	text     string
 	commands []string
 }
 
-// nextSteps says what to do after a run that did not end well.
-func nextSteps(res *shipprod.Result, shipCmd string) []nextStep {
+// followUps says what to do after a run that did not end well.
+func followUps(res *shipprod.Result, shipCmd string) []followUp {
 	rel := res.Release
 	switch res.Outcome {
 	case shipprod.OutcomeFailed:
 		if madeChanges(res) {
-			return []nextStep{{text: "Fix the cause above, then resume this run where it stopped (add --fresh to start over instead):", commands: []string{shipCmd}}}
+			return []followUp{{text: "Fix the cause above, then resume this run where it stopped (add --fresh to start over instead):", commands: []string{shipCmd}}}
 		}
-		return []nextStep{{text: "Fix the cause above, then ship again:", commands: []string{shipCmd}}}
+		return []followUp{{text: "Fix the cause above, then ship again:", commands: []string{shipCmd}}}
 	case shipprod.OutcomeInterrupted:
-		return []nextStep{{text: "Resume this run where it stopped:", commands: []string{shipCmd}}}
+		return []followUp{{text: "Resume this run where it stopped:", commands: []string{shipCmd}}}
 	case shipprod.OutcomeBlocked:
-		return []nextStep{{text: "Pass the gates named above (each says how), then ship:", commands: []string{shipCmd}}}
+		return []followUp{{text: "Pass the gates named above (each says how), then ship:", commands: []string{shipCmd}}}
 	case shipprod.OutcomeRolledBack:
-		return []nextStep{{text: fmt.Sprintf("Production runs %s again. Fix what made %s unhealthy, commit the fix and ship a new version:", cmpOr(rel.PreviousTag, "the previous release"), rel.Tag),
+		return []followUp{{text: fmt.Sprintf("Production runs %s again. Fix what made %s unhealthy, commit the fix and ship a new version:", cmpOr(rel.PreviousTag, "the previous release"), rel.Tag),
 			commands: []string{shipCmd}}}
 	case shipprod.OutcomeUnhealthy:
 		return unhealthySteps(res, shipCmd)
 	case shipprod.OutcomeNotVerified:
-		return []nextStep{{text: fmt.Sprintf("Nothing verified %s: check production yourself, and configure health checks and a monitor so that the next release is verified.", rel.Tag)}}
+		return []followUp{{text: fmt.Sprintf("Nothing verified %s: check production yourself, and configure health checks and a monitor so that the next release is verified.", rel.Tag)}}
 	}
 	return nil
 }
 
 // unhealthySteps are the next steps when production was left unhealthy:
 // the deployer's own rollback commands.
-func unhealthySteps(res *shipprod.Result, shipCmd string) []nextStep {
+func unhealthySteps(res *shipprod.Result, shipCmd string) []followUp {
 	rel := res.Release
 	var rollback []string
 	if d := res.Deployment; d != nil {
 		rollback = d.RollbackSteps
 	}
-	first := nextStep{text: fmt.Sprintf("Production still runs %s. Roll it back to %s by hand:", rel.Tag, cmpOr(rel.PreviousTag, "the previous release")), commands: rollback}
+	first := followUp{text: fmt.Sprintf("Production still runs %s. Roll it back to %s by hand:", rel.Tag, cmpOr(rel.PreviousTag, "the previous release")), commands: rollback}
 	if len(rollback) == 0 {
 		first.text = fmt.Sprintf("Production still runs %s. Roll it back to %s by hand (the deployer gave no rollback steps; the ship report has what is known).", rel.Tag, cmpOr(rel.PreviousTag, "the previous release"))
 	}
-	return []nextStep{first, {text: "Then fix the cause, commit the fix and ship a new version:", commands: []string{shipCmd}}}
+	return []followUp{first, {text: "Then fix the cause, commit the fix and ship a new version:", commands: []string{shipCmd}}}
 }
 
 // madeChanges reports whether a run made a release that the next run
