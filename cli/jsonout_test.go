@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -44,31 +43,24 @@ type contractLine struct {
 // it, so no key is missing and every timestamp is in the documented form).
 func decodeContract(t *testing.T, out string) []contractLine {
 	t.Helper()
+	for line := range strings.Lines(out) {
+		require.True(t, strings.HasPrefix(line, `{"schema":"`), "the first key is schema: %s", line)
+	}
 	var lines []contractLine
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 4<<20)
-	for sc.Scan() {
-		raw := sc.Bytes()
-		require.True(t, bytes.HasPrefix(raw, []byte(`{"schema":"`)), "the first key is schema: %s", raw)
-		var fields map[string]json.RawMessage
-		require.NoError(t, json.Unmarshal(raw, &fields), "%s", raw)
+	for _, fields := range decodeJSONLines(t, out) {
 		var schema string
 		require.NoError(t, json.Unmarshal(fields["schema"], &schema))
 		typ, ok := schemaTypes[schema]
-		require.True(t, ok, "unknown schema %q: %s", schema, raw)
+		require.True(t, ok, "unknown schema %q", schema)
 		delete(fields, "schema")
-		payload, err := json.Marshal(fields)
-		require.NoError(t, err)
+		payload := mustJSON(t, fields)
 		v := reflect.New(typ).Interface()
 		dec := json.NewDecoder(bytes.NewReader(payload))
 		dec.DisallowUnknownFields()
-		require.NoError(t, dec.Decode(v), "%s line: %s", schema, raw)
-		again, err := json.Marshal(v)
-		require.NoError(t, err)
-		assert.JSONEq(t, string(payload), string(again), "a %s line has every documented key, in the documented form", schema)
+		require.NoError(t, dec.Decode(v), "%s line: %s", schema, payload)
+		assert.JSONEq(t, string(payload), string(mustJSON(t, v)), "a %s line has every documented key, in the documented form", schema)
 		lines = append(lines, contractLine{schema: schema, value: v})
 	}
-	require.NoError(t, sc.Err())
 	return lines
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -201,6 +202,20 @@ func TestBlockedGateChangesNothing(t *testing.T) {
 	assert.Equal(t, before, p.snapshot(), "no commit, tag, push or file was made")
 }
 
+// decodeJSONLines decodes the CLI's JSON Lines output.
+func decodeJSONLines(t *testing.T, out string) []map[string]json.RawMessage {
+	t.Helper()
+	var lines []map[string]json.RawMessage
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
+		lines = append(lines, m)
+	}
+	return lines
+}
+
 func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
 	endToEnd(t)
 	p := newProject(t)
@@ -255,6 +270,12 @@ func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
 	require.NotNil(t, result, "the last line is the result")
 	assert.Equal(t, "shipped", result.Outcome)
 	assert.Equal(t, ExitOK, result.ExitCode)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return data
 }
 
 func TestUnhealthyReleaseIsRolledBack(t *testing.T) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/shipprod/shipprod"
@@ -12,12 +11,6 @@ import (
 // URL and the Production URL), how it was verified, the reports, the
 // warnings and, when the run did not end well, the exact commands to run
 // next.
-
-// printOutcome writes the summary of a run, without colour, with the
-// reference CLI's command for the next steps.
-func printOutcome(w io.Writer, res *shipprod.Result) {
-	io.WriteString(w, strings.Join(summaryLines(style{}, res, "shipprod ship"), "\n")+"\n")
-}
 
 // summaryLines is the summary of a run; shipCmd is the command that ships
 // (or resumes) this project, e.g. "shipprod ship --dir app".
