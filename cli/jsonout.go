@@ -11,7 +11,7 @@ import (
 )
 
 // The JSON Lines the CLI writes with --json: every line is one object whose
-// "schema" names its shape and version; the README documents each field.
+// "schema" names its shape and version; docs/json.md documents each field.
 const (
 	SchemaEvent    = "shipprod.event/v1"
 	SchemaResult   = "shipprod.result/v1"

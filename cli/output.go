@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shipprod/shipprod"
@@ -135,32 +134,6 @@ func resultOutputs(res *shipprod.Result) []ghOutput {
 	return []ghOutput{
 		{"version", res.Release.Version}, {"tag", res.Release.Tag}, {"release-url", res.Release.ReleaseURL},
 		{"deployment-id", id}, {"deployment-url", url}, {"outcome", string(res.Outcome)},
-	}
-}
-
-// ticking redraws o's live line every second on a terminal, so that its
-// clock moves between events; the function it returns stops it.
-func (o *humanObserver) ticking() (stop func()) {
-	if !o.console().tty {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	ticker := time.NewTicker(time.Second)
-	wg.Go(func() {
-		defer ticker.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-ticker.C:
-				o.tick(now)
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
 	}
 }
 

@@ -222,6 +222,32 @@ func (o *humanObserver) tick(now time.Time) {
 	}
 }
 
+// ticking redraws o's live line every second on a terminal, so that its
+// clock moves between events; the function it returns stops it.
+func (o *humanObserver) ticking() (stop func()) {
+	if !o.console().tty {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	ticker := time.NewTicker(time.Second)
+	wg.Go(func() {
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-ticker.C:
+				o.tick(now)
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
 // Flush prints what is still held back and ends a step left running.
 func (o *humanObserver) Flush() {
 	o.mu.Lock()
