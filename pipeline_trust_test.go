@@ -366,7 +366,6 @@ func TestAcceptedDeploymentIsFollowedOnResume(t *testing.T) {
 
 type recoveringVersioner struct {
 	*fakeVersioner
-	recovered []string
 }
 
 func (v *recoveringVersioner) RecoverApply(_ context.Context, rel shipprod.Release) (string, error) {

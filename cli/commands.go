@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -120,6 +119,9 @@ func open(ctx context.Context, o options, logger *slog.Logger) (*setup, error) {
 
 // ship runs the whole pipeline.
 func ship(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer, logger *slog.Logger) error {
+	if o.json && !o.yes {
+		return usageErrorf("--json needs --yes: there is no one to ask for confirmation")
+	}
 	// One run at a time: held from the plan to the end of the monitor window.
 	l, err := lockRepository(ctx, o.dir, "shipprod ship")
 	if err != nil {
@@ -142,8 +144,15 @@ type freshJournal struct{ shipprod.Journal }
 
 func (freshJournal) Load(context.Context) (*shipprod.Result, error) { return nil, nil }
 
-// runPipeline confirms (unless --yes), runs p and prints the outcome.
+// runPipeline confirms (unless --yes), runs p and prints the outcome: the
+// events as they come and the summary for people, or the events and the
+// result as JSON Lines with --json.
 func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.Reader, stdout io.Writer) error {
+	out := o.out
+	if out == nil {
+		out = plainOutput(stdout)
+	}
+	out.shipCmd = shipCommandLine(out.name, o)
 	var confirmed *shipprod.Plan
 	if !o.yes {
 		if o.json {
@@ -166,13 +175,14 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 		fmt.Fprintln(stdout)
 		confirmed = plan // the plan the user confirmed is the one that runs
 	}
-	var jsonOut *jsonObserver
-	human := &humanObserver{w: stdout}
+	var human *humanObserver
+	stopTicking := func() {}
 	if o.json {
-		jsonOut = newJSONObserver(stdout)
-		p.Observer = shipprod.Observers(p.Observer, jsonOut)
+		p.Observer = shipprod.Observers(p.Observer, newJSONObserver(out.json))
 	} else {
+		human = &humanObserver{c: out.console, groups: out.gha != nil}
 		p.Observer = shipprod.Observers(p.Observer, human)
+		stopTicking = human.ticking()
 	}
 	var (
 		res *shipprod.Result
@@ -183,49 +193,17 @@ func runPipeline(ctx context.Context, p *shipprod.Pipeline, o options, stdin io.
 	} else {
 		res, err = p.Run(ctx)
 	}
+	stopTicking()
+	out.result = res
 	if o.json {
-		jsonOut.result("result", res)
+		if werr := out.json.write(SchemaResult, encodeResult(res, codeOf(ctx, err))); werr != nil && err == nil {
+			return werr
+		}
 		return err
 	}
 	human.Flush()
-	printOutcome(stdout, res)
+	out.console.line(strings.Join(summaryLines(out.console.style, res, out.shipCmd), "\n"))
 	return err
-}
-
-// printOutcome is the last lines of a run.
-func printOutcome(w io.Writer, res *shipprod.Result) {
-	fmt.Fprintln(w)
-	rel := res.Release
-	switch res.Outcome {
-	case shipprod.OutcomeShipped:
-		via := ""
-		if d := res.Deployment; d != nil {
-			via = fmt.Sprintf(" with %s (deployment %s)", d.Provider, d.ID)
-		}
-		fmt.Fprintf(w, "✅ Shipped %s to production%s\n", rel.Tag, via)
-	case shipprod.OutcomeNotVerified:
-		fmt.Fprintf(w, "⚠️  Shipped %s to production, not verified: %s\n", rel.Tag, strings.Join(res.NotVerified, "; "))
-	case shipprod.OutcomeReleased:
-		fmt.Fprintf(w, "🏷️  Released %s (tagged and published; nothing was deployed)\n", rel.Tag)
-	case shipprod.OutcomeInterrupted:
-		fmt.Fprintf(w, "⏸️  Interrupted: %s\n   Run shipprod ship again to resume where it stopped.\n", oneLine(res.Error))
-	case shipprod.OutcomeNothingToRelease:
-		fmt.Fprintln(w, "➖ Nothing to release")
-	case shipprod.OutcomeRolledBack:
-		fmt.Fprintf(w, "↩️  %s was unhealthy in production and was rolled back to %s\n", rel.Tag, rel.PreviousTag)
-	case shipprod.OutcomeUnhealthy:
-		fmt.Fprintf(w, "❌ %s is in production and unhealthy; it was left as it is\n", rel.Tag)
-	case shipprod.OutcomeBlocked:
-		fmt.Fprintln(w, "⛔ Blocked by the release gates; nothing was changed")
-	default:
-		fmt.Fprintf(w, "❌ Failed: %s\n", oneLine(res.Error))
-	}
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "⚠️  %s\n", warn)
-	}
-	for _, r := range res.Reports {
-		fmt.Fprintf(w, "   Report: %s\n", r)
-	}
 }
 
 // plan prints what ship would do.
@@ -236,12 +214,12 @@ func plan(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 	}
 	pl, err := s.pipeline.Plan(ctx)
 	if o.json {
-		out := map[string]any{"plan": pl}
-		if err != nil {
-			out["error"] = err.Error()
-		}
-		if encErr := json.NewEncoder(stdout).Encode(out); encErr != nil {
-			return encErr
+		// A plan cut short by an error is written as far as it got; the
+		// error line follows it.
+		if pl != nil {
+			if werr := jsonOut(o, stdout).write(SchemaPlan, encodePlan(pl)); werr != nil && err == nil {
+				return werr
+			}
 		}
 		return err
 	}
@@ -271,7 +249,7 @@ func versionCmd(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 	if d != nil && d.Refusal != nil {
 		// A forced bump below what the changes ask for: show the evidence.
 		if o.json {
-			_ = json.NewEncoder(stdout).Encode(d)
+			_ = jsonOut(o, stdout).write(SchemaVersion, encodeVersion(*d))
 		} else {
 			_ = d.WriteText(stdout)
 		}
@@ -281,9 +259,17 @@ func versionCmd(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 		return err
 	}
 	if o.json {
-		return json.NewEncoder(stdout).Encode(d)
+		return jsonOut(o, stdout).write(SchemaVersion, encodeVersion(*d))
 	}
 	return d.WriteText(stdout)
+}
+
+// jsonOut is where --json lines go.
+func jsonOut(o options, stdout io.Writer) *jsonLines {
+	if o.out != nil && o.out.json != nil {
+		return o.out.json
+	}
+	return &jsonLines{w: stdout}
 }
 
 // confirm asks on stdin; a non-interactive stdin is a refusal.

@@ -43,7 +43,9 @@ func demo(ctx context.Context, o options, stdout, stderr io.Writer, logger *slog
 		return fmt.Errorf("making the demo project: %w", err)
 	}
 	if o.json {
-		json.NewEncoder(stdout).Encode(map[string]any{"demo": map[string]any{"project": work, "remote": remote, "production": prod.URL, "kept": o.keep}})
+		if err := jsonOut(o, stdout).write(SchemaDemo, JSONDemo{Project: work, Remote: remote, Production: prod.URL, Kept: o.keep}); err != nil {
+			return err
+		}
 	} else {
 		fmt.Fprintf(stdout, "Demo project: %s\nProduction:   %s (serves the production branch of %s)\n\n", work, prod.URL, remote)
 	}

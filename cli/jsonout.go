@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/shipprod/shipprod"
 )
 
 // The JSON Lines the CLI writes with --json: every line is one object whose
-// "schema" names its shape and version; the README documents each field.
+// "schema" names its shape and version; docs/json.md documents each field.
 const (
 	SchemaEvent    = "shipprod.event/v1"
 	SchemaResult   = "shipprod.result/v1"
@@ -50,4 +52,15 @@ func (j *jsonLines) write(schema string, v any) error {
 	defer j.mu.Unlock()
 	_, err = j.w.Write(line)
 	return err
+}
+
+// jsonObserver writes each step event as a shipprod.event/v1 line.
+type jsonObserver struct{ lines *jsonLines }
+
+func newJSONObserver(lines *jsonLines) *jsonObserver { return &jsonObserver{lines: lines} }
+
+func (o *jsonObserver) Observe(e shipprod.Event) {
+	// An Observer cannot fail; a stdout that stopped taking lines shows
+	// in the result line's write, which is checked.
+	_ = o.lines.write(SchemaEvent, encodeEvent(e))
 }

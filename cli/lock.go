@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/shipprod/shipprod/lock"
 )
@@ -13,7 +14,10 @@ import (
 func lockRepository(ctx context.Context, dir, command string) (*lock.Lock, error) {
 	path, err := lock.InGitDir(ctx, dir)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, &usageError{fmt.Errorf("%s is not a git repository (or git cannot read it): %w", dir, err)}
 	}
 	l, err := lock.Acquire(path, lock.Holder{Command: command}, nil)
 	if held, ok := errors.AsType[*lock.HeldError](err); ok {

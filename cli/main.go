@@ -160,6 +160,13 @@ type invocation struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	opts           options
+	// tty and width describe stdout when it is a terminal.
+	tty   bool
+	width int
+	// outGuard and errGuard guard stdout and stderr inside GitHub Actions.
+	outGuard, errGuard *commandGuard
+	// out is made once the flags are parsed (output).
+	out *output
 }
 
 func (a *App) invocation() *invocation {
@@ -174,9 +181,11 @@ func (a *App) invocation() *invocation {
 	if inv.getenv == nil {
 		inv.getenv = os.Getenv
 	}
+	inv.tty, inv.width = terminal(inv.stdout)
 	// Whatever the CLI prints has credentials in URLs masked: a remote
 	// configured as https://user:token@host/… shows as https://***@host/….
 	inv.stdout, inv.stderr = maskingWriter{inv.stdout}, maskingWriter{inv.stderr}
+	inv.guardStreams()
 	return inv
 }
 
@@ -190,6 +199,9 @@ type options struct {
 	keep      bool
 	fresh     bool
 	verbose   bool
+	noColor   bool
+	// out is where the command's results go (set once the flags are parsed).
+	out *output
 	// configure is App.Configure.
 	configure func(*shipprod.Pipeline, *Config) error
 }
@@ -199,7 +211,9 @@ func (inv *invocation) logger() *slog.Logger {
 	if inv.opts.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(inv.stderr, &slog.HandlerOptions{Level: level}))
+	// Log lines go through the console, which takes the live progress line
+	// out of their way.
+	return slog.New(slog.NewTextHandler(inv.output().console.logWriter(inv.stderr), &slog.HandlerOptions{Level: level}))
 }
 
 // maskingWriter masks credentials in URLs in everything written through it.
@@ -223,8 +237,20 @@ func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
 
-// exitCode maps an error to the documented exit codes and prints it.
+// exitCode maps an error to the documented exit codes and prints it; the
+// output says it too in --json mode and inside GitHub Actions.
 func exitCode(ctx context.Context, err error, inv *invocation) int {
+	code := codeOf(ctx, err)
+	if err != nil {
+		// Errors go to stderr in --json mode too.
+		fmt.Fprintf(inv.stderr, "%s: %v\n", inv.app.name(), err)
+	}
+	inv.output().finish(code, err)
+	return code
+}
+
+// codeOf maps an error to the documented exit codes.
+func codeOf(ctx context.Context, err error) int {
 	if err == nil {
 		return ExitOK
 	}
@@ -241,8 +267,6 @@ func exitCode(ctx context.Context, err error, inv *invocation) int {
 	case is[*shipprod.NotVerifiedError](err):
 		code = ExitNotVerified
 	}
-	// Errors go to stderr in --json mode too: stdout carries only JSON.
-	fmt.Fprintf(inv.stderr, "%s: %v\n", inv.app.name(), err)
 	return code
 }
 
@@ -279,8 +303,10 @@ and watches production, rolling back on its own when it degrades.`,
 	f.StringVarP(&inv.opts.dir, "dir", "C", ".", "project root")
 	f.BoolVar(&inv.opts.json, "json", false, "print JSON Lines (events, then the result) instead of text")
 	f.BoolVar(&inv.opts.verbose, "verbose", false, "log diagnostics to stderr")
+	f.BoolVar(&inv.opts.noColor, "no-color", false, "no colour on a terminal (as NO_COLOR=1 does)")
 	root.PersistentPreRun = func(c *cobra.Command, _ []string) {
 		inv.opts.configSet = c.Flags().Changed("config")
+		inv.output()
 	}
 	root.AddCommand(inv.shipCommand(), inv.planCommand(), inv.versionCommand(), inv.demoCommand())
 	return root

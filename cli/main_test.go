@@ -202,7 +202,7 @@ func TestBlockedGateChangesNothing(t *testing.T) {
 	assert.Equal(t, before, p.snapshot(), "no commit, tag, push or file was made")
 }
 
-// jsonLines decodes the CLI's JSON Lines output.
+// decodeJSONLines decodes the CLI's JSON Lines output.
 func decodeJSONLines(t *testing.T, out string) []map[string]json.RawMessage {
 	t.Helper()
 	var lines []map[string]json.RawMessage
@@ -230,36 +230,46 @@ func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
 	code, out, errOut = p.run("plan", "--json")
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Equal(t, before, p.snapshot(), "plan changed nothing")
-	var planned struct {
-		Plan shipprod.Plan `json:"plan"`
+	lines := decodeContract(t, out)
+	require.Len(t, lines, 1)
+	planned := lines[0].value.(*JSONPlan)
+	// The actions ship makes unconditionally, as shipprod.Plan.Actions
+	// lists them: those of the steps that are neither skipped nor
+	// conditional.
+	var want []JSONAction
+	for _, s := range planned.Steps {
+		if !s.Skipped && s.Condition == "" {
+			want = append(want, s.Actions...)
+		}
 	}
-	require.NoError(t, json.Unmarshal([]byte(out), &planned))
-	want := planned.Plan.Actions()
 	require.NotEmpty(t, want)
 	var kinds []string
 	for _, a := range want {
-		kinds = append(kinds, string(a.Kind)+" "+a.Target)
+		kinds = append(kinds, a.Kind+" "+a.Target)
 	}
 	assert.Subset(t, kinds, []string{"write-file package.json", "write-file VERSION", "write-file CHANGELOG.md", "tag refs/tags/v1.3.0", "push origin refs/heads/production",
 		"write-file specs/001-checkout-passkeys/production-ship-report.md"})
 
 	code, out, errOut = p.run("ship", "--yes", "--json")
 	require.Equal(t, ExitOK, code, errOut)
-	var done []shipprod.Action
-	var result shipprod.Result
-	for _, line := range decodeJSONLines(t, out) {
-		if raw, ok := line["result"]; ok {
-			require.NoError(t, json.Unmarshal(raw, &result))
-			continue
-		}
-		var e shipprod.Event
-		require.NoError(t, json.Unmarshal(mustJSON(t, line), &e))
-		if e.Kind == shipprod.EventStarted {
-			done = append(done, e.Actions...)
+	var done []JSONAction
+	var result *JSONResult
+	for _, line := range decodeContract(t, out) {
+		switch v := line.value.(type) {
+		case *JSONResult:
+			result = v
+		case *JSONEvent:
+			if v.Event == string(shipprod.EventStarted) {
+				done = append(done, v.Actions...)
+			}
+		default:
+			t.Errorf("ship --json wrote a %s line", line.schema)
 		}
 	}
 	assert.Equal(t, want, done, "ship did exactly what plan listed")
-	assert.Equal(t, shipprod.OutcomeShipped, result.Outcome)
+	require.NotNil(t, result, "the last line is the result")
+	assert.Equal(t, "shipped", result.Outcome)
+	assert.Equal(t, ExitOK, result.ExitCode)
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -281,6 +291,7 @@ func TestUnhealthyReleaseIsRolledBack(t *testing.T) {
 	assert.Contains(t, out, "Running health checks... ❌")
 	assert.Contains(t, out, "Rolling back to v1.2.0... ✅")
 	assert.Contains(t, out, "v1.3.0 was unhealthy in production and was rolled back to v1.2.0")
+	assert.Contains(t, out, "Fix what made v1.3.0 unhealthy, commit the fix and ship a new version:\n     $ shipprod ship --dir "+p.work+"\n")
 	assert.Contains(t, errOut, "cannot reach its database")
 	assert.Equal(t, previous, p.git(p.remote, "rev-parse", "refs/heads/production"), "production runs v1.2.0 again")
 	served, err := p.prod.servedVersion()
@@ -350,8 +361,9 @@ func TestVersionCommand(t *testing.T) {
 
 	code, out, errOut = p.run("version", "--json")
 	require.Equal(t, ExitOK, code, errOut)
-	var d struct{ Current, Next, Bump string }
-	require.NoError(t, json.Unmarshal([]byte(out), &d))
+	lines := decodeContract(t, out)
+	require.Len(t, lines, 1)
+	d := lines[0].value.(*JSONVersion)
 	assert.Equal(t, "1.2.0", d.Current)
 	assert.Equal(t, "1.3.0", d.Next)
 	assert.Equal(t, "minor", d.Bump)
@@ -447,6 +459,7 @@ func TestFailedShipIsResumed(t *testing.T) {
 	code, out, errOut := p.run("ship", "--yes")
 	require.Equal(t, ExitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, errOut, "the remote said: production is frozen")
+	assert.Contains(t, out, "resume this run where it stopped (add --fresh to start over instead):\n     $ shipprod ship --dir "+p.work+"\n")
 	release := p.git(p.local, "rev-parse", "HEAD")
 	assert.Equal(t, release, p.git(p.remote, "rev-parse", "refs/tags/v1.3.0^{commit}"), "the tag was pushed before the deploy failed")
 
@@ -548,8 +561,13 @@ func TestJSONModeStillReportsErrors(t *testing.T) {
 	p.edit("VERSION", func(string) string { return "not-a-version\n" })
 	code, out, errOut := p.run("version", "--json")
 	assert.Equal(t, ExitFailed, code)
-	assert.Empty(t, out, "stdout carries only JSON")
 	assert.Contains(t, errOut, "VERSION")
+	lines := decodeContract(t, out)
+	require.Len(t, lines, 1, "stdout carries only JSON: the error line")
+	e := lines[0].value.(*JSONError)
+	assert.Equal(t, ExitFailed, e.ExitCode)
+	assert.Contains(t, e.Message, "VERSION")
+	assert.Contains(t, errOut, e.Message, "the error line says what stderr says")
 }
 
 func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
@@ -558,16 +576,18 @@ func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := (&App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{"demo", "--json", "--keep=false"})
 	require.Equal(t, ExitOK, code, errOut.String())
-	lines := decodeJSONLines(t, out.String())
+	lines := decodeContract(t, out.String())
 	require.NotEmpty(t, lines)
-	var first struct {
-		Demo struct{ Project, Production string }
+	first, ok := lines[0].value.(*JSONDemo)
+	require.True(t, ok, "the first line is the demo's, not %s", lines[0].schema)
+	assert.True(t, strings.HasSuffix(first.Project, "demo-app"), first.Project)
+	assert.True(t, strings.HasPrefix(first.Production, "http://127.0.0.1:"))
+	result, ok := lines[len(lines)-1].value.(*JSONResult)
+	require.True(t, ok, "the last line is the result, not %s", lines[len(lines)-1].schema)
+	assert.Equal(t, "shipped", result.Outcome)
+	for _, l := range lines[1 : len(lines)-1] {
+		assert.Equal(t, SchemaEvent, l.schema, "between the demo and the result, only events")
 	}
-	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &first))
-	assert.True(t, strings.HasSuffix(first.Demo.Project, "demo-app"), first.Demo.Project)
-	assert.True(t, strings.HasPrefix(first.Demo.Production, "http://127.0.0.1:"))
-	_, ok := lines[len(lines)-1]["result"]
-	assert.True(t, ok, "the last line is the result")
 }
 
 func TestPlanRefusesADirtyTreeAsShipWould(t *testing.T) {

@@ -264,8 +264,7 @@ func TestAssetsCheckURLs(t *testing.T) {
 // check's headers when one leaves the page's origin.
 func TestAssetsCheckRedirects(t *testing.T) {
 	cdn := newSite(t, map[string]resource{"/a.js": js()})
-	var s *site
-	s = newSite(t, map[string]resource{
+	s := newSite(t, map[string]resource{
 		"/":     {status: http.StatusMovedPermanently},
 		"/en/":  page(`<script src="/a.js"></script><script src="/b.js"></script>`),
 		"/b.js": js(),
