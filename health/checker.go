@@ -471,15 +471,16 @@ type planner interface {
 }
 
 // Progress is how a finished check is told while the round goes on, one
-// line each: "api (http https://x/api/health): 200 OK in 41ms".
+// line each: "api (http https://x/api/health): 200 OK in 41ms" (the
+// probes' messages say how long the answer took).
 func Progress(r shipprod.CheckResult) shipprod.Progress {
 	what := r.Message
 	if r.Status == shipprod.HealthFail && r.Error != "" {
 		what = r.Error
 	}
-	msg := fmt.Sprintf("%s (%s %s): %s in %s", r.Name, r.Kind, r.Target, cmp.Or(what, string(r.Status)), r.Latency.Round(time.Millisecond))
+	msg := fmt.Sprintf("%s (%s %s): %s", r.Name, r.Kind, r.Target, cmp.Or(what, string(r.Status)))
 	if r.Attempts > 1 {
-		msg += fmt.Sprintf(", %d attempts", r.Attempts)
+		msg += fmt.Sprintf(" after %d attempts", r.Attempts)
 	}
 	return shipprod.Progress{Message: msg, Status: r.Status}
 }

@@ -591,7 +591,7 @@ func (m *Monitor) verdict(states []*gateState, ended string, elapsed time.Durati
 		if counted == 0 {
 			reasons = append(reasons, "every gate is dry-run: nothing can fail the window")
 		} else {
-			reasons = append(reasons, fmt.Sprintf("all %d gates passed over %s", counted, elapsed))
+			reasons = append(reasons, fmt.Sprintf("all %d gates passed over %s", counted, elapsed.Round(time.Millisecond)))
 		}
 	}
 	if verdict == shipprod.VerdictError {
