@@ -324,7 +324,9 @@ func TestCanaryConfigErrors(t *testing.T) {
 			want: []string{`monitor.gates[0] (error-rate): query template: rendering the query for the canary: template: query:1:20: executing "query" at <.Deployment.Name>: can't evaluate field Name`}},
 		{name: "same for both", gate: func(g *monitor.GateConfig) { g.Query = `up{id="{{.Canary.ID}}"}` },
 			want: []string{`monitor.gates[0] (error-rate): query template: the query renders the same for the canary and the baseline (up{id="dpl_canary"}): it must tell them apart`}},
-		{name: "threshold keys", gate: func(g *monitor.GateConfig) { g.MaxIncrease, g.FailureLimit, g.NoData = ptr(0.01), 2, monitor.NoDataPass },
+		{name: "threshold keys", gate: func(g *monitor.GateConfig) {
+			g.MaxIncrease, g.FailureLimit, g.NoData = ptr(0.01), 2, monitor.NoDataPass
+		},
 			want: []string{"max_increase does not apply to compare: canary (use judge.allowed_increase or judge.min_effect)",
 				"no_data does not apply to compare: canary", "failure_limit does not apply to compare: canary"}},
 		{name: "judge of a gate", gate: func(g *monitor.GateConfig) { g.Judge = &monitor.GateJudge{AllowedIncrease: 0.5, Direction: "up"} },
