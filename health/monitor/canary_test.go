@@ -101,7 +101,7 @@ func TestCanaryErrorRiseFailsTheStage(t *testing.T) {
 	assert.Equal(t, shipprod.VerdictFailed, rep.Verdict)
 	// Ten points each at 9m: the first interim look.
 	assert.Equal(t, start.Add(9*time.Minute), clock.Now(), "the stage ends at the failure, not at 30m")
-	assert.Regexp(t, `^gate error-rate failed: canary score 0 \(critical gate\): error-rate: canary \d\.\d+% vs baseline 0\.\d+% \(×\d+\.?\d*, HL shift \+2\.\d+pp, 99\.9% CI \[\+2\.\d+pp, \+2\.\d+pp\]\) — high \(critical\)`+
+	assert.Regexp(t, `^gate error-rate failed: canary score 0 \(critical gate\): error-rate: canary \d\.\d+% vs baseline 0\.\d+% \(×\d+\.?\d*, HL shift \+2\.\d+pp, 99\.8% CI \[\+2\.\d+pp, \+2\.\d+pp\]\) — high \(critical\)`+
 		`; critical gate error-rate failed at 9m0s of 30m0s and ended the window$`, rep.Reason)
 	failed := rep.Measurements["error-rate"][9]
 	assert.Equal(t, shipprod.VerdictFailed, failed.Phase)

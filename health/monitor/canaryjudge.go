@@ -191,22 +191,45 @@ func (m *Monitor) stageTiming(watch time.Duration) timing {
 	return timing{window: watch, delay: min(m.cfg.InitialDelay, watch), interval: min(m.cfg.Interval, watch)}
 }
 
-// canaryJudging is a canary group during one window: the gates' states and
-// the judge of the interim looks.
+// canaryJudging is a canary group during one window: the gates' states,
+// the judge of the interim looks and the number of points per side at
+// which the next look is due.
 type canaryJudging struct {
 	group   *canaryGroup
 	states  []*gateState
 	interim *judge.Judge
+	next    int
+}
+
+// lookGrowth is how much the samples grow between two interim looks: the
+// first look is at min_points, the next each time the samples have grown
+// by a tenth. That bounds the judge's work over a long stage (all the
+// looks together cost about eleven judgements of the whole stage) and
+// keeps the looks few, so that correcting the confidence for them costs
+// little power.
+const lookGrowth = 1.1
+
+func nextLook(points int) int { return max(points+1, int(math.Ceil(float64(points)*lookGrowth))) }
+
+// interimLooks is how many interim looks a window of rounds measurements
+// can take, at most: one per measurement but the last, as lookGrowth
+// spaces them.
+func interimLooks(minPoints, rounds int) int {
+	n := 0
+	for k := minPoints; k < rounds; k = nextLook(k) {
+		n++
+	}
+	return max(n, 1)
 }
 
 // newCanaryJudging prepares the judging of the canary groups for a window
-// of the given number of rounds. The interim looks (every round before the
-// last, once a gate has min_points on both sides) are judged at a stricter
-// confidence, 1 − (1 − confidence)/looks (Bonferroni over the looks the
-// window allows): together they add at most the configured rate of false
-// failures to the final judgement's. Only a failure found at a look counts,
-// and only one the data show (high or low): a gate without enough data
-// yet is not a failure, must_have_data or not.
+// of the given number of rounds. The interim looks (before the last
+// measurement, once a gate has min_points on both sides) are judged at a
+// stricter confidence, 1 − (1 − confidence)/looks (Bonferroni over the
+// looks the window allows): together they add at most the configured rate
+// of false failures to the final judgement's. Only a failure found at a
+// look counts, and only one the data show (high or low): a gate without
+// enough data yet is not a failure, must_have_data or not.
 func (m *Monitor) newCanaryJudging(states []*gateState, rounds int) []*canaryJudging {
 	byGate := map[*gate]*gateState{}
 	for _, st := range states {
@@ -218,7 +241,7 @@ func (m *Monitor) newCanaryJudging(states []*gateState, rounds int) []*canaryJud
 		for _, g := range cg.gates {
 			cj.states = append(cj.states, byGate[g])
 		}
-		looks := max(rounds-cg.cfg.MinPoints, 1)
+		looks := interimLooks(cg.cfg.MinPoints, rounds)
 		cfg := cg.cfg
 		cfg.Confidence = 1 - (1-cfg.Confidence)/float64(looks)
 		cfg.MinPoints = max(cfg.MinPoints, minPointsFor(cfg.Confidence))
@@ -229,6 +252,7 @@ func (m *Monitor) newCanaryJudging(states []*gateState, rounds int) []*canaryJud
 		// Valid by construction: the final configuration was, and the
 		// confidence and min_points stay in range.
 		cj.interim, _ = judge.New(cfg)
+		cj.next = cfg.MinPoints
 		out = append(out, cj)
 	}
 	return out
@@ -266,9 +290,10 @@ func (cj *canaryJudging) samples() (map[string]judge.Samples, int) {
 // that says why.
 func (cj *canaryJudging) look(results []Measurement) {
 	samples, most := cj.samples()
-	if most < cj.interim.Config().MinPoints {
+	if most < cj.next {
 		return
 	}
+	cj.next = nextLook(most)
 	res, err := cj.interim.Judge(samples)
 	if err != nil || res.Verdict != judge.VerdictFailed {
 		return
