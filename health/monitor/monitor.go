@@ -737,7 +737,12 @@ func (m *Monitor) tell(ctx context.Context, r *watchRun, start time.Time, meas M
 	elapsed := meas.At.Sub(start)
 	msg := fmt.Sprintf("%s: %s", meas.Gate, meas.Message)
 	if r.label != "" {
-		msg = fmt.Sprintf("%s: %s — %s of %s", r.label, msg, elapsed, r.window)
+		// On a real clock, "3m0s of 10m0s" rather than "3m0.004117s of 10m0s".
+		shown := elapsed.Round(time.Second)
+		if r.window < time.Minute {
+			shown = elapsed.Round(10 * time.Millisecond)
+		}
+		msg = fmt.Sprintf("%s: %s — %s of %s", r.label, msg, shown, r.window)
 	}
 	status := shipprod.HealthPass
 	switch meas.Phase {
