@@ -44,6 +44,26 @@ const (
 //	    - name: smoke
 //	      health: {checks: [home, api]}
 //
+// During a rollout in stages, compare: canary gates judge the canary
+// against the deployment serving the rest of the traffic (see the package
+// doc); their query is a template rendered for each:
+//
+//	  judge: {pass: 95, marginal: 75, min_points: 10}
+//	  gates:
+//	    - name: canary-errors
+//	      query: >
+//	        sum(rate(http_requests_total{deployment="{{.Deployment.ID}}",code=~"5.."}[1m]))
+//	        / sum(rate(http_requests_total{deployment="{{.Deployment.ID}}"}[1m]))
+//	      compare: canary
+//	      unit: ratio
+//	      critical: true
+//	      judge: {direction: increase, min_effect: 0.005}
+//	    - name: canary-p95
+//	      query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{deployment="{{.Deployment.ID}}"}[1m])))
+//	      compare: canary
+//	      unit: seconds
+//	      judge: {allowed_increase: 1.10, min_effect: 0.005}
+//
 // Every field's zero value means its default.
 type Config struct {
 	// Window is how long production is watched after the deploy (default

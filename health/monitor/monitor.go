@@ -27,6 +27,61 @@
 //
 //	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window
 //
+// # Rollout stages and canary gates
+//
+// WatchStage (shipprod.StageWatcher) watches one stage of a rollout with
+// the same loop and gates as Watch, over the stage's window instead of
+// Config.Window, with the configured initial delay and interval capped to
+// it; each measurement's progress names the stage:
+//
+//	stage 2/3 (25%): error-rate: canary 0.41% vs baseline 0.39% — 3m0s of 10m0s
+//
+// A compare: canary gate compares, during a stage, the canary with the
+// baseline deployment — what production ran before, which serves the rest
+// of the traffic — rather than with numbers taken before the deploy: both
+// serve at the same time, so a traffic peak or a dependency's outage
+// touches both alike (Kayenta's approach). Its query is a text/template
+// (see CanaryQuery) rendered once for each; every interval measures both,
+// and each measurement is a point for the judge, not a judgement (passed
+// when both sides gave a value, inconclusive when one had no data, error
+// when a query failed). The judge (health/judge: Mann–Whitney intervals,
+// Kayenta's scoring) compares the two samples. The canary gates that
+// count form one canary analysis with one score — monitor.judge sets pass,
+// marginal, confidence, tolerance and min_points; each gate's judge
+// section its direction (increase by default), allowed_increase,
+// min_effect, weight, group… — while a dry-run canary gate is judged on
+// its own, so that it never moves the score of the others. Each gate
+// takes its share of the judgement: a gate whose metric passed passes; one
+// that was high or low takes the judge's verdict (a failed canary fails
+// it, and the stage fails, which makes the Pipeline abort the rollout; a
+// marginal score is inconclusive); one without enough points is
+// inconclusive unless the canary passed without it. The message carries
+// the score and the judge's reason:
+//
+//	gate error-rate failed: canary score 0 (critical gate): error-rate: canary 3.01% vs baseline 0.40% (×7.5, HL shift +2.6pp, 98% CI [+2.4pp, +2.8pp]) — high (critical)
+//
+// The judgement is final at the stage's end, on all its points at the
+// configured confidence. To fail fast, the judge also looks at the points
+// before that — at min_points, then each time the samples have grown by a
+// tenth — and a failure it finds there (a gate high or low, never one
+// without enough data yet) fails the gate and ends the stage at once. The
+// looks are judged at the confidence 1 − (1 − confidence)/looks, looks
+// being how many the stage allows (Bonferroni), so that all of them
+// together add at most the configured rate of false failures to the final
+// judgement's: repeated looks at a growing sample would otherwise fail a
+// good canary several times as often. A canary gate's points are all
+// kept until the stage ends (the judge needs them): 16 bytes per interval.
+//
+// Outside a stage (Watch) there is no baseline deployment, nor in a stage
+// whose baseline the deployer could not tell: the canary gates are then
+// skipped — reported inconclusive, saying why, and left out of the
+// window's verdict, which the other gates decide (a window that only
+// skipped gates could have judged is inconclusive). New refuses a canary
+// gate when Options.Rollout has no watched stage (the Pipeline would never
+// compare anything), and a watched stage too short for min_points
+// measurements (its canary gates could never be judged, and the rollout
+// would stop there).
+//
 // A failed window is a shipprod.MonitorReport with VerdictFailed; the
 // Pipeline then applies its failure policy (rollback, freeze or notify),
 // which Options.Policy names. Time is read from the injected
