@@ -48,6 +48,7 @@ const (
 // against the deployment serving the rest of the traffic (see the package
 // doc); their query is a template rendered for each:
 //
+//	monitor:
 //	  judge: {pass: 95, marginal: 75, min_points: 10}
 //	  gates:
 //	    - name: canary-errors
