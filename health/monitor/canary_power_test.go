@@ -66,12 +66,15 @@ func hourStages(t *testing.T, seeds int, shift float64) (failed int, at []time.D
 // often than one judgement would allow: at most (1 − 0.98)/2 for the
 // final judgement and as much again for all the looks together.
 func TestInterimLooksKeepFalseFailuresRare(t *testing.T) {
-	if testing.Short() {
-		t.Skip("200 simulated hours")
+	seeds := 200 // measured: none fails
+	if raceEnabled || testing.Short() {
+		// The race detector makes the judge ~8× slower; fewer hours still
+		// run the looks under it.
+		seeds = 40
 	}
-	failed, _ := hourStages(t, 200, 1)
-	t.Logf("%d of 200 healthy canaries failed", failed)
-	assert.LessOrEqual(t, failed, 4, "2%% of 200 at most")
+	failed, _ := hourStages(t, seeds, 1)
+	t.Logf("%d of %d healthy canaries failed", failed, seeds)
+	assert.LessOrEqual(t, failed, max(1, seeds/50), "2%% at most")
 }
 
 // A canary 30% slower than the baseline fails in nearly every seed, and
