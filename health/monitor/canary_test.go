@@ -353,8 +353,22 @@ func TestCanaryConfigErrors(t *testing.T) {
 		})
 	}
 
+	// Every problem at once: the canary gates, valid or not, are refused
+	// for want of a rollout, beside their own problems.
+	bad := canaryGate()
+	bad.Query = `up{id="{{.Canary.ID}}"}`
+	latency := canaryGate()
+	latency.Name = "p95"
+	_, err := monitor.New(monitor.Config{Prometheus: monitor.PrometheusConfig{URL: "http://127.0.0.1:9090"}, Gates: []monitor.GateConfig{bad, latency}},
+		monitor.Options{})
+	require.Error(t, err)
+	assert.Equal(t, "2 problems in the monitor configuration:\n"+
+		"  - monitor.gates[0] (error-rate): query template: the query renders the same for the canary and the baseline (up{id=\"dpl_canary\"}): it must tell them apart, e.g. with {{.Deployment.ID}}\n"+
+		"  - monitor.gates[0] (error-rate), monitor.gates[1] (p95): compare: canary needs a rollout in stages (Options.Rollout, the Pipeline's rollout, has none): "+
+		"the canary is compared with the deployment that serves the rest of the traffic during a stage", err.Error())
+
 	// A judge key on another gate, and a judge section without canary gates.
-	_, err := monitor.New(monitor.Config{Judge: monitor.JudgeConfig{MinPoints: 5}, Prometheus: monitor.PrometheusConfig{URL: "http://127.0.0.1:9090"},
+	_, err = monitor.New(monitor.Config{Judge: monitor.JudgeConfig{MinPoints: 5}, Prometheus: monitor.PrometheusConfig{URL: "http://127.0.0.1:9090"},
 		Gates: []monitor.GateConfig{{Name: "p95", Query: p95Q, Compare: monitor.CompareThreshold, Max: ptr(0.5), Judge: &monitor.GateJudge{}}}}, monitor.Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "monitor.gates[0] (p95): judge: only for compare: canary")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,21 +77,26 @@ func (m *Monitor) setupJudge(rollout *shipprod.Rollout, report func(string, ...a
 	if len(counting) > 0 {
 		m.addCanaryGroup(counting, false, fail)
 	}
-	if len(m.canary) == 0 {
-		if m.cfg.Judge != (JudgeConfig{}) && !slices.ContainsFunc(m.cfg.Gates, func(gc GateConfig) bool { return gc.Compare == CompareCanary }) {
+	// Which gates compare the canary, valid or not.
+	var configured []string
+	for i, gc := range m.cfg.Gates {
+		if gc.Compare == CompareCanary {
+			configured = append(configured, gateWhere(i, gc.Name))
+		}
+	}
+	switch {
+	case len(configured) == 0:
+		if m.cfg.Judge != (JudgeConfig{}) {
 			fail("monitor.judge is set, but no gate has compare: canary")
 		}
 		return
-	}
-	if !watchedStages(rollout) {
-		for _, cg := range m.canary {
-			for _, g := range cg.gates {
-				fail("%s: %v", g.where, errNoRollout)
-			}
-		}
+	case !watchedStages(rollout):
+		fail("%s: %v", strings.Join(configured, ", "), errNoRollout)
 		return
 	}
-	m.checkStagePoints(rollout, fail)
+	if len(m.canary) > 0 {
+		m.checkStagePoints(rollout, fail)
+	}
 }
 
 func (m *Monitor) addCanaryGroup(gates []*gate, alone bool, fail func(string, ...any)) {

@@ -275,10 +275,7 @@ func (m *Monitor) addGates(checker *health.Checker, fail func(string, ...any)) {
 	haveMetrics := m.metrics != nil || m.cfg.Prometheus.URL != ""
 	seen := map[string]bool{}
 	for i, gc := range m.cfg.Gates {
-		where := fmt.Sprintf("monitor.gates[%d]", i)
-		if gc.Name != "" {
-			where += " (" + gc.Name + ")"
-		}
+		where := gateWhere(i, gc.Name)
 		name := strings.TrimSpace(gc.Name)
 		if name != "" && seen[name] {
 			fail("%s: name %q is used by another gate; names must be unique", where, name)
@@ -292,6 +289,16 @@ func (m *Monitor) addGates(checker *health.Checker, fail func(string, ...any)) {
 		g.where = where
 		m.gates = append(m.gates, g)
 	}
+}
+
+// gateWhere names a gate in configuration errors: "monitor.gates[2]
+// (error-rate)".
+func gateWhere(i int, name string) string {
+	where := fmt.Sprintf("monitor.gates[%d]", i)
+	if name != "" {
+		where += " (" + name + ")"
+	}
+	return where
 }
 
 // configError lists the problems of the configuration, one a line.
@@ -599,6 +606,7 @@ func (m *Monitor) newStates(r *watchRun) []*gateState {
 		queries, err := canaryQueries(g.tmpl, r.rel, r.dep, *r.stage.Baseline)
 		if err != nil {
 			st.decide(shipprod.VerdictInconclusive, "cannot measure: "+err.Error())
+			m.logVerdict(st)
 			continue
 		}
 		st.cs.queries = queries
