@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -52,6 +53,25 @@ type Config struct {
 	// Notify sends the outcome of each run to webhooks (Slack-compatible or
 	// signed JSON).
 	Notify *notify.Config `yaml:"notify"`
+	// Rollout sends the release to production in stages, each watched by
+	// the monitor, when the deployer can shift traffic (Vercel Rolling
+	// Releases).
+	Rollout *RolloutConfig `yaml:"rollout"`
+}
+
+// RolloutConfig is the rollout section.
+type RolloutConfig struct {
+	// Stages rise to 100 percent, e.g. [{percent: 5, watch: 5m}, {percent: 25,
+	// watch: 10m}, {percent: 100}].
+	Stages []RolloutStageConfig `yaml:"stages"`
+}
+
+// RolloutStageConfig is one stage of the rollout.
+type RolloutStageConfig struct {
+	// Percent is the share of production traffic the release gets.
+	Percent int `yaml:"percent"`
+	// Watch is how long the monitor watches the stage before the next one.
+	Watch time.Duration `yaml:"watch"`
 }
 
 // FailureConfig is the on_failure section.
@@ -199,7 +219,7 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 		build   func() error
 	}{
 		{"gates", b.gates}, {"version", b.version}, {"tag", b.tag}, {"deploy", b.deploy},
-		{"health", b.health}, {"on_failure", b.onFailure}, {"monitor", b.monitor}, {"report", b.report},
+		{"health", b.health}, {"on_failure", b.onFailure}, {"rollout", b.rollout}, {"monitor", b.monitor}, {"report", b.report},
 		{"notify", b.notify}, {"journal", b.journal},
 	} {
 		if err := step.build(); err != nil {
@@ -350,11 +370,30 @@ func (b *builder) onFailure() error {
 	return nil
 }
 
+// rollout sets the stages the release goes through.
+func (b *builder) rollout() error {
+	r := b.cfg.Rollout
+	if r == nil || len(r.Stages) == 0 {
+		return nil
+	}
+	out := &shipprod.Rollout{}
+	for _, s := range r.Stages {
+		out.Stages = append(out.Stages, shipprod.RolloutStage{Percent: s.Percent, Watch: s.Watch})
+	}
+	if err := out.Validate(); err != nil {
+		return err
+	}
+	// A deployer that cannot shift traffic keeps sending the release to all
+	// traffic at once: the plan's rollout step says so.
+	b.p.Rollout = out
+	return nil
+}
+
 func (b *builder) monitor() error {
 	if b.cfg.Monitor == nil {
 		return nil
 	}
-	mon, err := monitor.New(*b.cfg.Monitor, monitor.Options{Logger: b.log, Health: b.checker, Policy: b.p.OnFailure})
+	mon, err := monitor.New(*b.cfg.Monitor, monitor.Options{Logger: b.log, Health: b.checker, Policy: b.p.OnFailure, Rollout: b.p.Rollout})
 	if err != nil {
 		return err
 	}

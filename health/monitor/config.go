@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"time"
+
+	"github.com/shipprod/shipprod/health/judge"
 )
 
 // Defaults for the zero Config.
@@ -42,6 +44,27 @@ const (
 //	    - name: smoke
 //	      health: {checks: [home, api]}
 //
+// During a rollout in stages, compare: canary gates judge the canary
+// against the deployment serving the rest of the traffic (see the package
+// doc); their query is a template rendered for each:
+//
+//	monitor:
+//	  judge: {pass: 95, marginal: 75, min_points: 10}
+//	  gates:
+//	    - name: canary-errors
+//	      query: >
+//	        sum(rate(http_requests_total{deployment="{{.Deployment.ID}}",code=~"5.."}[1m]))
+//	        / sum(rate(http_requests_total{deployment="{{.Deployment.ID}}"}[1m]))
+//	      compare: canary
+//	      unit: ratio
+//	      critical: true
+//	      judge: {direction: increase, min_effect: 0.005}
+//	    - name: canary-p95
+//	      query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{deployment="{{.Deployment.ID}}"}[1m])))
+//	      compare: canary
+//	      unit: seconds
+//	      judge: {allowed_increase: 1.10, min_effect: 0.005}
+//
 // Every field's zero value means its default.
 type Config struct {
 	// Window is how long production is watched after the deploy (default
@@ -63,7 +86,29 @@ type Config struct {
 	KeepMeasurements int `yaml:"keep_measurements"`
 
 	Prometheus PrometheusConfig `yaml:"prometheus"`
-	Gates      []GateConfig     `yaml:"gates"`
+	// Judge says how the compare: canary gates are judged together.
+	Judge JudgeConfig  `yaml:"judge"`
+	Gates []GateConfig `yaml:"gates"`
+}
+
+// JudgeConfig is the judge section of the monitor: how the compare: canary
+// gates of a rollout stage are judged together, as one canary analysis (see
+// health/judge). Every zero value means the judge's default.
+//
+//	judge:
+//	  pass: 95          # canary score ≥ 95 passes the stage
+//	  marginal: 75      # 75 ≤ score < 95 is inconclusive; below fails
+//	  confidence: 0.98  # of each metric's Mann–Whitney interval
+//	  tolerance: 0.25
+//	  min_points: 10    # fewer points in either sample: no data
+type JudgeConfig struct {
+	Pass       float64 `yaml:"pass"`
+	Marginal   float64 `yaml:"marginal"`
+	Confidence float64 `yaml:"confidence"`
+	Tolerance  float64 `yaml:"tolerance"`
+	// MinPoints is the fewest measurements each side of a gate needs to be
+	// judged (default 10): a stage must last long enough to take them.
+	MinPoints int `yaml:"min_points"`
 }
 
 // PrometheusConfig says where the query and alerts gates read metrics.
@@ -99,6 +144,11 @@ const (
 	// CompareRatio allows the value to be at most max_ratio times the
 	// baseline (1.10: 10% worse), ignoring changes of min_delta or less.
 	CompareRatio Comparison = "ratio"
+	// CompareCanary measures, during a rollout stage, the canary and the
+	// baseline deployment that serves the rest of the traffic with the
+	// same query (a template, see CanaryQuery), and has the judge compare
+	// the two samples at the end of the stage; see the package doc.
+	CompareCanary Comparison = "canary"
 )
 
 // NoDataPolicy says what a measurement without data (an empty result, NaN,
@@ -122,12 +172,14 @@ type GateConfig struct {
 	// share of checks failing.
 	Health *HealthGate `yaml:"health"`
 	// Query is a PromQL instant query returning one value (a one-series
-	// vector or a scalar).
+	// vector or a scalar). For compare: canary it is a text/template
+	// rendered once for the canary and once for the baseline (CanaryQuery).
 	Query string `yaml:"query"`
 	// Alerts counts the firing alerts matching labels.
 	Alerts *AlertsGate `yaml:"alerts"`
 
-	// Compare is required for query gates: threshold, increase or ratio.
+	// Compare is required for query gates: threshold, increase, ratio or
+	// canary.
 	Compare Comparison `yaml:"compare"`
 	// Max and Min are the bounds of a threshold comparison.
 	Max *float64 `yaml:"max"`
@@ -180,6 +232,45 @@ type GateConfig struct {
 	// failing) the gate tolerates before its verdict is error (default 4).
 	// Errors never count as failures.
 	ConsecutiveErrorLimit *int `yaml:"consecutive_error_limit"`
+
+	// Judge says how the judge compares the canary's sample with the
+	// baseline's (compare: canary only). The gate's name, unit and
+	// critical are the judged metric's.
+	Judge *GateJudge `yaml:"judge"`
+}
+
+// GateJudge is how one compare: canary gate is judged: the settings of
+// its metric in health/judge (judge.MetricConfig). Every zero value means
+// the default.
+//
+//	judge:
+//	  direction: increase     # the default here: higher is worse
+//	  allowed_increase: 1.10  # fail only at +10% of the mean or more
+//	  min_effect: 0.005       # … and +0.5 percentage points or more
+//	  weight: 60              # the gate's (group's) share of the score
+type GateJudge struct {
+	// Direction is increase (default for a gate: higher is worse),
+	// decrease or either.
+	Direction judge.Direction `yaml:"direction"`
+	// AllowedIncrease and AllowedDecrease are the ratios of the canary's
+	// mean to the baseline's at which a significant change fails (default
+	// 1.0: any significant change in the direction that is worse).
+	AllowedIncrease float64 `yaml:"allowed_increase"`
+	AllowedDecrease float64 `yaml:"allowed_decrease"`
+	// MinEffect is the smallest difference of the means, in the gate's
+	// unit, that can fail it.
+	MinEffect float64 `yaml:"min_effect"`
+	// MustHaveData counts a gate without enough points as failed, not left
+	// out of the score.
+	MustHaveData bool `yaml:"must_have_data"`
+	// Weight is the share (percent) of the score of the gate's group;
+	// Group puts gates in one group (default: a group of its own).
+	Weight float64 `yaml:"weight"`
+	Group  string  `yaml:"group"`
+	// Outliers is keep (default) or remove; OutlierFactor the IQR factor
+	// (default 3).
+	Outliers      string  `yaml:"outliers"`
+	OutlierFactor float64 `yaml:"outlier_factor"`
 }
 
 // HealthGate repeats health checks.

@@ -7,7 +7,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/health"
+	"github.com/shipprod/shipprod/health/judge"
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/yamlstrict"
 )
@@ -67,6 +69,31 @@ gates:
 	checker, err := health.New(health.Config{Checks: []health.CheckConfig{{Name: "home", HTTP: "/"}}}, health.Options{})
 	require.NoError(t, err)
 	_, err = monitor.New(cfg, monitor.Options{Health: checker, Getenv: func(string) string { return "token" }})
+	require.NoError(t, err)
+
+	var canary monitor.Config
+	require.NoError(t, yamlstrict.Unmarshal("shipprod.yaml", []byte(`
+interval: 30s
+prometheus: {url: "http://prometheus:9090"}
+judge: {pass: 90, marginal: 70, confidence: 0.95, tolerance: 0.2, min_points: 12}
+gates:
+  - name: canary-errors
+    query: sum(rate(http_requests_total{deployment="{{.Deployment.ID}}",code=~"5.."}[1m])) / sum(rate(http_requests_total{deployment="{{.Deployment.ID}}"}[1m]))
+    compare: canary
+    unit: ratio
+    critical: true
+    judge: {direction: increase, allowed_increase: 1.2, min_effect: 0.005, must_have_data: true, weight: 60, group: errors, outliers: remove, outlier_factor: 2.5}
+`), &canary))
+	assert.Equal(t, monitor.JudgeConfig{Pass: 90, Marginal: 70, Confidence: 0.95, Tolerance: 0.2, MinPoints: 12}, canary.Judge)
+	assert.Equal(t, monitor.CompareCanary, canary.Gates[0].Compare)
+	assert.Equal(t, &monitor.GateJudge{Direction: judge.Increase, AllowedIncrease: 1.2, MinEffect: 0.005, MustHaveData: true, Weight: 60, Group: "errors",
+		Outliers: "remove", OutlierFactor: 2.5}, canary.Gates[0].Judge)
+	staged := &shipprod.Rollout{Stages: []shipprod.RolloutStage{{Percent: 10, Watch: 10 * time.Minute}, {Percent: 100}}}
+	_, err = monitor.New(canary, monitor.Options{Rollout: staged})
+	require.Error(t, err, "one weight for one group: the score could not reach 100")
+	assert.Equal(t, "monitor.gates[].judge.weight: every group has a weight and they sum to 60: the score could never exceed 60; make them sum to 100 or leave a group without weight", err.Error())
+	canary.Gates[0].Judge.Weight = 0
+	_, err = monitor.New(canary, monitor.Options{Rollout: staged})
 	require.NoError(t, err)
 
 	err = yamlstrict.Unmarshal("shipprod.yaml", []byte("on_failure: freeze\n"), &cfg)

@@ -7,10 +7,12 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/health"
+	"github.com/shipprod/shipprod/health/judge"
 	"github.com/shipprod/shipprod/health/prometheus"
 )
 
@@ -31,7 +33,10 @@ type Measurement struct {
 
 // gate is a validated GateConfig.
 type gate struct {
-	name     string
+	name string
+	// where names the gate in configuration errors:
+	// "monitor.gates[2] (error-rate)".
+	where    string
 	kind     string // "health", "query" or "alerts"
 	cfg      GateConfig
 	critical bool
@@ -39,7 +44,14 @@ type gate struct {
 	errLimit int
 	checker  *health.Checker
 	labels   map[string]string
+	// tmpl is the query template of a compare: canary gate; judged the
+	// configuration of the judge it is judged by.
+	tmpl   *template.Template
+	judged judge.Config
 }
+
+// canary reports whether the gate compares the canary with the baseline.
+func (g *gate) canary() bool { return g.kind == "query" && g.cfg.Compare == CompareCanary }
 
 func newGate(gc GateConfig, allDryRun bool, checker *health.Checker, haveMetrics bool) (*gate, error) {
 	g := &gate{name: strings.TrimSpace(gc.Name), cfg: gc, critical: gc.Critical, dryRun: gc.DryRun || allDryRun, errLimit: DefaultConsecutiveErrorLimit}
@@ -81,6 +93,11 @@ func newGate(gc GateConfig, allDryRun bool, checker *health.Checker, haveMetrics
 			bad("a query gate needs monitor.prometheus.url")
 		}
 		problems = append(problems, validateComparison(gc)...)
+		if gc.Compare == CompareCanary {
+			if g.tmpl, err = parseCanaryQuery(gc.Query); err != nil {
+				bad("%v", err)
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "; "))
@@ -117,6 +134,7 @@ func queryOnlyKeys(gc GateConfig) []string {
 		"compare": gc.Compare != "", "max": gc.Max != nil, "min": gc.Min != nil, "max_increase": gc.MaxIncrease != nil,
 		"max_ratio": gc.MaxRatio != nil, "min_delta": gc.MinDelta != 0, "worse": gc.Worse != "", "baseline_query": gc.BaselineQuery != "",
 		"traffic_query": gc.TrafficQuery != "", "min_traffic": gc.MinTraffic != 0, "no_data": gc.NoData != "", "unit": gc.Unit != "",
+		"judge": gc.Judge != nil,
 	}
 	var set []string
 	for k, v := range queryOnly {
@@ -188,10 +206,15 @@ func validateComparison(gc GateConfig) []string {
 		forbid("max", gc.Max != nil)
 		forbid("min", gc.Min != nil)
 		forbid("max_increase", gc.MaxIncrease != nil)
+	case CompareCanary:
+		problems = append(problems, validateCanary(gc)...)
 	case "":
-		bad("compare is required for a query gate: threshold (max/min), increase (max_increase over the baseline) or ratio (max_ratio over the baseline)")
+		bad("compare is required for a query gate: threshold (max/min), increase (max_increase over the baseline), ratio (max_ratio over the baseline) or canary (the canary against the baseline deployment, during a rollout)")
 	default:
-		bad("compare %q is not threshold, increase or ratio", gc.Compare)
+		bad("compare %q is not threshold, increase, ratio or canary", gc.Compare)
+	}
+	if gc.Judge != nil && gc.Compare != CompareCanary {
+		bad("judge: only for compare: canary")
 	}
 	switch gc.Worse {
 	case "", "higher", "lower":
@@ -272,6 +295,8 @@ func (g *gate) condition() string {
 			return fmt.Sprintf("at least ÷%g of baseline", *g.cfg.MaxRatio)
 		}
 		return fmt.Sprintf("at most ×%g vs baseline", *g.cfg.MaxRatio)
+	case CompareCanary:
+		return g.conditionCanary()
 	}
 	return ""
 }
@@ -290,14 +315,17 @@ func labelText(labels map[string]string) string {
 }
 
 // measure takes one measurement of a gate.
-func (m *Monitor) measure(ctx context.Context, g *gate, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) Measurement {
-	switch g.kind {
-	case "health":
-		return m.measureHealth(ctx, g, rel, dep)
-	case "alerts":
+func (m *Monitor) measure(ctx context.Context, st *gateState, r *watchRun) Measurement {
+	g := st.g
+	switch {
+	case g.kind == "health":
+		return m.measureHealth(ctx, g, r.rel, r.dep)
+	case g.kind == "alerts":
 		return m.measureAlerts(ctx, g)
+	case st.cs != nil:
+		return m.measureCanary(ctx, g, st.cs)
 	default:
-		return m.measureQuery(ctx, g, base)
+		return m.measureQuery(ctx, g, r.base)
 	}
 }
 
@@ -536,6 +564,24 @@ type gateState struct {
 	message       string
 	ring          []Measurement
 	recorded      int
+	// index is the gate's place in the configuration, and of its
+	// measurement in a round's results.
+	index int
+	// skipped gates are not measured and do not count toward the window's
+	// verdict (a canary gate outside a rollout stage).
+	skipped bool
+	// cs holds the points of a canary gate.
+	cs *canaryState
+}
+
+// counts reports whether the gate's verdict counts toward the window's.
+func (st *gateState) counts() bool { return !st.g.dryRun && !st.skipped }
+
+// skip leaves the gate out of the window, saying why.
+func (st *gateState) skip(why string) {
+	st.skipped = true
+	st.verdict = shipprod.VerdictInconclusive
+	st.message = fmt.Sprintf("gate %s skipped (%s): %s", st.g.name, st.verdict, why)
 }
 
 func newGateState(g *gate, keep int, policy shipprod.FailurePolicy) *gateState {
@@ -600,20 +646,41 @@ func (st *gateState) finish() {
 	if len(st.ring) > 0 {
 		last = "; last: " + strings.TrimPrefix(st.last().Message, "error: ")
 	}
-	counts := fmt.Sprintf("%d measurements: %d passed, %d failed, %d inconclusive, %d errors",
-		st.recorded, st.passed, st.failed, st.inconclusive, st.errs)
+	counts := st.countsText()
+	if v, msg, bad := st.errorVerdict(); bad {
+		st.decide(v, msg)
+		return
+	}
 	switch {
-	case st.passed+st.failed+st.inconclusive > 0 && st.maxConsecErrs > st.g.errLimit:
-		st.decide(shipprod.VerdictError, fmt.Sprintf("%s — %d errors in a row, more than consecutive_error_limit %d%s", counts, st.maxConsecErrs, st.g.errLimit, last))
 	case st.inconclusive > cfg.InconclusiveLimit:
 		st.decide(shipprod.VerdictInconclusive, fmt.Sprintf("%s — more inconclusive than inconclusive_limit %d%s", counts, cfg.InconclusiveLimit, last))
 	case st.passed+st.failed+st.inconclusive > 0:
 		st.decide(shipprod.VerdictPassed, counts+last)
-	case st.errs > 0:
-		st.decide(shipprod.VerdictError, fmt.Sprintf("no measurement succeeded in the window (%d errors); last: %s", st.errs, strings.TrimPrefix(st.last().Message, "error: ")))
 	default:
 		st.decide(shipprod.VerdictInconclusive, "no measurement was taken in the window")
 	}
+}
+
+func (st *gateState) countsText() string {
+	return fmt.Sprintf("%d measurements: %d passed, %d failed, %d inconclusive, %d errors",
+		st.recorded, st.passed, st.failed, st.inconclusive, st.errs)
+}
+
+// errorVerdict is the error verdict of a gate whose metrics source failed
+// too often: more errors in a row than its limit allows, or no measurement
+// that succeeded. bad is false when the errors do not decide the gate.
+func (st *gateState) errorVerdict() (v shipprod.Verdict, msg string, bad bool) {
+	last := ""
+	if len(st.ring) > 0 {
+		last = "; last: " + strings.TrimPrefix(st.last().Message, "error: ")
+	}
+	switch {
+	case st.passed+st.failed+st.inconclusive > 0 && st.maxConsecErrs > st.g.errLimit:
+		return shipprod.VerdictError, fmt.Sprintf("%s — %d errors in a row, more than consecutive_error_limit %d%s", st.countsText(), st.maxConsecErrs, st.g.errLimit, last), true
+	case st.passed+st.failed+st.inconclusive == 0 && st.errs > 0:
+		return shipprod.VerdictError, fmt.Sprintf("no measurement succeeded in the window (%d errors); last: %s", st.errs, strings.TrimPrefix(st.last().Message, "error: ")), true
+	}
+	return "", "", false
 }
 
 func (st *gateState) decide(v shipprod.Verdict, msg string) {

@@ -27,6 +27,61 @@
 //
 //	gate error-rate failed: value 3.2% vs threshold 1.5% (baseline 0.5%); gate error-rate failed at 4m0s of 15m0s and ended the window
 //
+// # Rollout stages and canary gates
+//
+// WatchStage (shipprod.StageWatcher) watches one stage of a rollout with
+// the same loop and gates as Watch, over the stage's window instead of
+// Config.Window, with the configured initial delay and interval capped to
+// it; each measurement's progress names the stage:
+//
+//	stage 2/3 (25%): error-rate: canary 0.41% vs baseline 0.39% — 3m0s of 10m0s
+//
+// A compare: canary gate compares, during a stage, the canary with the
+// baseline deployment — what production ran before, which serves the rest
+// of the traffic — rather than with numbers taken before the deploy: both
+// serve at the same time, so a traffic peak or a dependency's outage
+// touches both alike (Kayenta's approach). Its query is a text/template
+// (see CanaryQuery) rendered once for each; every interval measures both,
+// and each measurement is a point for the judge, not a judgement (passed
+// when both sides gave a value, inconclusive when one had no data, error
+// when a query failed). The judge (health/judge: Mann–Whitney intervals,
+// Kayenta's scoring) compares the two samples. The canary gates that
+// count form one canary analysis with one score — monitor.judge sets pass,
+// marginal, confidence, tolerance and min_points; each gate's judge
+// section its direction (increase by default), allowed_increase,
+// min_effect, weight, group… — while a dry-run canary gate is judged on
+// its own, so that it never moves the score of the others. Each gate
+// takes its share of the judgement: a gate whose metric passed passes; one
+// that was high or low takes the judge's verdict (a failed canary fails
+// it, and the stage fails, which makes the Pipeline abort the rollout; a
+// marginal score is inconclusive); one without enough points is
+// inconclusive unless the canary passed without it. The message carries
+// the score and the judge's reason:
+//
+//	gate error-rate failed: canary score 0 (critical gate): error-rate: canary 3.01% vs baseline 0.40% (×7.5, HL shift +2.6pp, 98% CI [+2.4pp, +2.8pp]) — high (critical)
+//
+// The judgement is final at the stage's end, on all its points at the
+// configured confidence. To fail fast, the judge also looks at the points
+// before that — at min_points, then each time the samples have grown by a
+// tenth — and a failure it finds there (a gate high or low, never one
+// without enough data yet) fails the gate and ends the stage at once. The
+// looks are judged at the confidence 1 − (1 − confidence)/looks, looks
+// being how many the stage allows (Bonferroni), so that all of them
+// together add at most the configured rate of false failures to the final
+// judgement's: repeated looks at a growing sample would otherwise fail a
+// good canary several times as often. A canary gate's points are all
+// kept until the stage ends (the judge needs them): 16 bytes per interval.
+//
+// Outside a stage (Watch) there is no baseline deployment, nor in a stage
+// whose baseline the deployer could not tell: the canary gates are then
+// skipped — reported inconclusive, saying why, and left out of the
+// window's verdict, which the other gates decide (a window that only
+// skipped gates could have judged is inconclusive). New refuses a canary
+// gate when Options.Rollout has no watched stage (the Pipeline would never
+// compare anything), and a watched stage too short for min_points
+// measurements (its canary gates could never be judged, and the rollout
+// would stop there).
+//
 // A failed window is a shipprod.MonitorReport with VerdictFailed; the
 // Pipeline then applies its failure policy (rollback, freeze or notify),
 // which Options.Policy names. Time is read from the injected
@@ -90,6 +145,11 @@ type Options struct {
 	// which plans and dry-run gates name ("would have rolled back"); the
 	// Monitor itself only reports.
 	Policy shipprod.FailurePolicy
+	// Rollout is the Pipeline's rollout (shipprod.Pipeline.Rollout). A
+	// compare: canary gate needs one with a watched stage, each watched
+	// stage long enough for monitor.judge.min_points: New refuses it
+	// otherwise.
+	Rollout *shipprod.Rollout
 }
 
 // Monitor watches production after a deploy. It implements shipprod.Monitor
@@ -106,11 +166,15 @@ type Monitor struct {
 	secrets *strings.Replacer
 	// onFailure is the Pipeline's failure policy, for plans and dry runs.
 	onFailure shipprod.FailurePolicy
+	// canary are the compare: canary gates, in the groups judged together.
+	canary []*canaryGroup
 }
 
 var (
-	_ shipprod.Monitor       = (*Monitor)(nil)
-	_ shipprod.ActionPlanner = (*Monitor)(nil)
+	_ shipprod.Monitor        = (*Monitor)(nil)
+	_ shipprod.StageWatcher   = (*Monitor)(nil)
+	_ shipprod.ActionPlanner  = (*Monitor)(nil)
+	_ shipprod.MonitorPlanner = (*Monitor)(nil)
 )
 
 // New builds a Monitor. It validates the whole configuration and reports
@@ -133,6 +197,7 @@ func New(cfg Config, opts Options) (*Monitor, error) {
 	m.applyDefaults(fail)
 	m.setupPrometheus(opts.HTTPClient, getenv, fail)
 	m.addGates(opts.Health, fail)
+	m.setupJudge(opts.Rollout, fail)
 	if errs != nil {
 		return nil, configError(errs)
 	}
@@ -210,10 +275,7 @@ func (m *Monitor) addGates(checker *health.Checker, fail func(string, ...any)) {
 	haveMetrics := m.metrics != nil || m.cfg.Prometheus.URL != ""
 	seen := map[string]bool{}
 	for i, gc := range m.cfg.Gates {
-		where := fmt.Sprintf("monitor.gates[%d]", i)
-		if gc.Name != "" {
-			where += " (" + gc.Name + ")"
-		}
+		where := gateWhere(i, gc.Name)
 		name := strings.TrimSpace(gc.Name)
 		if name != "" && seen[name] {
 			fail("%s: name %q is used by another gate; names must be unique", where, name)
@@ -224,8 +286,19 @@ func (m *Monitor) addGates(checker *health.Checker, fail func(string, ...any)) {
 			fail("%s: %v", where, err)
 			continue
 		}
+		g.where = where
 		m.gates = append(m.gates, g)
 	}
+}
+
+// gateWhere names a gate in configuration errors: "monitor.gates[2]
+// (error-rate)".
+func gateWhere(i int, name string) string {
+	where := fmt.Sprintf("monitor.gates[%d]", i)
+	if name != "" {
+		where += " (" + name + ")"
+	}
+	return where
 }
 
 // configError lists the problems of the configuration, one a line.
@@ -415,7 +488,9 @@ type Report struct {
 // Watch watches production for the window and returns the verdict. A failed
 // window is a report with VerdictFailed, not an error; the error is non-nil
 // only when ctx ends before the window does (the report then holds what was
-// measured so far).
+// measured so far). Outside a rollout there is no baseline deployment, so
+// compare: canary gates are skipped: reported inconclusive, they do not
+// count toward the verdict.
 func (m *Monitor) Watch(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) (shipprod.MonitorReport, error) {
 	r, err := m.WatchReport(ctx, rel, dep, base)
 	return r.MonitorReport, err
@@ -423,20 +498,61 @@ func (m *Monitor) Watch(ctx context.Context, rel shipprod.Release, dep shipprod.
 
 // WatchReport is Watch returning the measurements too.
 func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) (Report, error) {
-	start := m.clock.Now()
-	end := start.Add(m.cfg.Window)
-	states := make([]*gateState, len(m.gates))
-	for i, g := range m.gates {
-		states[i] = newGateState(g, m.cfg.KeepMeasurements, m.policy())
+	return m.run(ctx, &watchRun{rel: rel, dep: dep, base: base,
+		timing:     timing{window: m.cfg.Window, delay: m.cfg.InitialDelay, interval: m.cfg.Interval},
+		skipCanary: "outside a rollout stage there is no baseline deployment to compare the canary with"})
+}
+
+// WatchStage watches one stage of a rollout (shipprod.StageWatcher): the
+// same gates as Watch, over the stage's window (the monitor's own when the
+// stage has none), with the configured initial delay and interval capped
+// to it; each measurement's progress names the stage. The compare: canary
+// gates measure the canary, dep, and stage.Baseline, the deployment that
+// serves the rest of the traffic, and the judge compares them (see the
+// package doc). Without a baseline deployment they are skipped.
+func (m *Monitor) WatchStage(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline, stage shipprod.StageInfo) (shipprod.MonitorReport, error) {
+	r, err := m.WatchStageReport(ctx, rel, dep, base, stage)
+	return r.MonitorReport, err
+}
+
+// WatchStageReport is WatchStage returning the measurements too.
+func (m *Monitor) WatchStageReport(ctx context.Context, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline, stage shipprod.StageInfo) (Report, error) {
+	r := &watchRun{rel: rel, dep: dep, base: base, timing: m.stageTiming(stage.Stage.Watch), stage: &stage,
+		label: fmt.Sprintf("stage %d/%d (%s)", stage.Index+1, stage.Of, stage.Stage)}
+	if stage.Baseline == nil {
+		r.skipCanary = "what production ran before the release is unknown (the deployer does not say: shipprod.ProductionReader), so there is no baseline deployment to compare the canary with"
 	}
-	m.log.Info("monitor window started", "window", m.cfg.Window, "interval", m.cfg.Interval, "gates", len(m.gates))
+	return m.run(ctx, r)
+}
+
+// watchRun is one window: Watch's or a stage's.
+type watchRun struct {
+	rel  shipprod.Release
+	dep  shipprod.Deployment
+	base shipprod.MonitorBaseline
+	timing
+	// stage is the stage watched, nil for Watch; label names it in
+	// progress ("stage 2/3 (25%)").
+	stage *shipprod.StageInfo
+	label string
+	// skipCanary, when set, is why the canary gates are skipped.
+	skipCanary string
+	canary     []*canaryJudging
+}
+
+// run watches one window and returns the verdict.
+func (m *Monitor) run(ctx context.Context, r *watchRun) (Report, error) {
+	start := m.clock.Now()
+	end := start.Add(r.window)
+	states := m.newStates(r)
+	m.log.Info("monitor window started", "window", r.window, "interval", r.interval, "gates", len(m.gates), "stage", r.label)
 
 	var (
 		interrupted error
 		// ended says which gate's failure ended the window early, if one did.
 		ended windowEnd
 	)
-	next := start.Add(m.cfg.InitialDelay)
+	next := start.Add(r.delay)
 	results := make([]Measurement, len(states))
 	for !next.After(end) {
 		if d := next.Sub(m.clock.Now()); d > 0 {
@@ -449,27 +565,77 @@ func (m *Monitor) WatchReport(ctx context.Context, rel shipprod.Release, dep shi
 			interrupted = err
 			break
 		}
-		m.measureRound(ctx, states, results, rel, dep, base)
+		m.measureRound(ctx, states, results, r)
 		if err := ctx.Err(); err != nil {
 			interrupted = err
 			break
 		}
-		if running := m.recordRound(ctx, start, states, results, &ended); ended.by != nil || running == 0 {
+		last := next.Add(r.interval).After(end)
+		if running := m.recordRound(ctx, r, start, states, results, &ended, last); ended.by != nil || running == 0 {
 			break
 		}
-		next = next.Add(m.cfg.Interval)
+		next = next.Add(r.interval)
 	}
-	for _, st := range states {
-		if st.verdict == "" {
-			st.finish()
-			m.logVerdict(st)
-		}
-	}
-	rep := m.report(states, base, start, ended, interrupted)
+	m.finish(r, states)
+	rep := m.report(r, states, start, ended, interrupted)
 	if interrupted != nil {
-		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), m.cfg.Window, interrupted)
+		return rep, fmt.Errorf("monitor interrupted after %s of %s: %w", rep.FinishedAt.Sub(start), r.window, interrupted)
 	}
 	return rep, nil
+}
+
+// newStates prepares the gates for a window: the canary gates are skipped,
+// or their queries rendered for the canary and the baseline and their
+// judging prepared.
+func (m *Monitor) newStates(r *watchRun) []*gateState {
+	states := make([]*gateState, len(m.gates))
+	canary := false
+	for i, g := range m.gates {
+		st := newGateState(g, m.cfg.KeepMeasurements, m.policy())
+		st.index = i
+		states[i] = st
+		if !g.canary() {
+			continue
+		}
+		if r.skipCanary != "" {
+			st.skip(r.skipCanary)
+			continue
+		}
+		canary = true
+		st.cs = &canaryState{}
+		queries, err := canaryQueries(g.tmpl, r.rel, r.dep, *r.stage.Baseline)
+		if err != nil {
+			st.decide(shipprod.VerdictInconclusive, "cannot measure: "+err.Error())
+			m.logVerdict(st)
+			continue
+		}
+		st.cs.queries = queries
+		m.log.Info("monitor canary gate", "gate", g.name, "canary_query", queries[0], "baseline_query", queries[1])
+	}
+	if canary {
+		r.canary = m.newCanaryJudging(states, r.rounds())
+	}
+	return states
+}
+
+// finish decides the gates still running when the window ends: the canary
+// gates by the judge, on all their points; the others by their counts.
+func (m *Monitor) finish(r *watchRun, states []*gateState) {
+	var open []*gateState
+	for _, st := range states {
+		if st.verdict == "" {
+			open = append(open, st)
+		}
+	}
+	for _, cj := range r.canary {
+		cj.decide()
+	}
+	for _, st := range open {
+		if st.verdict == "" {
+			st.finish()
+		}
+		m.logVerdict(st)
+	}
 }
 
 // windowEnd is the gate whose failure ended the window early, and when.
@@ -481,20 +647,32 @@ type windowEnd struct {
 // measureRound measures every gate still running, concurrently: a slow
 // metrics source does not delay the health checks. Gate i's measurement
 // goes to results[i].
-func (m *Monitor) measureRound(ctx context.Context, states []*gateState, results []Measurement, rel shipprod.Release, dep shipprod.Deployment, base shipprod.MonitorBaseline) {
+func (m *Monitor) measureRound(ctx context.Context, states []*gateState, results []Measurement, r *watchRun) {
 	var wg sync.WaitGroup
 	for i, st := range states {
 		if st.verdict != "" {
 			continue
 		}
-		wg.Go(func() { results[i] = m.measure(ctx, st.g, rel, dep, base) })
+		wg.Go(func() { results[i] = m.measure(ctx, st, r) })
 	}
 	wg.Wait()
 }
 
 // recordRound records a round's measurements, notes in ended a failed gate
 // that ends the window, and returns how many gates are still running.
-func (m *Monitor) recordRound(ctx context.Context, start time.Time, states []*gateState, results []Measurement, ended *windowEnd) int {
+// Before the last round, the judge takes an interim look at the canary
+// gates' points: a failure it finds is this round's measurement.
+func (m *Monitor) recordRound(ctx context.Context, r *watchRun, start time.Time, states []*gateState, results []Measurement, ended *windowEnd, last bool) int {
+	for _, st := range states {
+		if st.cs != nil && st.verdict == "" {
+			st.cs.add(results[st.index])
+		}
+	}
+	if !last {
+		for _, cj := range r.canary {
+			cj.look(results)
+		}
+	}
 	running := 0
 	for i, st := range states {
 		if st.verdict != "" {
@@ -507,7 +685,7 @@ func (m *Monitor) recordRound(ctx context.Context, start time.Time, states []*ga
 		if m.onMeas != nil {
 			m.onMeas(meas)
 		}
-		m.tell(ctx, start, meas)
+		m.tell(ctx, r, start, meas)
 		if st.verdict == "" {
 			running++
 			continue
@@ -525,9 +703,9 @@ func (m *Monitor) recordRound(ctx context.Context, start time.Time, states []*ga
 }
 
 // report assembles the window's report and verdict.
-func (m *Monitor) report(states []*gateState, base shipprod.MonitorBaseline, start time.Time, ended windowEnd, interrupted error) Report {
-	rep := Report{Baseline: base, Measurements: map[string][]Measurement{}}
-	rep.StartedAt, rep.FinishedAt, rep.Window = start, m.clock.Now(), m.cfg.Window
+func (m *Monitor) report(r *watchRun, states []*gateState, start time.Time, ended windowEnd, interrupted error) Report {
+	rep := Report{Baseline: r.base, Measurements: map[string][]Measurement{}}
+	rep.StartedAt, rep.FinishedAt, rep.Window = start, m.clock.Now(), r.window
 	for _, st := range states {
 		rep.Gates = append(rep.Gates, st.result())
 		rep.Measurements[st.g.name] = st.kept()
@@ -538,10 +716,10 @@ func (m *Monitor) report(states []*gateState, base shipprod.MonitorBaseline, sta
 		if ended.by.g.critical {
 			kind = "critical gate"
 		}
-		endedText = fmt.Sprintf("%s %s failed at %s of %s and ended the window", kind, ended.by.g.name, ended.at.Sub(start), m.cfg.Window)
+		endedText = fmt.Sprintf("%s %s failed at %s of %s and ended the window", kind, ended.by.g.name, ended.at.Sub(start), r.window)
 		m.log.Warn("monitor window ended early", "gate", ended.by.g.name, "critical", ended.by.g.critical, "at", ended.at, "after", ended.at.Sub(start))
 	}
-	rep.Verdict, rep.Reason = m.verdict(states, endedText, rep.FinishedAt.Sub(start), interrupted)
+	rep.Verdict, rep.Reason = verdict(states, endedText, r.window, rep.FinishedAt.Sub(start), interrupted)
 	m.log.Info("monitor window ended", "verdict", rep.Verdict, "reason", rep.Reason)
 	return rep
 }
@@ -554,14 +732,18 @@ func (m *Monitor) logVerdict(st *gateState) {
 	m.log.Log(context.Background(), level, "monitor gate decided", "gate", st.g.name, "verdict", st.verdict, "dry_run", st.g.dryRun, "message", st.message)
 }
 
-// verdict is the worst verdict of the gates that count, and why.
-// ended, when set, says which gate ended the window early, and when.
-func (m *Monitor) verdict(states []*gateState, ended string, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
+// verdict is the worst verdict of the gates that count — neither dry-run
+// nor skipped — and why. ended, when set, says which gate ended the window
+// early, and when.
+func verdict(states []*gateState, ended string, window, elapsed time.Duration, interrupted error) (shipprod.Verdict, string) {
 	rank := map[shipprod.Verdict]int{shipprod.VerdictPassed: 0, shipprod.VerdictInconclusive: 1, shipprod.VerdictError: 2, shipprod.VerdictFailed: 3}
-	verdict := shipprod.VerdictPassed
+	v, counted := shipprod.VerdictPassed, 0
 	for _, st := range states {
-		if !st.g.dryRun && rank[st.verdict] > rank[verdict] {
-			verdict = st.verdict
+		if st.counts() {
+			counted++
+			if rank[st.verdict] > rank[v] {
+				v = st.verdict
+			}
 		}
 	}
 	var reasons []string
@@ -569,46 +751,62 @@ func (m *Monitor) verdict(states []*gateState, ended string, elapsed time.Durati
 	ordered := slices.Clone(states)
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].g.critical && !ordered[j].g.critical })
 	for _, st := range ordered {
-		if !st.g.dryRun && st.verdict == verdict && verdict != shipprod.VerdictPassed {
+		if st.counts() && st.verdict == v && v != shipprod.VerdictPassed {
 			reasons = append(reasons, st.message)
 		}
 	}
 	switch {
 	case interrupted != nil:
-		reasons = append([]string{fmt.Sprintf("interrupted after %s of %s (%v)", elapsed, m.cfg.Window, interrupted)}, reasons...)
-		if verdict == shipprod.VerdictPassed {
-			verdict = shipprod.VerdictInconclusive
+		reasons = append([]string{fmt.Sprintf("interrupted after %s of %s (%v)", elapsed, window, interrupted)}, reasons...)
+		if v == shipprod.VerdictPassed {
+			v = shipprod.VerdictInconclusive
 		}
 	case ended != "":
 		reasons = append(reasons, ended)
-	case verdict == shipprod.VerdictPassed:
-		counted := 0
-		for _, st := range states {
-			if !st.g.dryRun {
-				counted++
-			}
-		}
-		if counted == 0 {
-			reasons = append(reasons, "every gate is dry-run: nothing can fail the window")
-		} else {
-			reasons = append(reasons, fmt.Sprintf("all %d gates passed over %s", counted, elapsed.Round(time.Millisecond)))
-		}
+	case v == shipprod.VerdictPassed:
+		v, reasons = passedReason(states, counted, elapsed)
 	}
-	if verdict == shipprod.VerdictError {
+	if v == shipprod.VerdictError {
 		reasons = append(reasons, "the metrics source failed; production was not judged unhealthy")
 	}
 	for _, st := range states {
-		if st.g.dryRun && st.verdict != shipprod.VerdictPassed {
+		if !st.counts() && st.verdict != shipprod.VerdictPassed {
 			reasons = append(reasons, st.message)
 		}
 	}
-	return verdict, strings.Join(reasons, "; ")
+	return v, strings.Join(reasons, "; ")
+}
+
+// passedReason says why a window whose counted gates all passed passed —
+// or, when no gate counted, why nothing judged it.
+func passedReason(states []*gateState, counted int, elapsed time.Duration) (shipprod.Verdict, []string) {
+	if counted > 0 {
+		return shipprod.VerdictPassed, []string{fmt.Sprintf("all %d gates passed over %s", counted, elapsed.Round(time.Millisecond))}
+	}
+	for _, st := range states {
+		if st.skipped && !st.g.dryRun {
+			// Only skipped gates could have judged it: nothing did.
+			return shipprod.VerdictInconclusive, []string{"no gate could judge the window"}
+		}
+	}
+	return shipprod.VerdictPassed, []string{"every gate is dry-run: nothing can fail the window"}
 }
 
 // tell reports a measurement as the step's progress: the gate, what was
-// measured, and how much of the window has passed and is left.
-func (m *Monitor) tell(ctx context.Context, start time.Time, meas Measurement) {
+// measured, and how much of the window has passed and is left. In a stage,
+// the message names the stage and says it: "stage 2/3 (25%): error-rate:
+// value 0.4% vs threshold 1% — 3m0s of 10m0s".
+func (m *Monitor) tell(ctx context.Context, r *watchRun, start time.Time, meas Measurement) {
 	elapsed := meas.At.Sub(start)
+	msg := fmt.Sprintf("%s: %s", meas.Gate, meas.Message)
+	if r.label != "" {
+		// On a real clock, "3m0s of 10m0s" rather than "3m0.004117s of 10m0s".
+		shown := elapsed.Round(time.Second)
+		if r.window < time.Minute {
+			shown = elapsed.Round(10 * time.Millisecond)
+		}
+		msg = fmt.Sprintf("%s: %s — %s of %s", r.label, msg, shown, r.window)
+	}
 	status := shipprod.HealthPass
 	switch meas.Phase {
 	case shipprod.VerdictFailed:
@@ -617,8 +815,8 @@ func (m *Monitor) tell(ctx context.Context, start time.Time, meas Measurement) {
 		status = shipprod.HealthWarn
 	}
 	shipprod.ReportProgress(ctx, shipprod.Progress{
-		Message: fmt.Sprintf("%s: %s", meas.Gate, meas.Message), Status: status,
-		Elapsed: elapsed, Remaining: max(m.cfg.Window-elapsed, 0),
+		Message: msg, Status: status,
+		Elapsed: elapsed, Remaining: max(r.window-elapsed, 0),
 	})
 }
 

@@ -525,7 +525,7 @@ func TestConfigErrors(t *testing.T) {
 		"monitor.gates[0]: name is missing; every gate needs a name for the report",
 		"monitor.gates[1] (both): sets query and alerts; a gate measures one thing",
 		"monitor.gates[2] (none): no kind: set one of health, query or alerts",
-		"monitor.gates[3] (no-compare): compare is required for a query gate: threshold (max/min), increase (max_increase over the baseline) or ratio (max_ratio over the baseline)",
+		"monitor.gates[3] (no-compare): compare is required for a query gate: threshold (max/min), increase (max_increase over the baseline), ratio (max_ratio over the baseline) or canary (the canary against the baseline deployment, during a rollout)",
 		"compare: ratio needs max_ratio >= 1 (e.g. 1.10 for at most 10% worse); max does not apply to compare: ratio",
 		`no_data "ignore" is not inconclusive, pass, fail or error; unit "furlongs" is not ratio, percent, seconds or ms`,
 		"monitor.gates[6] (health-no-checker): unit: only for query gates, not health; a health gate needs the health checks (monitor.Options.Health)",

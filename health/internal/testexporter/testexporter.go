@@ -3,13 +3,18 @@
 // code and a latency histogram — at a steady rate, with an error share and a
 // latency the test sets, and serves the metrics with client_golang for a real
 // Prometheus to scrape. Every series carries a run label, so that a test
-// queries only its own data on a long-lived server.
+// queries only its own data on a long-lived server. AddDeployment adds the
+// traffic of another deployment of the service (a canary beside the stable
+// release), whose series carry a deployment label.
 //
 // Metrics:
 //
-//	shipprod_test_http_requests_total{run, code}
-//	shipprod_test_http_request_duration_seconds{run}   (histogram)
-//	shipprod_test_alert{run}                           (1 while SetAlert(true))
+//	shipprod_test_http_requests_total{run, deployment, code}
+//	shipprod_test_http_request_duration_seconds{run, deployment}   (histogram)
+//	shipprod_test_alert{run}                                       (1 while SetAlert(true))
+//
+// The exporter's own traffic has no deployment label (an empty value,
+// which Prometheus drops).
 package testexporter
 
 import (
@@ -27,17 +32,27 @@ import (
 // Exporter serves simulated traffic metrics.
 type Exporter struct {
 	requests *prom.CounterVec
-	latency  prom.Histogram
+	latency  *prom.HistogramVec
 	alert    prom.Gauge
 	srv      *http.Server
 	ln       net.Listener
 
-	mu         sync.Mutex
-	errorShare float64
-	latencySec float64
+	// own is the exporter's own traffic, without a deployment label.
+	own *Deployment
+	// mu guards the traffic of the deployments, own included.
+	mu          sync.Mutex
+	deployments []*Deployment
 
 	stop chan struct{}
 	done sync.WaitGroup
+}
+
+// Deployment is the simulated traffic of one deployment of the service.
+type Deployment struct {
+	e          *Exporter
+	name       string
+	errorShare float64
+	latencySec float64
 }
 
 // RequestsPerTick is how many requests each 10 ms tick simulates.
@@ -49,18 +64,15 @@ func Start(addr, run string) (*Exporter, error) {
 	reg := prom.NewRegistry()
 	labels := prom.Labels{"run": run}
 	e := &Exporter{
-		requests: prom.NewCounterVec(prom.CounterOpts{Name: "shipprod_test_http_requests_total", Help: "Simulated HTTP requests.", ConstLabels: labels}, []string{"code"}),
-		latency: prom.NewHistogram(prom.HistogramOpts{Name: "shipprod_test_http_request_duration_seconds", Help: "Simulated request latency.",
-			ConstLabels: labels, Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}}),
-		alert:      prom.NewGauge(prom.GaugeOpts{Name: "shipprod_test_alert", Help: "1 while the test wants its alert to fire.", ConstLabels: labels}),
-		latencySec: 0.02,
-		stop:       make(chan struct{}),
+		requests: prom.NewCounterVec(prom.CounterOpts{Name: "shipprod_test_http_requests_total", Help: "Simulated HTTP requests.", ConstLabels: labels},
+			[]string{"deployment", "code"}),
+		latency: prom.NewHistogramVec(prom.HistogramOpts{Name: "shipprod_test_http_request_duration_seconds", Help: "Simulated request latency.",
+			ConstLabels: labels, Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}}, []string{"deployment"}),
+		alert: prom.NewGauge(prom.GaugeOpts{Name: "shipprod_test_alert", Help: "1 while the test wants its alert to fire.", ConstLabels: labels}),
+		stop:  make(chan struct{}),
 	}
 	reg.MustRegister(e.requests, e.latency, e.alert)
-	// Both series exist from the start, so that an error ratio is 0, not
-	// "no data", before the first error.
-	e.requests.WithLabelValues("200")
-	e.requests.WithLabelValues("500")
+	e.own = e.AddDeployment("")
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -84,6 +96,21 @@ func Start(addr, run string) (*Exporter, error) {
 // Addr is the address the exporter listens on.
 func (e *Exporter) Addr() string { return e.ln.Addr().String() }
 
+// AddDeployment starts the traffic of another deployment, RequestsPerTick
+// requests each tick like the exporter's own, with no errors and 20 ms per
+// request; its series carry deployment=name.
+func (e *Exporter) AddDeployment(name string) *Deployment {
+	d := &Deployment{e: e, name: name, latencySec: 0.02}
+	// Both series exist from the start, so that an error ratio is 0, not
+	// "no data", before the first error.
+	e.requests.WithLabelValues(name, "200")
+	e.requests.WithLabelValues(name, "500")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.deployments = append(e.deployments, d)
+	return d
+}
+
 func (e *Exporter) traffic() {
 	defer e.done.Done()
 	t := time.NewTicker(10 * time.Millisecond)
@@ -95,29 +122,44 @@ func (e *Exporter) traffic() {
 		case <-t.C:
 		}
 		e.mu.Lock()
-		share, lat := e.errorShare, e.latencySec
+		deps := make([]Deployment, len(e.deployments))
+		for i, d := range e.deployments {
+			deps[i] = *d
+		}
 		e.mu.Unlock()
-		errs := int(math.Round(share * RequestsPerTick))
-		e.requests.WithLabelValues("500").Add(float64(errs))
-		e.requests.WithLabelValues("200").Add(float64(RequestsPerTick - errs))
-		for range RequestsPerTick {
-			e.latency.Observe(lat)
+		for _, d := range deps {
+			errs := int(math.Round(d.errorShare * RequestsPerTick))
+			e.requests.WithLabelValues(d.name, "500").Add(float64(errs))
+			e.requests.WithLabelValues(d.name, "200").Add(float64(RequestsPerTick - errs))
+			lat := e.latency.WithLabelValues(d.name)
+			for range RequestsPerTick {
+				lat.Observe(d.latencySec)
+			}
 		}
 	}
 }
 
-// SetErrorShare sets the share of requests (0-1) answered 500.
-func (e *Exporter) SetErrorShare(share float64) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.errorShare = share
+// SetErrorShare sets the share of the exporter's own requests (0-1)
+// answered 500.
+func (e *Exporter) SetErrorShare(share float64) { e.own.SetErrorShare(share) }
+
+// SetLatency sets the latency every request of the exporter's own
+// observes.
+func (e *Exporter) SetLatency(d time.Duration) { e.own.SetLatency(d) }
+
+// SetErrorShare sets the share of the deployment's requests (0-1)
+// answered 500.
+func (d *Deployment) SetErrorShare(share float64) {
+	d.e.mu.Lock()
+	defer d.e.mu.Unlock()
+	d.errorShare = share
 }
 
-// SetLatency sets the latency every request observes.
-func (e *Exporter) SetLatency(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.latencySec = d.Seconds()
+// SetLatency sets the latency every request of the deployment observes.
+func (d *Deployment) SetLatency(lat time.Duration) {
+	d.e.mu.Lock()
+	defer d.e.mu.Unlock()
+	d.latencySec = lat.Seconds()
 }
 
 // SetAlert sets shipprod_test_alert, which the test Prometheus's rule turns
