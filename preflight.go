@@ -31,6 +31,16 @@ type PreflightError struct {
 	Failures []PreflightFailure
 }
 
+// PreflightCheck is one pre-flight check a Plan ran: the implementation
+// of a step that was asked whether it can do its part, and its answer.
+type PreflightCheck struct {
+	Step StepName `json:"step"`
+	// Impl names the implementation that was asked.
+	Impl string `json:"impl"`
+	// Error is why it cannot do its part; empty when it passed.
+	Error string `json:"error,omitempty"`
+}
+
 // PreflightFailure is one failed pre-flight check.
 type PreflightFailure struct {
 	Step StepName
@@ -62,25 +72,44 @@ func (e *PreflightError) Unwrap() []error {
 func (e *execution) preflight(ctx context.Context) (string, error) {
 	var failures []PreflightFailure
 	if e.p.policy() == PolicyNotify && e.p.Notifier == nil {
-		failures = append(failures, PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
-			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")})
+		f := PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
+			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")}
+		failures = append(failures, f)
+		if e.plan != nil {
+			e.plan.Preflight = append(e.plan.Preflight, PreflightCheck{Step: f.Step, Impl: f.Impl, Error: f.Err.Error()})
+		}
 	}
 	for _, s := range e.preflighters() {
-		if err := s.impl.(Preflighter).Preflight(ctx, e.res.Release); err != nil {
-			if ctx.Err() != nil {
-				return "", ctx.Err()
-			}
+		err := s.impl.(Preflighter).Preflight(ctx, e.res.Release)
+		if err != nil && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		e.recordPreflight(s.name, s.impl, err)
+		if err != nil {
 			failures = append(failures, PreflightFailure{Step: s.name, Impl: describe(s.impl), Err: err})
 		}
 	}
 	warning, err := e.checkCandidate(ctx)
 	if err != nil {
+		e.recordPreflight(StepDeploy, e.p.Deployer, err)
 		failures = append(failures, PreflightFailure{Step: StepDeploy, Impl: describe(e.p.Deployer), Err: err})
 	}
 	if len(failures) > 0 {
 		return "", &PreflightError{Failures: failures}
 	}
 	return warning, nil
+}
+
+// recordPreflight adds a check's answer to the plan, when planning.
+func (e *execution) recordPreflight(step StepName, impl any, err error) {
+	if e.plan == nil {
+		return
+	}
+	c := PreflightCheck{Step: step, Impl: describe(impl)}
+	if err != nil {
+		c.Error = err.Error()
+	}
+	e.plan.Preflight = append(e.plan.Preflight, c)
 }
 
 // checkCandidate asks a deployer that promotes an existing build which one
