@@ -202,8 +202,8 @@ func TestBlockedGateChangesNothing(t *testing.T) {
 	assert.Equal(t, before, p.snapshot(), "no commit, tag, push or file was made")
 }
 
-// jsonLines decodes the CLI's JSON Lines output.
-func jsonLines(t *testing.T, out string) []map[string]json.RawMessage {
+// decodeJSONLines decodes the CLI's JSON Lines output.
+func decodeJSONLines(t *testing.T, out string) []map[string]json.RawMessage {
 	t.Helper()
 	var lines []map[string]json.RawMessage
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -247,7 +247,7 @@ func TestPlanChangesNothingAndListsWhatShipDoes(t *testing.T) {
 	require.Equal(t, ExitOK, code, errOut)
 	var done []shipprod.Action
 	var result shipprod.Result
-	for _, line := range jsonLines(t, out) {
+	for _, line := range decodeJSONLines(t, out) {
 		if raw, ok := line["result"]; ok {
 			require.NoError(t, json.Unmarshal(raw, &result))
 			continue
@@ -558,7 +558,7 @@ func TestDemoJSONSaysWhereTheProjectIs(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := (&App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{"demo", "--json", "--keep=false"})
 	require.Equal(t, ExitOK, code, errOut.String())
-	lines := jsonLines(t, out.String())
+	lines := decodeJSONLines(t, out.String())
 	require.NotEmpty(t, lines)
 	var first struct {
 		Demo struct{ Project, Production string }
