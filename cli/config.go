@@ -18,7 +18,6 @@ import (
 	"github.com/shipprod/shipprod/health"
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/yamlstrict"
-	"github.com/shipprod/shipprod/journal"
 	"github.com/shipprod/shipprod/notify"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/githubactions"
@@ -391,19 +390,10 @@ func (b *builder) notify() error {
 }
 
 func (b *builder) journal() error {
-	if b.cfg.Journal.Disabled {
-		return nil
+	j, err := journalFile(b.ctx, b.dir, b.cfg.Journal)
+	if err != nil || j == nil {
+		return err
 	}
-	j := journal.File{Path: b.cfg.Journal.Path}
-	switch {
-	case j.Path == "":
-		var err error
-		if j, err = journal.InGitDir(b.ctx, b.dir); err != nil {
-			return err
-		}
-	case !filepath.IsAbs(j.Path):
-		j.Path = filepath.Join(b.dir, j.Path)
-	}
-	b.p.Journal = j
+	b.p.Journal = *j
 	return nil
 }

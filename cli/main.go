@@ -281,7 +281,8 @@ and watches production, rolling back on its own when it degrades.`,
 	root.PersistentPreRun = func(c *cobra.Command, _ []string) {
 		inv.opts.configSet = c.Flags().Changed("config")
 	}
-	root.AddCommand(inv.shipCommand(), inv.planCommand(), inv.versionCommand(), inv.demoCommand())
+	root.AddCommand(inv.shipCommand(), inv.planCommand(), inv.versionCommand(), inv.demoCommand(), inv.rollbackCommand(),
+		inv.statusCommand(), inv.checkCommand(), inv.initCommand())
 	return root
 }
 
