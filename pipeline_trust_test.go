@@ -374,3 +374,24 @@ func TestAcceptedDeploymentIsFollowedOnResume(t *testing.T) {
 	assert.NotContains(t, strings.Join(f.calls.list(), ","), "deploy v1.3.0", "the deployment is not started twice")
 	assert.Equal(t, "build-42", res.Deployment.ID)
 }
+
+// preflightReporter is a Reporter with a pre-flight check.
+type preflightReporter struct{ *fakeReporter }
+
+func (r preflightReporter) Preflight(context.Context, shipprod.Release) error {
+	r.c.add("preflight reporter")
+	return nil
+}
+
+// The report and the final report are one Reporter: the pre-flight asks it
+// once, even when it is a list of Reporters (a slice, which Go cannot
+// compare).
+func TestPreflightAsksEachImplementationOnce(t *testing.T) {
+	f := newFixture()
+	f.p.Reporter = shipprod.Reporters(preflightReporter{f.reporter})
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"next", "preflight reporter"}, f.calls.list())
+	require.Len(t, plan.Preflight, 1)
+	assert.Equal(t, shipprod.StepReport, plan.Preflight[0].Step)
+}

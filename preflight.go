@@ -164,13 +164,31 @@ func (e *execution) skipPreflight() string {
 
 // askedBefore reports whether impl (the same value) was asked already.
 func askedBefore(asked []any, impl any) bool {
-	if !reflect.TypeOf(impl).Comparable() {
-		return false
-	}
 	for _, a := range asked {
-		if reflect.TypeOf(a) == reflect.TypeOf(impl) && a == impl {
+		if sameImpl(a, impl) {
 			return true
 		}
+	}
+	return false
+}
+
+// sameImpl reports whether a and b are the same implementation: equal
+// values of one type, or, for types that cannot be compared (a slice such
+// as the Reporters of shipprod.Reporters), the same slice, map or function.
+func sameImpl(a, b any) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb {
+		return false
+	}
+	if ta.Comparable() {
+		return a == b
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	switch va.Kind() {
+	case reflect.Slice:
+		return va.Len() == vb.Len() && (va.Len() == 0 || va.Pointer() == vb.Pointer())
+	case reflect.Map, reflect.Func:
+		return va.Pointer() == vb.Pointer()
 	}
 	return false
 }

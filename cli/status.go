@@ -3,8 +3,11 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -187,6 +190,10 @@ func statusLock(ctx context.Context, dir string, st *statusJSON) error {
 	path, err := lock.InGitDir(ctx, dir)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		st.Lock = lockJSON{} // no run ever took it
+		return nil
 	}
 	h, held, err := lock.Inspect(path)
 	if err != nil {
