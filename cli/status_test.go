@@ -20,7 +20,7 @@ type statusLine struct {
 	Schema     string
 	Production *struct {
 		Provider, ID, Source string
-		Release          struct{ Version, Tag string }
+		Release              struct{ Version, Tag string }
 	}
 	LastRun *struct {
 		Outcome    string
