@@ -48,6 +48,10 @@ func TestRollbackThroughTheBinary(t *testing.T) {
 	require.NotNil(t, doc.Rollback)
 	assert.Equal(t, "v1.2.0", doc.Rollback.Target)
 	assert.Contains(t, doc.Rollback.Reason, "checkout errors up 3x")
+	assert.True(t, doc.Rollback.Manual, "the report says the rollback was asked for by hand")
+	md, err := os.ReadFile(filepath.Join(p.work, "specs", demoFeature, "production-ship-report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "production was then rolled back by hand to v1.2.0")
 	require.NotNil(t, doc.Rollback.Health)
 	assert.True(t, doc.Rollback.Health.Passed)
 	// So does the state file.
