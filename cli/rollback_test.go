@@ -300,3 +300,25 @@ func TestRollbackAndStatusAskTheDeployerWhatProductionRuns(t *testing.T) {
 	assert.Contains(t, errOut.String(), "production already runs v1.2.0")
 	assert.Equal(t, before, p.snapshot(), "the journal's v1.3.0 was not rolled back over the hand-made change")
 }
+
+// What production ran before the last deploy, as the deployer read it then
+// (the journal's PreviousProduction), is restored rather than the previous
+// release tag: here an untagged hotfix of 1.2.0.
+func TestRollbackRestoresWhatProductionRanBefore(t *testing.T) {
+	p := newProject(t)
+	hotfix := p.git(p.local, "rev-parse", "HEAD~1")
+	_, release := p.deployByHand()
+	res := loadJournal(t, p)
+	res.PreviousProduction = &shipprod.Deployment{Provider: "git-push", ID: hotfix, Commit: hotfix, Version: "1.2.0"}
+	j, err := journal.InGitDir(context.Background(), p.work)
+	require.NoError(t, err)
+	require.NoError(t, j.Save(context.Background(), res))
+
+	var out, errOut strings.Builder
+	code := (&App{Stdin: strings.NewReader("y\n"), Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{"rollback", "--dir", p.work})
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "Rollback: restore 1.2.0, what production ran before v1.3.0 was deployed,")
+	assert.Contains(t, out.String(), "Roll production back to 1.2.0? [y/N]")
+	assert.Equal(t, hotfix, p.git(p.remote, "rev-parse", "refs/heads/production"))
+	assert.Equal(t, []string{release}, deploymentIDs(loadJournal(t, p).RolledBackBuilds))
+}

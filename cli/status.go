@@ -50,6 +50,8 @@ type statusJSON struct {
 }
 
 type lastRunJSON struct {
+	// Outcome is the run's outcome; a run that has not ended is running
+	// (a run holds the lock) or stopped (it was killed).
 	Outcome    string          `json:"outcome"`
 	Release    releaseJSON     `json:"release"`
 	Deployment *deploymentJSON `json:"deployment,omitempty"`
@@ -97,6 +99,12 @@ func (inv *invocation) status(ctx context.Context) error {
 	if err := statusLock(ctx, o.dir, &st); err != nil {
 		return err
 	}
+	if run := st.LastRun; run != nil && run.Outcome == "unended" {
+		run.Outcome = "stopped"
+		if st.Lock.Held {
+			run.Outcome = "running"
+		}
+	}
 	if o.json {
 		err := (&jsonLines{w: inv.stdout}).write(SchemaStatus, st)
 		return cmp.Or(cfgErr, err)
@@ -131,7 +139,9 @@ func newLastRunJSON(res *shipprod.Result) *lastRunJSON {
 		StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Reports: res.Reports, Error: res.Error,
 		Unfinished: unfinished(res)}
 	if out.Outcome == "" {
-		out.Outcome = "running"
+		// The run has not ended: it runs now (status says whether the
+		// lock is held), or it was killed.
+		out.Outcome = "unended"
 	}
 	if !res.FinishedAt.IsZero() {
 		out.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()

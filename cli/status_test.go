@@ -148,3 +148,18 @@ func TestStatusWithABrokenConfiguration(t *testing.T) {
 	assert.Contains(t, out, "Last run:    shipped v1.3.0", "what the journal knows is still said")
 	assert.Contains(t, out, "the configuration could not be read")
 }
+
+// A run the journal records as not ended, with the lock free, was killed:
+// status says so, and that the next ship resumes it.
+func TestStatusOfAKilledRun(t *testing.T) {
+	p := newProject(t)
+	j, err := journal.InGitDir(context.Background(), p.work)
+	require.NoError(t, err)
+	require.NoError(t, j.Save(context.Background(), &shipprod.Result{StartedAt: time.Now(),
+		Release: shipprod.Release{Version: "1.3.0", Tag: "v1.3.0", PreviousTag: "v1.2.0"},
+		Steps:   []shipprod.StepRecord{{Step: shipprod.StepVersion, Status: shipprod.StepDone}, {Step: shipprod.StepDeploy, Status: shipprod.StepRunning}}}))
+	code, out, errOut := p.run("status")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "Last run:    stopped v1.3.0 (from v1.2.0)")
+	assert.Contains(t, out, "unfinished: shipprod ship resumes it")
+}
