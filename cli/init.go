@@ -182,8 +182,11 @@ func isGitHubURL(url string) bool {
 			return true
 		}
 	}
-	return regexp.MustCompile(`^https://[^/@]+@github\.com/`).MatchString(url)
+	return githubWithCredentials.MatchString(url)
 }
+
+// githubWithCredentials is an https URL of github.com with credentials.
+var githubWithCredentials = regexp.MustCompile(`^https://[^/@]+@github\.com/`)
 
 // goVersionRe finds a Go `const Version = "x.y.z"` the versioner can bump.
 var goVersionRe = regexp.MustCompile(`(?m)^[ \t]*(?:(?:const|var)[ \t]+)?Version[ \t]*(?:string[ \t]*)?=[ \t]*"v?[0-9]+\.[0-9]+\.[0-9]+[^"\n]*"`)
