@@ -51,6 +51,17 @@ func TestPreflightFailureStopsBeforeAnyChange(t *testing.T) {
 	var pe *shipprod.PreflightError
 	require.ErrorAs(t, err, &pe, "plan runs the pre-flight too")
 	assert.NotEmpty(t, plan.Actions())
+	require.Len(t, plan.Preflight, 1, "the plan lists each check it ran")
+	assert.Equal(t, shipprod.StepDeploy, plan.Preflight[0].Step)
+	assert.Contains(t, plan.Preflight[0].Error, "VERCEL_ORG_ID")
+
+	d.preflightErr = nil
+	plan, err = f.p.Plan(context.Background())
+	require.NoError(t, err)
+	require.Len(t, plan.Preflight, 1)
+	assert.Equal(t, shipprod.PreflightCheck{Step: shipprod.StepDeploy, Impl: plan.Preflight[0].Impl}, plan.Preflight[0], "a check that passed has no error")
+	assert.NotEmpty(t, plan.Preflight[0].Impl)
+	d.preflightErr = errors.New("VERCEL_TOKEN is not valid for team acme: set team or VERCEL_ORG_ID")
 
 	f.calls.log = nil
 	res, err := f.p.Run(context.Background())
@@ -83,6 +94,7 @@ func TestRollbackRestoresWhatProductionRan(t *testing.T) {
 	rb, _ := res.Step(shipprod.StepRollback)
 	assert.Equal(t, "Rolling back to v1.4.0", rb.Title)
 	assert.Equal(t, []string{"dep-1.3.0"}, deploymentIDs(res.RolledBackBuilds))
+	assert.False(t, res.Rollback.Manual, "the Pipeline rolled back on its own")
 }
 
 func deploymentIDs(deps []shipprod.Deployment) []string {
@@ -395,4 +407,54 @@ func TestRunKilledDuringTheBumpIsCleanedUp(t *testing.T) {
 	_, err = f.p.Plan(context.Background())
 	require.NoError(t, err)
 	assert.NotContains(t, f.calls.list(), "recover 1.3.0", "plan changes nothing")
+}
+
+// preflightReporter is a Reporter with a pre-flight check.
+type preflightReporter struct{ *fakeReporter }
+
+func (r preflightReporter) Preflight(context.Context, shipprod.Release) error {
+	r.c.add("preflight reporter")
+	return nil
+}
+
+// The report and the final report are one Reporter: the pre-flight asks it
+// once, even when it is a list of Reporters (a slice, which Go cannot
+// compare).
+func TestPreflightAsksEachImplementationOnce(t *testing.T) {
+	f := newFixture()
+	f.p.Reporter = shipprod.Reporters(preflightReporter{f.reporter})
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"next", "preflight reporter"}, f.calls.list())
+	require.Len(t, plan.Preflight, 1)
+	assert.Equal(t, shipprod.StepReport, plan.Preflight[0].Step)
+}
+
+// A program rolls back by hand with Pipeline.Rollback: the deployer's
+// rollback, then the health checks of the release restored.
+func TestPipelineRollbackByHand(t *testing.T) {
+	f := newFixture()
+	failed := shipprod.Deployment{Provider: "fake", ID: "dep-1.3.0"}
+	to := shipprod.Release{Version: "1.2.0", Tag: "v1.2.0"}
+	report, err := f.p.Rollback(context.Background(), failed, to, "checkout errors")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"rollback dep-1.3.0 to v1.2.0", "health 1.2.0 dep-1.2.0"}, f.calls.list())
+	assert.True(t, report.Manual)
+	assert.Equal(t, "checkout errors", report.Reason)
+	assert.Equal(t, "dep-1.2.0", report.Restored.ID)
+	require.NotNil(t, report.Health)
+	assert.True(t, report.Health.OK())
+
+	f.health.unhealthy["1.2.0"] = true
+	report, err = f.p.Rollback(context.Background(), failed, to, "")
+	var hc *shipprod.HealthCheckError
+	require.ErrorAs(t, err, &hc, "the restored release is unhealthy too")
+	assert.Equal(t, "dep-1.2.0", report.Restored.ID, "production was rolled back all the same")
+
+	f.p.Deployer = f.dep // no rollback capability
+	f.calls.log = nil
+	report, err = f.p.Rollback(context.Background(), failed, to, "")
+	require.ErrorIs(t, err, shipprod.ErrCannotRollback)
+	assert.Empty(t, f.calls.list(), "nothing was asked of the deployer")
+	assert.Equal(t, shipprod.ErrCannotRollback.Error(), report.Error)
 }

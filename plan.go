@@ -68,6 +68,10 @@ type Plan struct {
 	// Warnings say what the configuration leaves unchecked (no health
 	// checks, no monitor, no deployer).
 	Warnings []string `json:"warnings,omitempty"`
+	// Preflight is every pre-flight check the plan ran, passed or failed,
+	// in step order (none when the pre-flight did not run: a gate-less
+	// plan with nothing to release, say).
+	Preflight []PreflightCheck `json:"preflight,omitempty"`
 
 	// What RunPlan needs to run this plan without deciding again.
 	made      bool

@@ -31,6 +31,16 @@ type PreflightError struct {
 	Failures []PreflightFailure
 }
 
+// PreflightCheck is one pre-flight check a Plan ran: the implementation
+// of a step that was asked whether it can do its part, and its answer.
+type PreflightCheck struct {
+	Step StepName `json:"step"`
+	// Impl names the implementation that was asked.
+	Impl string `json:"impl"`
+	// Error is why it cannot do its part; empty when it passed.
+	Error string `json:"error,omitempty"`
+}
+
 // PreflightFailure is one failed pre-flight check.
 type PreflightFailure struct {
 	Step StepName
@@ -65,25 +75,44 @@ func (e *execution) preflight(ctx context.Context) (string, error) {
 		failures = append(failures, PreflightFailure{Step: StepRollout, Impl: "Pipeline.Rollout", Err: err})
 	}
 	if e.p.policy() == PolicyNotify && e.p.Notifier == nil {
-		failures = append(failures, PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
-			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")})
+		f := PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
+			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")}
+		failures = append(failures, f)
+		if e.plan != nil {
+			e.plan.Preflight = append(e.plan.Preflight, PreflightCheck{Step: f.Step, Impl: f.Impl, Error: f.Err.Error()})
+		}
 	}
 	for _, s := range e.preflighters() {
-		if err := s.impl.(Preflighter).Preflight(ctx, e.res.Release); err != nil {
-			if ctx.Err() != nil {
-				return "", ctx.Err()
-			}
+		err := s.impl.(Preflighter).Preflight(ctx, e.res.Release)
+		if err != nil && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		e.recordPreflight(s.name, s.impl, err)
+		if err != nil {
 			failures = append(failures, PreflightFailure{Step: s.name, Impl: describe(s.impl), Err: err})
 		}
 	}
 	warning, err := e.checkCandidate(ctx)
 	if err != nil {
+		e.recordPreflight(StepDeploy, e.p.Deployer, err)
 		failures = append(failures, PreflightFailure{Step: StepDeploy, Impl: describe(e.p.Deployer), Err: err})
 	}
 	if len(failures) > 0 {
 		return "", &PreflightError{Failures: failures}
 	}
 	return warning, nil
+}
+
+// recordPreflight adds a check's answer to the plan, when planning.
+func (e *execution) recordPreflight(step StepName, impl any, err error) {
+	if e.plan == nil {
+		return
+	}
+	c := PreflightCheck{Step: step, Impl: describe(impl)}
+	if err != nil {
+		c.Error = err.Error()
+	}
+	e.plan.Preflight = append(e.plan.Preflight, c)
 }
 
 // checkCandidate asks a deployer that promotes an existing build which one
@@ -138,13 +167,31 @@ func (e *execution) skipPreflight() string {
 
 // askedBefore reports whether impl (the same value) was asked already.
 func askedBefore(asked []any, impl any) bool {
-	if !reflect.TypeOf(impl).Comparable() {
-		return false
-	}
 	for _, a := range asked {
-		if reflect.TypeOf(a) == reflect.TypeOf(impl) && a == impl {
+		if sameImpl(a, impl) {
 			return true
 		}
+	}
+	return false
+}
+
+// sameImpl reports whether a and b are the same implementation: equal
+// values of one type, or, for types that cannot be compared (a slice such
+// as the Reporters of shipprod.Reporters), the same slice, map or function.
+func sameImpl(a, b any) bool {
+	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
+	if ta != tb {
+		return false
+	}
+	if ta.Comparable() {
+		return a == b
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	switch va.Kind() {
+	case reflect.Slice:
+		return va.Len() == vb.Len() && (va.Len() == 0 || va.Pointer() == vb.Pointer())
+	case reflect.Map, reflect.Func:
+		return va.Pointer() == vb.Pointer()
 	}
 	return false
 }

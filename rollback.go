@@ -19,6 +19,7 @@ var ErrCannotRollback = errors.New("the deployer cannot roll back")
 // was done even when err is not nil.
 func (p *Pipeline) Rollback(ctx context.Context, failed Deployment, to Release, reason string) (*RollbackReport, error) {
 	report, _, err := p.rollBack(ctx, failed, to, reason)
+	report.Manual = true
 	return report, err
 }
 

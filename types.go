@@ -254,6 +254,10 @@ type RollbackReport struct {
 	// Notes say what else was undone (a release tag deleted, …).
 	Notes []string `json:"notes,omitempty"`
 	Error string   `json:"error,omitempty"`
+	// Manual is set when a program asked for the rollback
+	// (Pipeline.Rollback, as `shipprod rollback` does), rather than the
+	// Pipeline on finding production unhealthy.
+	Manual bool `json:"manual,omitempty"`
 }
 
 // GateResult is the verdict on one release gate.

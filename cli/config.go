@@ -19,7 +19,6 @@ import (
 	"github.com/shipprod/shipprod/health"
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/yamlstrict"
-	"github.com/shipprod/shipprod/journal"
 	"github.com/shipprod/shipprod/notify"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/githubactions"
@@ -35,17 +34,38 @@ import (
 type Config struct {
 	// State is the Spec-Flow state file; empty means the newest
 	// specs/NNN-*/state.yaml (or epics/NNN-*/state.yaml).
-	State   gate.StateConfig `yaml:"state"`
-	Gates   GatesConfig      `yaml:"gates"`
-	Version version.Config   `yaml:"version"`
-	Git     tag.Git          `yaml:"git"`
-	Tag     tag.Config       `yaml:"tag"`
-	GitHub  *tag.GitHub      `yaml:"github"`
-	Deploy  DeployConfig     `yaml:"deploy"`
-	Health  health.Config    `yaml:"health"`
-	Monitor *monitor.Config  `yaml:"monitor"`
-	Report  report.Config    `yaml:"report"`
-	Journal JournalConfig    `yaml:"journal"`
+	State gate.StateConfig `yaml:"state"`
+	// Gates tunes the release gates read from the state file: staging
+	// validated and approved, the rollback drill passed.
+	Gates GatesConfig `yaml:"gates"`
+	// Version decides the next version (Conventional Commits, the
+	// CHANGELOG's Unreleased section) and writes it into the version
+	// files and the CHANGELOG, in one commit.
+	Version version.Config `yaml:"version"`
+	// Git says where the release commit and tag are pushed.
+	Git tag.Git `yaml:"git"`
+	// Tag makes the annotated (optionally signed) release tag.
+	Tag tag.Config `yaml:"tag"`
+	// GitHub publishes the release as a GitHub Release, and optionally
+	// records each deploy in GitHub Deployments; without it, only the tag
+	// is pushed.
+	GitHub *tag.GitHub `yaml:"github"`
+	// Deploy names the deployer that puts the release into production, and
+	// holds its settings.
+	Deploy DeployConfig `yaml:"deploy"`
+	// Health are the checks run right after the deploy (and after a
+	// rollback): HTTP, version, TCP, DNS, SQL, Redis, a command.
+	Health health.Config `yaml:"health"`
+	// Monitor watches production for a window after the deploy, against
+	// its baseline, and fails the release (rolling it back) when it
+	// degrades.
+	Monitor *monitor.Config `yaml:"monitor"`
+	// Report says where the ship report (Markdown and its JSON twin) is
+	// written.
+	Report report.Config `yaml:"report"`
+	// Journal says where a run's progress is kept, for the next run to
+	// resume it.
+	Journal JournalConfig `yaml:"journal"`
 	// OnFailure says what the Pipeline does when production is found
 	// unhealthy after the deploy (health checks, the monitor, a deploy that
 	// failed after changing production).
@@ -430,19 +450,10 @@ func (b *builder) notify() error {
 }
 
 func (b *builder) journal() error {
-	if b.cfg.Journal.Disabled {
-		return nil
+	j, err := journalFile(b.ctx, b.dir, b.cfg.Journal)
+	if err != nil || j == nil {
+		return err
 	}
-	j := journal.File{Path: b.cfg.Journal.Path}
-	switch {
-	case j.Path == "":
-		var err error
-		if j, err = journal.InGitDir(b.ctx, b.dir); err != nil {
-			return err
-		}
-	case !filepath.IsAbs(j.Path):
-		j.Path = filepath.Join(b.dir, j.Path)
-	}
-	b.p.Journal = j
+	b.p.Journal = *j
 	return nil
 }

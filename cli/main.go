@@ -308,7 +308,8 @@ and watches production, rolling back on its own when it degrades.`,
 		inv.opts.configSet = c.Flags().Changed("config")
 		inv.output()
 	}
-	root.AddCommand(inv.shipCommand(), inv.planCommand(), inv.versionCommand(), inv.demoCommand())
+	root.AddCommand(inv.shipCommand(), inv.planCommand(), inv.versionCommand(), inv.demoCommand(), inv.rollbackCommand(),
+		inv.statusCommand(), inv.checkCommand(), inv.initCommand())
 	return root
 }
 

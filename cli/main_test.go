@@ -45,6 +45,7 @@ var demoProject = gittest.NewTemplate(func(dir string) error {
 func TestMain(m *testing.M) {
 	code := gittest.Main(m)
 	demoProject.Remove()
+	reference.remove()
 	os.Exit(code)
 }
 

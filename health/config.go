@@ -118,6 +118,8 @@ func (t Timing) withDefaults(def Timing) Timing {
 //	  - name: worker
 //	    command: [/usr/local/bin/check-worker, --queue, default]
 type CheckConfig struct {
+	// Name names the check in the output, the report and the monitor's
+	// health gates.
 	Name string `yaml:"name"`
 
 	// HTTP is a URL (absolute, or relative to the base URL) whose response
@@ -308,10 +310,13 @@ type RedisConfig struct {
 
 // TLSConfig enables and tunes TLS for a Redis check.
 type TLSConfig struct {
+	// Enabled connects with TLS.
 	Enabled bool `yaml:"enabled"`
 	// CAFile is a PEM file of the CAs to trust (default the system pool).
 	CAFile string `yaml:"ca_file"`
 	// ServerName overrides the name verified in the certificate.
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify disables the verification of the server's
+	// certificate.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }

@@ -159,8 +159,11 @@ type MonitorGatePlan struct {
 	DryRun    bool   `json:"dry_run,omitempty"`
 }
 
-// Rollback is an automatic rollback.
+// Rollback is a rollback: automatic (production was found unhealthy), or
+// asked for by hand.
 type Rollback struct {
+	// Manual is set for a rollback asked for by hand (shipprod rollback).
+	Manual bool   `json:"manual,omitempty"`
 	Reason string `json:"reason"`
 	// Target is the release restored: what production ran before.
 	Target     string   `json:"target,omitempty"`
@@ -323,7 +326,7 @@ func monitor(res shipprod.Result) (*Monitor, string) {
 
 func rollback(rb shipprod.RollbackReport) *Rollback {
 	t := rb.Target
-	out := &Rollback{Reason: rb.Reason, Target: cmp.Or(t.Tag, t.Version, t.Commit), Notes: rb.Notes, Error: rb.Error,
+	out := &Rollback{Manual: rb.Manual, Reason: rb.Reason, Target: cmp.Or(t.Tag, t.Version, t.Commit), Notes: rb.Notes, Error: rb.Error,
 		StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
 	if rb.Restored.ID != "" {
 		out.Restored = deploy(rb.Restored)
@@ -407,7 +410,11 @@ func (d *Document) Markdown() string {
 // writeTitle writes the title (the feature, or else the tag) and status.
 func (d *Document) writeTitle(md *markdown) {
 	md.p("# Production Ship Report: %s\n\n", cmp.Or(d.Feature, d.Tag))
-	md.p("**Status**: %s\n\n", cmp.Or(outcomeLine[d.Outcome], d.Outcome))
+	status := cmp.Or(outcomeLine[d.Outcome], d.Outcome)
+	if d.manualRollback() {
+		status = "↩️ Rolled back by hand: production runs an earlier release again"
+	}
+	md.p("**Status**: %s\n\n", status)
 }
 
 // writeSummary says in a sentence what happened to which release.
@@ -444,6 +451,9 @@ func (d *Document) summary() string {
 	case shipprod.OutcomeReleased:
 		return fmt.Sprintf("Released %s: tagged and published; nothing was deployed.", what)
 	case shipprod.OutcomeRolledBack:
+		if d.manualRollback() {
+			return fmt.Sprintf("Deployed %s%s; production was then rolled back by hand to %s.", what, via, d.rollbackTarget())
+		}
 		return fmt.Sprintf("Deployed %s%s, found it unhealthy and rolled production back to %s.", what, via, d.rollbackTarget())
 	case shipprod.OutcomeUnhealthy:
 		if d.Rollback != nil && d.Rollback.Error != "" {
@@ -472,6 +482,11 @@ func (d *Document) verifiers() string {
 		return "nothing recorded here"
 	}
 	return strings.Join(v, " and ")
+}
+
+// manualRollback reports whether the run is a rollback asked for by hand.
+func (d *Document) manualRollback() bool {
+	return d.Outcome == string(shipprod.OutcomeRolledBack) && d.Rollback != nil && d.Rollback.Manual
 }
 
 // rollbackTarget names what a rollback restores.
@@ -614,10 +629,18 @@ func (d *Document) writeRollback(md *markdown) {
 	if rb == nil {
 		return
 	}
-	md.p("## Automatic Rollback\n\n")
+	if rb.Manual {
+		md.p("## Manual Rollback\n\n")
+	} else {
+		md.p("## Automatic Rollback\n\n")
+	}
 	md.p("- **Why**: %s\n", oneLine(rb.Reason))
 	if rb.Target != "" {
-		md.p("- **Target**: %s (what production ran before this deploy)\n", rb.Target)
+		if rb.Manual {
+			md.p("- **Target**: %s\n", rb.Target)
+		} else {
+			md.p("- **Target**: %s (what production ran before this deploy)\n", rb.Target)
+		}
 	}
 	if rb.Restored != nil {
 		md.p("- **Restored deployment**: %s (%s)\n", rb.Restored.ID, rb.Restored.Provider)
@@ -665,8 +688,12 @@ func (d *Document) writeArtifacts(md *markdown) {
 func (d *Document) writeRollbackProcedure(md *markdown) {
 	md.p("## Rollback Procedure\n\n")
 	if rb := d.Rollback; rb != nil && rb.Restored != nil && rb.Error == "" {
-		md.p("Done automatically at %s: production was rolled back to %s (deployment %s) and its health checked.\n\n",
-			cmp.Or(rb.FinishedAt, "the end of the run"), d.rollbackTarget(), rb.Restored.ID)
+		how := "automatically"
+		if rb.Manual {
+			how = "by hand"
+		}
+		md.p("Done %s at %s: production was rolled back to %s (deployment %s) and its health checked.\n\n",
+			how, cmp.Or(rb.FinishedAt, "the end of the run"), d.rollbackTarget(), rb.Restored.ID)
 		md.p("Left to you: fix %s and ship a new version.\n", d.Tag)
 		for _, s := range d.RollbackSteps {
 			md.p("- %s\n", s)

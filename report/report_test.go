@@ -120,6 +120,24 @@ func TestReportOfARollback(t *testing.T) {
 	assert.Contains(t, md, "| monitor | skipped | 0s | health checks failed |")
 }
 
+// A rollback asked for by hand does not say production was found unhealthy.
+func TestReportOfARollbackByHand(t *testing.T) {
+	res := shippedResult()
+	res.Outcome = shipprod.OutcomeRolledBack
+	res.Rollback = &shipprod.RollbackReport{Manual: true, Reason: "rolled back by hand with shipprod rollback: checkout errors up 3x",
+		Target: shipprod.Release{Version: "1.1.0", Tag: "v1.1.0"}, Restored: shipprod.Deployment{Provider: "git-push", ID: "abc123"},
+		Health: &shipprod.HealthReport{Checks: []shipprod.CheckResult{{Name: "api", Kind: "http", Status: shipprod.HealthPass, Attempts: 1}}}}
+	doc := report.Build(res, "001-login")
+	md := doc.Markdown()
+	assert.True(t, doc.Rollback.Manual)
+	assert.Contains(t, md, "**Status**: ↩️ Rolled back by hand: production runs an earlier release again")
+	assert.Contains(t, md, "Deployed v1.3.0 (minor bump from v1.2.0) with git-push; production was then rolled back by hand to v1.1.0.")
+	assert.Contains(t, md, "## Manual Rollback\n\n- **Why**: rolled back by hand with shipprod rollback: checkout errors up 3x\n- **Target**: v1.1.0\n")
+	assert.Contains(t, md, "Done by hand at")
+	assert.NotContains(t, md, "unhealthy")
+	assert.NotContains(t, md, "Automatic Rollback")
+}
+
 func TestReportWithMonitor(t *testing.T) {
 	res := shippedResult()
 	res.Monitor = &shipprod.MonitorReport{Window: 15 * time.Minute, Verdict: shipprod.VerdictPassed, StartedAt: t0, FinishedAt: t0.Add(15 * time.Minute),

@@ -99,7 +99,9 @@ type GitHub struct {
 	// (default 3).
 	MaxRetries int `yaml:"max_retries"`
 
-	Release     ReleaseConfig     `yaml:"release"`
+	// Release is the GitHub Release published for each release tag.
+	Release ReleaseConfig `yaml:"release"`
+	// Deployments records each deploy in GitHub's Deployments API.
 	Deployments DeploymentsConfig `yaml:"deployments"`
 }
 

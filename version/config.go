@@ -93,6 +93,7 @@ type Config struct {
 // File names a file that holds the version. In YAML it is a plain path
 // ("package.json") or a mapping {path, pattern}.
 type File struct {
+	// Path is the file's path, relative to the repository.
 	Path string `yaml:"path"`
 	// Pattern is a regular expression (Go syntax, multi-line mode: ^ and $
 	// match at line breaks) with a named group "version", e.g.

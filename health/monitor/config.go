@@ -166,6 +166,7 @@ const (
 // GateConfig is one gate. Exactly one of health, query and alerts says what
 // it measures.
 type GateConfig struct {
+	// Name names the gate in the output and the report.
 	Name string `yaml:"name"`
 
 	// Health repeats health checks every interval; the measurement is the

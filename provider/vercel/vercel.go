@@ -112,30 +112,58 @@ func init() {
 // Config is the deployer's configuration section; the zero value promotes
 // the staging-validated deployment of the project the environment names.
 type Config struct {
-	Project          string        `yaml:"project"`
-	Team             string        `yaml:"team"`
-	Mode             string        `yaml:"mode"`
-	TokenEnv         string        `yaml:"token_env"`
-	URL              string        `yaml:"url"`
-	Timeout          time.Duration `yaml:"timeout"`
-	PollInterval     time.Duration `yaml:"poll_interval"`
-	CancelOnTimeout  bool          `yaml:"cancel_on_timeout"`
-	KeepRollbackPin  bool          `yaml:"keep_rollback_pin"`
+	// Project is the project's id or name; default VERCEL_PROJECT_ID, else
+	// the projectId of .vercel/project.json.
+	Project string `yaml:"project"`
+	// Team is the team's team_… id or slug; default VERCEL_ORG_ID, else the
+	// orgId of .vercel/project.json.
+	Team string `yaml:"team"`
+	// Mode is promote (default: put the build staging validated into
+	// production) or build (build the release tag for production).
+	Mode string `yaml:"mode"`
+	// TokenEnv names the variable holding the token (default VERCEL_TOKEN).
+	TokenEnv string `yaml:"token_env"`
+	// URL is the production URL, for the report and the health checks
+	// (default: the deployment's first alias).
+	URL string `yaml:"url"`
+	// Timeout is the deadline for the deployment to be READY and live
+	// (default 20m).
+	Timeout time.Duration `yaml:"timeout"`
+	// PollInterval is the first poll's interval (default 2s); it backs off
+	// to 15s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// CancelOnTimeout cancels the deployment when the deadline passes.
+	CancelOnTimeout bool `yaml:"cancel_on_timeout"`
+	// KeepRollbackPin stops instead of promoting when an earlier instant
+	// rollback pinned production (automatic domain assignment off).
+	KeepRollbackPin bool `yaml:"keep_rollback_pin"`
+	// MaxRateLimitWait is the longest wait for a rate limit to reset
+	// (default 2m).
 	MaxRateLimitWait time.Duration `yaml:"max_rate_limit_wait"`
-	APIURL           string        `yaml:"api_url"`
-	GitSource        *GitSource    `yaml:"git_source"`
+	// APIURL is the REST API's root (default https://api.vercel.com).
+	APIURL string `yaml:"api_url"`
+	// GitSource names the repository a build-mode deployment is built
+	// from; default the project's linked repository.
+	GitSource *GitSource `yaml:"git_source"`
 }
 
 // GitSource names the repository a build-mode deployment is built from.
 type GitSource struct {
 	// Type is github, gitlab or bitbucket.
-	Type      string `yaml:"type"`
-	RepoID    string `yaml:"repo_id"`    // github
-	Org       string `yaml:"org"`        // github
-	Repo      string `yaml:"repo"`       // github
-	ProjectID string `yaml:"project_id"` // gitlab
-	Owner     string `yaml:"owner"`      // bitbucket
-	Slug      string `yaml:"slug"`       // bitbucket
+	Type string `yaml:"type"`
+	// RepoID is the GitHub repository's numeric id (type github; or org
+	// and repo).
+	RepoID string `yaml:"repo_id"`
+	// Org is the GitHub repository's owner (type github).
+	Org string `yaml:"org"`
+	// Repo is the GitHub repository's name (type github).
+	Repo string `yaml:"repo"`
+	// ProjectID is the GitLab project's id (type gitlab).
+	ProjectID string `yaml:"project_id"`
+	// Owner is the Bitbucket workspace (type bitbucket).
+	Owner string `yaml:"owner"`
+	// Slug is the Bitbucket repository's slug (type bitbucket).
+	Slug string `yaml:"slug"`
 }
 
 // Options are the run-time things the deployer needs besides its Config.

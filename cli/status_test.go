@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/journal"
+	"github.com/shipprod/shipprod/lock"
+)
+
+type statusLine struct {
+	Schema     string
+	Production *struct {
+		Provider, ID, Source string
+		Release              struct{ Version, Tag string }
+	}
+	LastRun *struct {
+		Outcome    string
+		Release    struct{ Tag string }
+		StartedAt  string `json:"started_at"`
+		DurationMS *int64 `json:"duration_ms"`
+		Unfinished bool
+		Error      string
+	} `json:"last_run"`
+	Lock struct {
+		Held    bool
+		PID     int
+		Host    string
+		Command string
+		Started string
+		Doing   string
+	}
+	Notes []string
+}
+
+func decodeStatus(t *testing.T, out string) statusLine {
+	t.Helper()
+	lines := decodeJSONLines(t, out)
+	require.Len(t, lines, 1)
+	var st statusLine
+	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &st))
+	assert.Equal(t, SchemaStatus, st.Schema)
+	return st
+}
+
+// Through the binary: a project that never shipped, then one whose lock a
+// run holds (another process: status only looks).
+func TestStatusThroughTheBinary(t *testing.T) {
+	p := newProject(t)
+	before := p.snapshot()
+	code, out, errOut := p.exec("status")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "Production:  unknown\n")
+	assert.Contains(t, out, "Last run:    none recorded\n")
+	assert.Contains(t, out, "Lock:        free: no run is going on\n")
+	assert.Contains(t, out, "what production runs is unknown: the deployer cannot say, and no deploy is journaled")
+
+	path, err := lock.InGitDir(context.Background(), p.work)
+	require.NoError(t, err)
+	started := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	l, err := lock.Acquire(path, lock.Holder{Command: "shipprod ship", Host: "ci-7", Started: started}, nil)
+	require.NoError(t, err)
+	defer l.Release()
+	l.Doing("monitor: Monitoring production")
+
+	code, out, errOut = p.exec("status")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "Lock:        held by shipprod ship (pid "+strconv.Itoa(os.Getpid())+" on ci-7, started 2026-12-04T10:00:00Z), now at monitor: Monitoring production")
+
+	code, out, errOut = p.exec("status", "--json")
+	require.Equal(t, ExitOK, code, errOut)
+	st := decodeStatus(t, out)
+	assert.Nil(t, st.Production)
+	assert.Nil(t, st.LastRun)
+	assert.True(t, st.Lock.Held)
+	assert.Equal(t, os.Getpid(), st.Lock.PID)
+	assert.Equal(t, "ci-7", st.Lock.Host)
+	assert.Equal(t, "2026-12-04T10:00:00Z", st.Lock.Started, "times are RFC 3339")
+	assert.Equal(t, "monitor: Monitoring production", st.Lock.Doing)
+	assert.Equal(t, before, p.snapshot(), "status changes nothing")
+}
+
+func TestStatusOfAShippedRelease(t *testing.T) {
+	p := newProject(t)
+	_, release := p.deployByHand()
+	code, out, errOut := p.run("status")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "Production:  v1.3.0 (git-push deployment "+release[:12]+", "+p.prod.URL+"), as the last run recorded")
+	assert.Contains(t, out, "Last run:    shipped v1.3.0 (from v1.2.0)")
+	assert.Contains(t, out, "took 1m0s")
+	assert.NotContains(t, out, "unfinished")
+
+	code, out, errOut = p.run("status", "--json")
+	require.Equal(t, ExitOK, code, errOut)
+	st := decodeStatus(t, out)
+	require.NotNil(t, st.Production)
+	assert.Equal(t, "journal", st.Production.Source)
+	assert.Equal(t, release, st.Production.ID)
+	assert.Equal(t, "v1.3.0", st.Production.Release.Tag)
+	require.NotNil(t, st.LastRun)
+	assert.Equal(t, "shipped", st.LastRun.Outcome)
+	require.NotNil(t, st.LastRun.DurationMS)
+	assert.Equal(t, int64(60000), *st.LastRun.DurationMS, "durations are milliseconds")
+	_, err := time.Parse(time.RFC3339, st.LastRun.StartedAt)
+	assert.NoError(t, err)
+	assert.False(t, st.Lock.Held)
+}
+
+// A run that made its release and failed is unfinished: the next ship
+// resumes it.
+func TestStatusSaysARunIsUnfinished(t *testing.T) {
+	p := newProject(t)
+	j, err := journal.InGitDir(context.Background(), p.work)
+	require.NoError(t, err)
+	require.NoError(t, j.Save(context.Background(), &shipprod.Result{Outcome: shipprod.OutcomeFailed, StartedAt: time.Now(), FinishedAt: time.Now(),
+		Release: shipprod.Release{Version: "1.3.0", Tag: "v1.3.0", PreviousTag: "v1.2.0"},
+		Steps:   []shipprod.StepRecord{{Step: shipprod.StepVersion, Status: shipprod.StepDone}},
+		Error:   "deploy: the remote said: production is frozen"}))
+	code, out, errOut := p.run("status")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "Last run:    failed v1.3.0 (from v1.2.0)")
+	assert.Contains(t, out, "error: deploy: the remote said: production is frozen")
+	assert.Contains(t, out, "unfinished: shipprod ship resumes it (shipprod ship --fresh starts over)")
+	assert.Contains(t, out, "Production:  unknown", "the failed run deployed nothing")
+
+	code, out, _ = p.run("status", "--json")
+	require.Equal(t, ExitOK, code)
+	st := decodeStatus(t, out)
+	require.NotNil(t, st.LastRun)
+	assert.True(t, st.LastRun.Unfinished)
+}
+
+func TestStatusWithABrokenConfiguration(t *testing.T) {
+	p := newProject(t)
+	p.deployByHand()
+	p.edit("shipprod.yaml", func(s string) string { return s + "surprise: true\n" })
+	code, out, errOut := p.run("status")
+	assert.Equal(t, ExitUsage, code, "the configuration's mistake is an error")
+	assert.Contains(t, errOut, `unknown key "surprise"`)
+	assert.Contains(t, out, "Last run:    shipped v1.3.0", "what the journal knows is still said")
+	assert.Contains(t, out, "the configuration could not be read")
+}
+
+// A run the journal records as not ended, with the lock free, was killed:
+// status says so, and that the next ship resumes it.
+func TestStatusOfAKilledRun(t *testing.T) {
+	p := newProject(t)
+	j, err := journal.InGitDir(context.Background(), p.work)
+	require.NoError(t, err)
+	require.NoError(t, j.Save(context.Background(), &shipprod.Result{StartedAt: time.Now(),
+		Release: shipprod.Release{Version: "1.3.0", Tag: "v1.3.0", PreviousTag: "v1.2.0"},
+		Steps:   []shipprod.StepRecord{{Step: shipprod.StepVersion, Status: shipprod.StepDone}, {Step: shipprod.StepDeploy, Status: shipprod.StepRunning}}}))
+	code, out, errOut := p.run("status")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "Last run:    stopped v1.3.0 (from v1.2.0)")
+	assert.Contains(t, out, "unfinished: shipprod ship resumes it")
+}
