@@ -35,6 +35,8 @@ making its release is resumed by the next ship; --fresh starts over.`,
 	}
 	c.Flags().BoolVarP(&inv.opts.yes, "yes", "y", false, "ship without asking for confirmation")
 	c.Flags().BoolVar(&inv.opts.fresh, "fresh", false, "do not resume a failed run from the journal: start over")
+	c.Flags().BoolVar(&inv.opts.acceptUnverified, "accept-unverified", false, "exit 0 when the release is live but nothing verified it (it is still reported as not verified)")
+	c.Flags().BoolVar(&inv.opts.allowRolledBack, "allow-rolled-back", false, "let the deployer promote a build an earlier run rolled back as unhealthy")
 	return c
 }
 
@@ -136,7 +138,18 @@ func ship(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Wri
 		s.pipeline.Journal = freshJournal{s.pipeline.Journal}
 	}
 	s.pipeline.Observer = shipprod.Observers(s.pipeline.Observer, l.Observer())
-	return runPipeline(ctx, s.pipeline, o, stdin, stdout)
+	s.pipeline.AllowRolledBack = o.allowRolledBack
+	err = runPipeline(ctx, s.pipeline, o, stdin, stdout)
+	if o.acceptUnverified && onlyNotVerified(ctx, err) {
+		return nil // asked for: the output still says "not verified"
+	}
+	return err
+}
+
+// onlyNotVerified reports whether err says the release is live and
+// unverified, and nothing worse.
+func onlyNotVerified(ctx context.Context, err error) bool {
+	return is[*shipprod.NotVerifiedError](err) && ctx.Err() == nil && codeOf(ctx, err) == ExitNotVerified
 }
 
 // freshJournal records the run but resumes none (ship --fresh).

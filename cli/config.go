@@ -293,7 +293,8 @@ func (b *builder) gates() error {
 }
 
 func (b *builder) version() error {
-	v, err := version.New(b.cfg.Version, version.Options{Dir: b.dir, Branch: b.cfg.Git.Branch, Remote: b.cfg.Git.Remote, Logger: b.log})
+	v, err := version.New(b.cfg.Version, version.Options{Dir: b.dir, Branch: b.cfg.Git.Branch, Remote: b.cfg.Git.Remote, Logger: b.log,
+		RunRecords: b.runRecords()})
 	if err != nil {
 		return err
 	}
@@ -421,16 +422,35 @@ func (b *builder) monitor() error {
 	return nil
 }
 
-// report writes the ship report, by default beside the state file, and
-// records the run in the state file itself unless state.write is false.
-func (b *builder) report() error {
+// reportWriter is the ship report's writer: by default beside the state
+// file, where Spec-Flow keeps a feature's reports.
+func (b *builder) reportWriter() *report.Writer {
 	cfg := b.cfg.Report
 	if cfg.Path == "" && b.stateFound {
 		if rel, err := filepath.Rel(b.dir, filepath.Dir(b.statePath)); err == nil && !strings.HasPrefix(rel, "..") {
 			cfg.Path = filepath.ToSlash(filepath.Join(rel, report.DefaultPath))
 		}
 	}
-	b.p.Reporter = report.New(b.dir, cfg, b.feature)
+	return report.New(b.dir, cfg, b.feature)
+}
+
+// runRecords are the files every run writes (the report, the state file):
+// left uncommitted, they must not block the next release.
+func (b *builder) runRecords() []string {
+	w := b.reportWriter()
+	records := []string{w.Path, w.JSONPath}
+	if b.stateFound && b.cfg.State.WriteEnabled() {
+		if rel, err := filepath.Rel(b.dir, b.statePath); err == nil {
+			records = append(records, rel)
+		}
+	}
+	return records
+}
+
+// report writes the ship report and records the run in the state file
+// itself unless state.write is false.
+func (b *builder) report() error {
+	b.p.Reporter = b.reportWriter()
 	if b.stateFound && b.cfg.State.WriteEnabled() {
 		b.p.Reporter = shipprod.Reporters(b.p.Reporter, &gate.StateWriter{SpecFlow: b.specflow})
 	}

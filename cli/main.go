@@ -198,6 +198,10 @@ type options struct {
 	json      bool
 	keep      bool
 	fresh     bool
+	// acceptUnverified makes a live but unverified release exit 0.
+	acceptUnverified bool
+	// allowRolledBack lets the deployer promote a build rolled back before.
+	allowRolledBack bool
 	verbose   bool
 	noColor   bool
 	// out is where the command's results go (set once the flags are parsed).

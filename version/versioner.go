@@ -1,6 +1,7 @@
 package version
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,11 @@ type Options struct {
 	Clock shipprod.Clock
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// RunRecords are the files shipprod's other steps write on every run
+	// (the ship report, the Spec-Flow state file), relative to Dir. Their
+	// uncommitted changes do not block the next release, which commits only
+	// the version files.
+	RunRecords []string
 }
 
 // Versioner decides the next version from the repository and writes it. It
@@ -47,6 +53,8 @@ type Versioner struct {
 	remote string
 	clock  shipprod.Clock
 	log    *slog.Logger
+	// records are Options.RunRecords, slash-separated.
+	records []string
 }
 
 var (
@@ -68,6 +76,9 @@ func New(cfg Config, opts Options) (*Versioner, error) {
 	// The remote is recorded in releases (and so in reports and journals):
 	// a URL's credentials must not be.
 	v := &Versioner{s: s, repo: git.Open(dir), dir: dir, branch: opts.Branch, remote: git.MaskURL(opts.Remote), clock: opts.Clock, log: opts.Logger}
+	for _, r := range opts.RunRecords {
+		v.records = append(v.records, filepath.ToSlash(filepath.Clean(r)))
+	}
 	if v.clock == nil {
 		v.clock = shipprod.SystemClock()
 	}
@@ -593,7 +604,7 @@ func (v *Versioner) PlanActions(ctx context.Context, rel shipprod.Release) ([]sh
 			return nil, nil // done already: ApplyVersion will change nothing
 		}
 	}
-	dirty, err := v.repo.ModifiedPaths(ctx)
+	dirty, err := v.modifiedPaths(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -653,7 +664,7 @@ func (v *Versioner) ApplyVersion(ctx context.Context, rel shipprod.Release) (shi
 	// Untracked files are not refused: the release commit takes exactly the
 	// version files, so they cannot slip into it (and the previous ship
 	// report, left untracked beside state.yaml, must not block the next).
-	dirty, err := v.repo.ModifiedPaths(ctx)
+	dirty, err := v.modifiedPaths(ctx)
 	if err != nil {
 		return rel, err
 	}
@@ -787,4 +798,20 @@ func (v *Versioner) bumpCommit(ctx context.Context, commit string, rel shipprod.
 		}
 	}
 	return strings.Fields(parentLine), true
+}
+
+// modifiedPaths lists the tracked files with uncommitted changes, leaving
+// out the run records (Options.RunRecords) that are not version files.
+func (v *Versioner) modifiedPaths(ctx context.Context) ([]string, error) {
+	dirty, err := v.repo.ModifiedPaths(ctx)
+	if err != nil || len(v.records) == 0 {
+		return dirty, err
+	}
+	out := dirty[:0]
+	for _, p := range dirty {
+		if !slices.Contains(v.records, p) || containsFile(v.s.files, p) || p == v.s.changelog {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
