@@ -202,8 +202,8 @@ type options struct {
 	acceptUnverified bool
 	// allowRolledBack lets the deployer promote a build rolled back before.
 	allowRolledBack bool
-	verbose   bool
-	noColor   bool
+	verbose         bool
+	noColor         bool
 	// out is where the command's results go (set once the flags are parsed).
 	out *output
 	// configure is App.Configure.
