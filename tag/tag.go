@@ -89,8 +89,8 @@ type GitHub struct {
 	// APIURL is the REST API root: default https://api.github.com/; GitHub
 	// Enterprise Server: https://HOST/api/v3/.
 	APIURL string `yaml:"api_url"`
-	// TokenEnv names the variable holding the token; default GITHUB_TOKEN,
-	// else GH_TOKEN.
+	// TokenEnv names the variable holding the token; default GH_TOKEN,
+	// else GITHUB_TOKEN (the gh CLI's order).
 	TokenEnv string `yaml:"token_env"`
 	// MaxRateLimitWait bounds each rate-limit wait (default 10m); a longer
 	// one fails the call with the time the limit resets.

@@ -645,7 +645,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	}
 	env.Config, _ = provider.ParseSection("workflow: deploy.yml\n")
 	env.Getenv = func(string) string { return "" }
-	if _, err := provider.Open(context.Background(), Name, env); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN or GH_TOKEN") {
+	if _, err := provider.Open(context.Background(), Name, env); err == nil || !strings.Contains(err.Error(), "GH_TOKEN or GITHUB_TOKEN") {
 		t.Fatalf("missing token: %v", err)
 	}
 }
