@@ -59,6 +59,18 @@ func ReportAccepted(ctx context.Context, dep Deployment) {
 
 type acceptedKey struct{}
 
+// AfterRollbacker is implemented by step implementations that undo their
+// own part of a release once production was rolled back: the Tagger
+// deleting the failed release's tag (tag.delete_on_rollback), say. The
+// Pipeline calls it on its Tagger after the Deployer restored production
+// (Pipeline.Rollback, and so the automatic rollback); failed is the release
+// that was rolled back, as its Deployment names it. The note, when not
+// empty, goes into RollbackReport.Notes; an error is a warning, since
+// production is restored either way.
+type AfterRollbacker interface {
+	AfterRollback(ctx context.Context, failed Release, restored Deployment) (note string, err error)
+}
+
 // DeployerWrapper is implemented by a Deployer that wraps another to add
 // behaviour around it (recording deployments somewhere, say). Capability
 // lookups follow Unwrap, so a wrapper needs one type whatever the wrapped
