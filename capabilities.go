@@ -119,13 +119,29 @@ func CanRollback(d Deployer) bool {
 }
 
 // Capabilities lists the optional capabilities d has, for messages and
-// documentation ("rollback", "plan").
+// documentation: "rollback" (Rollbacker), "production" (ProductionReader),
+// "candidate" (CandidateFinder), "follow" (Follower), "preflight"
+// (Preflighter) and "plan" (ActionPlanner).
 func Capabilities(d Deployer) []string {
 	var caps []string
 	if CanRollback(d) {
 		caps = append(caps, "rollback")
 	}
-	if _, ok := d.(ActionPlanner); ok { // a wrapper lists its own actions too
+	if _, ok := DeployerAs[ProductionReader](d); ok {
+		caps = append(caps, "production")
+	}
+	if _, ok := DeployerAs[CandidateFinder](d); ok {
+		caps = append(caps, "candidate")
+	}
+	if _, ok := DeployerAs[Follower](d); ok {
+		caps = append(caps, "follow")
+	}
+	// A wrapper checks and lists its own part too, so the outermost
+	// deployer's own methods count here (as the Pipeline calls them).
+	if _, ok := d.(Preflighter); ok {
+		caps = append(caps, "preflight")
+	}
+	if _, ok := d.(ActionPlanner); ok {
 		caps = append(caps, "plan")
 	}
 	return slices.Clip(caps)

@@ -71,31 +71,6 @@ func ExampleTagger_PlanActions() {
 	// api: create or update the GitHub pre-release v2.0.0-rc.1 in acme/web (never a duplicate)
 }
 
-type hookDeployer struct{}
-
-func (hookDeployer) Deploy(_ context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
-	return shipprod.Deployment{Provider: "hook", ID: rel.Tag, URL: "https://web.example.com"}, nil
-}
-
-func (hookDeployer) String() string { return "deploy hook" }
-
-// WrapDeployer records every deploy of any Deployer in GitHub's Deployments
-// API (auto_merge off, no required contexts), with in_progress and then
-// success or failure statuses.
-func ExampleTagger_WrapDeployer() {
-	ctx := context.Background()
-	tagger, err := tag.New(ctx, tag.Config{}, tag.Env{
-		GitHub: &tag.GitHub{Repository: "acme/web", Deployments: tag.DeploymentsConfig{Enabled: true}},
-		Getenv: func(string) string { return "token-from-GITHUB_TOKEN" },
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	deployer := tagger.WrapDeployer(hookDeployer{})
-	fmt.Println(deployer)
-	// Output: deploy hook (recorded in GitHub Deployments)
-}
-
 // exampleRepo makes a throw-away clone with a bare remote, and the git
 // environment that keeps the user's own configuration out of the example.
 func exampleRepo() (dir string, env []string, cleanup func()) {

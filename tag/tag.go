@@ -22,8 +22,10 @@
 // A run that pushed the tag and then failed before the release therefore
 // resumes with the release and nothing else.
 //
-// Optionally, WrapDeployer records each deploy in GitHub's Deployments API
-// and deletes the release tag when production is rolled back.
+// Optionally (tag.delete_on_rollback) the Tagger deletes the release tag
+// once production was rolled back (see AfterRollback). Recording deploys in
+// GitHub's Deployments API is package provider/githubdeployments' part; its
+// configuration stays in the `github.deployments` section.
 package tag
 
 import (
@@ -40,6 +42,7 @@ import (
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/github"
+	"github.com/shipprod/shipprod/provider/githubdeployments"
 )
 
 // DefaultMessage is the default annotated-tag message template: "Release
@@ -67,7 +70,7 @@ type Config struct {
 	// implies Sign.
 	SigningKey string `yaml:"signing_key"`
 	// DeleteOnRollback deletes the release tag locally and on the remote
-	// after production was rolled back (see WrapDeployer). Off by default:
+	// after production was rolled back (see AfterRollback). Off by default:
 	// tags stay immutable and the rollback is recorded in the report.
 	DeleteOnRollback bool `yaml:"delete_on_rollback"`
 }
@@ -120,14 +123,17 @@ type ReleaseConfig struct {
 	MakeLatest string `yaml:"make_latest"`
 }
 
-// DeploymentsConfig is `github.deployments`.
-type DeploymentsConfig struct {
-	// Enabled records each deploy in GitHub's Deployments API (WrapDeployer).
-	Enabled bool `yaml:"enabled"`
-	// Environment defaults to "production".
-	Environment string `yaml:"environment"`
-	// EnvironmentURL is the live URL recorded when the deployer reports none.
-	EnvironmentURL string `yaml:"environment_url"`
+// DeploymentsConfig is `github.deployments`, the configuration of package
+// provider/githubdeployments (which records each deploy in GitHub's
+// Deployments API); it is read with the rest of the `github` section.
+type DeploymentsConfig = githubdeployments.Config
+
+// DeploymentsOptions returns what provider/githubdeployments needs to reach
+// GitHub with this section's settings: the repository (else the one of git
+// remote remote in dir), the API, the token's variable and the limits.
+func (g GitHub) DeploymentsOptions(dir, remote string, logger *slog.Logger) githubdeployments.Options {
+	return githubdeployments.Options{Repository: g.Repository, Dir: dir, Remote: remote, APIURL: g.APIURL, TokenEnv: g.TokenEnv,
+		MaxRateLimitWait: g.MaxRateLimitWait, MaxRetries: g.MaxRetries, Logger: logger}
 }
 
 // Fact keys under which the GitHub settings are handed to deployers through
@@ -156,8 +162,7 @@ type Env struct {
 	Dir string
 	// Git says where to push.
 	Git Git
-	// GitHub enables the GitHub Release (and, through WrapDeployer, the
-	// Deployments record); nil means a plain git tag.
+	// GitHub enables the GitHub Release; nil means a plain git tag.
 	GitHub *GitHub
 	// GitEnv holds extra environment variables for git ("KEY=value").
 	GitEnv []string
@@ -630,4 +635,9 @@ func orDot(dir string) string {
 		return "."
 	}
 	return dir
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

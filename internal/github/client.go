@@ -102,8 +102,11 @@ type Client struct {
 	apiURL      string
 	// tokenEnv is the variable the token was read from, for messages.
 	tokenEnv string
-	log      *slog.Logger
-	clock       clock.Clock
+	// installation marks a GitHub App installation token (ghs_…), whose
+	// rights the repository answer does not describe.
+	installation bool
+	log          *slog.Logger
+	clock        clock.Clock
 	// createBackoff is waited before a lost create is sent again.
 	createBackoff time.Duration
 
@@ -142,7 +145,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{owner: owner, repo: repo, apiURL: apiURL, tokenEnv: tokenEnv, log: o.Logger, clock: o.Clock}
+	c := &Client{owner: owner, repo: repo, apiURL: apiURL, tokenEnv: tokenEnv, installation: strings.HasPrefix(token, "ghs_"),
+		log: o.Logger, clock: o.Clock}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -153,7 +153,6 @@ var (
 	_ shipprod.Deployer      = (*Deployer)(nil)
 	_ shipprod.Rollbacker    = (*Deployer)(nil)
 	_ shipprod.ActionPlanner = (*Deployer)(nil)
-	_ provider.Canceler      = (*Deployer)(nil)
 )
 
 // New returns the deployer. It checks the configuration fully — workflow,

@@ -626,7 +626,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second || gd.skew != 2*time.Second {
 		t.Fatalf("config %+v", gd.w.cfg)
 	}
-	if caps := provider.Capabilities(d); strings.Join(caps, ",") != "rollback,cancel,plan" {
+	if caps := shipprod.Capabilities(d); strings.Join(caps, ",") != "rollback,plan" {
 		t.Fatalf("capabilities %v", caps)
 	}
 	for _, tc := range []struct{ yaml, want string }{

@@ -173,8 +173,6 @@ var (
 	_ shipprod.Deployer      = (*Deployer)(nil)
 	_ shipprod.Rollbacker    = (*Deployer)(nil)
 	_ shipprod.ActionPlanner = (*Deployer)(nil)
-	_ provider.Promoter      = (*Deployer)(nil)
-	_ provider.Canceler      = (*Deployer)(nil)
 )
 
 // New returns a Deployer for cfg. It resolves the project and team as the

@@ -565,7 +565,7 @@ func TestConfigFallbacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.(provider.Promoter).Promote(context.Background(), rel("1.1.0", sha1, "", ""), staged); err != nil {
+			if _, err := d.(*vercel.Deployer).Promote(context.Background(), rel("1.1.0", sha1, "", ""), staged); err != nil {
 				t.Fatal(err)
 			}
 		})
