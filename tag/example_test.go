@@ -49,8 +49,12 @@ func Example() {
 // The plan lists the tag, the push and the GitHub Release as separate
 // actions, without touching git or GitHub.
 func ExampleTagger_PlanActions() {
+	dir, gitEnv, cleanup := exampleRepo()
+	defer cleanup()
 	ctx := context.Background()
 	tagger, err := tag.New(ctx, tag.Config{Sign: true}, tag.Env{
+		Dir:    dir,
+		GitEnv: gitEnv,
 		Git:    tag.Git{Remote: "origin", Branch: "main"},
 		GitHub: &tag.GitHub{Repository: "acme/web"},
 		Getenv: func(string) string { return "token-from-GITHUB_TOKEN" },

@@ -33,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -193,9 +194,13 @@ var (
 	_ shipprod.ActionPlanner = (*Tagger)(nil)
 )
 
-// New returns a Tagger. It checks the configuration at once — templates,
-// remote and branch names, and, when GitHub is configured, the token and
-// the repository — so that a mistake is reported before anything ships.
+// New returns a Tagger. It checks the configuration at once — templates
+// (rendered against a sample release, so that a field the Release does not
+// have is an error now rather than after the version commit), the remote
+// (a URL, a path or a remote the repository has), branch names and, when
+// GitHub is configured, the token and the repository — so that a mistake is
+// reported before anything ships. It makes no network request; Preflight
+// asks the remote and GitHub.
 func New(ctx context.Context, cfg Config, env Env) (*Tagger, error) {
 	t := &Tagger{cfg: cfg, git: env.Git, ghCfg: env.GitHub, log: env.Logger}
 	if t.log == nil {
@@ -223,6 +228,9 @@ func New(ctx context.Context, cfg Config, env Env) (*Tagger, error) {
 		return nil, err
 	}
 	t.repo = &git.Repo{Dir: env.Dir, Env: env.GitEnv}
+	if err := t.repo.CheckRemote(ctx, t.git.Remote); err != nil {
+		return nil, fmt.Errorf("git.remote: %w", err)
+	}
 
 	if gh := env.GitHub; gh != nil {
 		if t.relName, err = parseTemplate("github.release.name", gh.Release.Name, DefaultReleaseName); err != nil {
@@ -254,6 +262,10 @@ func New(ctx context.Context, cfg Config, env Env) (*Tagger, error) {
 	return t, nil
 }
 
+// parseTemplate parses a template over the Release and renders it once
+// against a sample release: text/template finds a field the Release does not
+// have ({{.Foo}}) only when it runs, and the tag message runs after the
+// version commit.
 func parseTemplate(field, text, def string) (*template.Template, error) {
 	if text == "" {
 		text = def
@@ -262,7 +274,20 @@ func parseTemplate(field, text, def string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
 	}
+	if err := tmpl.Execute(io.Discard, sampleRelease); err != nil {
+		return nil, fmt.Errorf("%s: %w (the template is rendered over the release: .Tag, .Version, .Notes, .PreviousTag, .PreviousVersion, .Commit, .Branch, …)", field, err)
+	}
 	return tmpl, nil
+}
+
+// sampleRelease has every field of a Release set, to try templates on.
+var sampleRelease = shipprod.Release{
+	Version: "1.2.3", PreviousVersion: "1.2.2", Tag: "v1.2.3", PreviousTag: "v1.2.2", Bump: shipprod.BumpPatch,
+	Reasons: []shipprod.Reason{{Source: "commit 0123456", Text: "fix: a bug", Bump: shipprod.BumpPatch}},
+	Notes:   "### Fixed\n- a bug", Files: []string{"VERSION", "CHANGELOG.md"},
+	Commit: strings.Repeat("1", 40), PreviousCommit: strings.Repeat("2", 40), Base: strings.Repeat("3", 40),
+	Branch: "main", Remote: "origin", ReleaseURL: "https://github.com/acme/web/releases/tag/v1.2.3",
+	Warnings: []string{"a warning"},
 }
 
 func oneOf(field, v string, allowed ...string) error {
