@@ -26,7 +26,8 @@ type Access struct {
 // that needs only metadata read access and changes nothing) and tells
 // whether the token is valid, the repository exists and the token may write
 // to it. need says, for the message, what the caller will write ("contents:
-// write, for the release tag and the GitHub Release").
+// write, for the release tag and the GitHub Release"); "" means the caller
+// only reads, and write access is not asked for.
 //
 // How write access is told, by the kind of token (GitHub's documented
 // prefixes): for a user's token (classic ghp_, fine-grained github_pat_,
@@ -46,7 +47,7 @@ func (c *Client) CheckAccess(ctx context.Context, need string) (Access, error) {
 		return Access{}, c.explainAccess(err)
 	}
 	a := Access{DefaultBranch: r.GetDefaultBranch()}
-	if c.installation || r.Permissions == nil {
+	if c.installation || r.Permissions == nil || need == "" {
 		return a, nil
 	}
 	a.Known, a.Push, a.Admin = true, r.Permissions.GetPush(), r.Permissions.GetAdmin()
