@@ -60,7 +60,7 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 	if ref == "" {
 		ref = rp.opts.DefaultBranch
 	}
-	if _, ok := rp.resolve(ref); !ok {
+	if _, ok := rp.resolve(ref); !ok || !rp.knownCommit(ref) {
 		writeRaw(w, http.StatusNotFound, errorBody(http.StatusNotFound, "No commit found for the ref "+ref, docGetContents))
 		return
 	}
@@ -78,6 +78,27 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, rp *repo) {
 		"html_url":     fmt.Sprintf("%s/%s/blob/%s/%s", s.webURL, rp.name, ref, path),
 		"download_url": fmt.Sprintf("https://raw.githubusercontent.com/%s/%s/%s", rp.name, ref, path),
 	})
+}
+
+// knownCommit reports whether a ref that is a full SHA names a commit the
+// repository has (one its refs point at); with no refs configured, every
+// commit is known. The contents API answers 404 for a commit GitHub does
+// not have (one that was never pushed).
+func (rp *repo) knownCommit(ref string) bool {
+	if !hexSHA.MatchString(ref) || len(rp.opts.Refs) == 0 {
+		return true
+	}
+	for _, sha := range rp.opts.Refs {
+		if sha == ref {
+			return true
+		}
+	}
+	for _, sha := range rp.tags {
+		if sha == ref {
+			return true
+		}
+	}
+	return false
 }
 
 // file returns the content of path at ref: a file set for the ref, else
