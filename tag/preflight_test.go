@@ -110,7 +110,9 @@ func TestLoadTimeChecks(t *testing.T) {
 	}{
 		{"unknown remote", func(_ *Config, e *Env) { e.Git.Remote = "upstream" }, `git.remote: no git remote "upstream"; the repository has origin`},
 		{"unknown field in the message", func(c *Config, _ *Env) { c.Message = "Release {{.Tag}} by {{.Author}}" }, "tag.message: "},
-		{"unknown field in the release name", func(_ *Config, e *Env) { e.GitHub = &GitHub{Repository: ghRepo, Release: ReleaseConfig{Name: "{{.Title}}"}} }, "github.release.name: "},
+		{"unknown field in the release name", func(_ *Config, e *Env) {
+			e.GitHub = &GitHub{Repository: ghRepo, Release: ReleaseConfig{Name: "{{.Title}}"}}
+		}, "github.release.name: "},
 	} {
 		cfg, env := Config{}, w.envFor(nil)
 		tc.mod(&cfg, &env)
