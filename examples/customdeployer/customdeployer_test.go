@@ -199,6 +199,7 @@ func TestConformance(t *testing.T) {
 			Releases: releases,
 			Live:     h.Live,
 			Deploys:  h.Posts,
+			Writes:   h.Posts, // the hook call is the service's only write
 			Stall:    func() { h.mu.Lock(); h.stalled = true; h.mu.Unlock() },
 			Break: func() func(error) bool {
 				h.mu.Lock()
