@@ -43,5 +43,5 @@ func Example() {
 	fmt.Println(shipprod.Capabilities(d))
 	// Output:
 	// deploy-hook deploy-7 deploy-6 https://www.example.com
-	// [rollback plan]
+	// [rollback production preflight plan]
 }
