@@ -54,8 +54,11 @@ func (d *Deployer) Production(ctx context.Context) (shipprod.Deployment, error) 
 // pre-receive hook) does not show in a dry run. With a CI follower that can
 // check itself, its own pre-flight runs too.
 //
-// Whether health checks have a URL to check when this deployer reports none
-// (url not set) is the health checker's pre-flight's part.
+// Without url this deployer reports no production URL, so health checks
+// with relative URLs need health.base_url (the health checker's own
+// pre-flight cannot know, before the deploy, what URL the deployer will
+// report; its check then fails with an error saying so, without rolling
+// back).
 func (d *Deployer) Preflight(ctx context.Context, rel shipprod.Release) error {
 	if err := d.repo.CheckRemote(ctx, d.cfg.Remote); err != nil {
 		return fmt.Errorf("deploy.git-push.remote: %w", err)
