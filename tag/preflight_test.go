@@ -38,6 +38,9 @@ func TestPreflightChangesNothing(t *testing.T) {
 	if w.fake.Writes() != 0 || len(w.fake.RequestsTo("GET", "/repos/acme/web")) != 1 {
 		t.Fatalf("GitHub requests: %+v", w.fake.Requests())
 	}
+	for _, r := range w.fake.Requests() {
+		t.Logf("pre-flight GitHub request: %s %s → %d", r.Method, r.Path, r.Status)
+	}
 	// The release commit exists (a run resumed at the tag step): fine too.
 	if err := tg.Preflight(context.Background(), w.bump("1.1.0")); err != nil {
 		t.Fatal(err)

@@ -179,6 +179,9 @@ func TestPreflight(t *testing.T) {
 		if err := f.deployer(Config{}).Preflight(ctx, decided); err != nil {
 			t.Fatal(err)
 		}
+		for _, r := range f.fake.Requests() {
+			t.Logf("pre-flight request: %s %s?%s → %d", r.Method, r.Path, r.RawQuery, r.Status)
+		}
 		if f.fake.Writes() != 0 || len(f.fake.RequestsTo("GET", "/contents/.github/workflows/deploy.yml")) != 2 {
 			t.Fatalf("requests %+v", f.fake.Requests())
 		}

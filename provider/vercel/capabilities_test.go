@@ -177,6 +177,7 @@ func TestCandidateIsTheValidatedBuild(t *testing.T) {
 	if f.srv.Writes() != 0 {
 		t.Fatalf("Candidate changed something: %v", f.srv.Requests())
 	}
+	t.Logf("Candidate requests (three calls): %q", f.srv.Requests())
 	dep, err := d.Deploy(ctx, h.rel("1.1.0", ""))
 	if err != nil || dep.ID != built || f.srv.Production("prj_web") != built {
 		t.Fatalf("deploy promoted %s (%v), production %s; want %s", dep.ID, err, f.srv.Production("prj_web"), built)
@@ -269,9 +270,11 @@ func TestInterruptedDeployIsFollowedNotRepeated(t *testing.T) {
 func TestPreflightChecksTokenTeamAndProject(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
+	f.srv.ResetRequests()
 	if err := f.deployer(vercel.Config{}, nil).Preflight(ctx, rel("1.1.0", "", "", "")); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("pre-flight requests: %q", f.srv.Requests())
 	for _, tc := range []struct {
 		name string
 		cfg  vercel.Config
