@@ -30,6 +30,7 @@ package githubdeployments
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -171,7 +172,27 @@ func (w *Deployer) PlanActions(ctx context.Context, rel shipprod.Release) ([]shi
 func (w *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
 	id, note := w.start(ctx, rel, "deploy")
 	dep, err := w.inner.Deploy(ctx, rel)
-	return w.finish(ctx, id, note, rel, dep, err), err
+	return w.finished(ctx, id, note, rel, dep, err)
+}
+
+// finished records the outcome and returns the deployment with the record's
+// id, also in a *shipprod.ProductionChangedError (the Pipeline takes the
+// deployment from there, and its rollback marks that record failed).
+func (w *Deployer) finished(ctx context.Context, id int64, note string, rel shipprod.Release, dep shipprod.Deployment, err error) (shipprod.Deployment, error) {
+	dep = w.finish(ctx, id, note, rel, dep, err)
+	if changed, ok := errors.AsType[*shipprod.ProductionChangedError](err); ok {
+		details := maps.Clone(changed.Deployment.Details)
+		if details == nil {
+			details = map[string]string{}
+		}
+		for _, k := range []string{DetailDeploymentID, detailNote} {
+			if v, set := dep.Details[k]; set {
+				details[k] = v
+			}
+		}
+		changed.Deployment.Details = details
+	}
+	return dep, err
 }
 
 // Follow follows the deployment an interrupted run left, through the
@@ -184,7 +205,7 @@ func (w *Deployer) Follow(ctx context.Context, accepted shipprod.Deployment, rel
 	}
 	id, note := w.reopen(ctx, rel)
 	dep, err := f.Follow(ctx, accepted, rel)
-	return w.finish(ctx, id, note, rel, dep, err), err
+	return w.finished(ctx, id, note, rel, dep, err)
 }
 
 // Rollback records the rollback as a deployment of the restored release and

@@ -305,3 +305,38 @@ func TestPreflightAndPlan(t *testing.T) {
 		t.Fatalf("actions %+v %v", acts, err)
 	}
 }
+
+// changedStub changes production and then fails, as a push whose CI run
+// failed does.
+type changedStub struct{ rollbackStub }
+
+func (d *changedStub) Deploy(_ context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
+	dep := shipprod.Deployment{Provider: "stub", ID: "dep-" + rel.Version, Commit: rel.Commit}
+	return dep, &shipprod.ProductionChangedError{Deployment: dep, Err: errors.New("the CI run failed")}
+}
+
+// A deploy that changed production and failed is rolled back by the
+// Pipeline from the error's Deployment: its record is marked failed too.
+func TestChangedProductionIsRecordedAndRolledBack(t *testing.T) {
+	w := newWorld(t)
+	d := w.wrap(t, &changedStub{}, githubdeployments.Config{Enabled: true})
+	rel := shipprod.Release{Version: "1.1.0", Tag: "v1.1.0", PreviousVersion: "1.0.0", PreviousTag: "v1.0.0"}
+	res, err := (&shipprod.Pipeline{Release: rel, Deployer: d}).Run(context.Background())
+	if err == nil || res.Outcome != shipprod.OutcomeRolledBack {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	deps := w.fake.Deployments(repo)
+	if len(deps) != 2 {
+		t.Fatalf("deployments %+v", deps)
+	}
+	states := []string{}
+	for _, st := range deps[0].Statuses {
+		states = append(states, st.State)
+	}
+	if !slices.Equal(states, []string{"in_progress", "failure", "failure"}) || !strings.Contains(deps[0].Statuses[2].Description, "Rolled back to v1.0.0") {
+		t.Fatalf("the failed deploy's statuses %v", states)
+	}
+	if res.Deployment.Details[githubdeployments.DetailDeploymentID] != strconv.FormatInt(deps[0].ID, 10) {
+		t.Fatalf("details %+v", res.Deployment.Details)
+	}
+}
