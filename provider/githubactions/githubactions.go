@@ -32,9 +32,15 @@
 // with its own message and the run's URL; a run stuck queued or waiting
 // hits the deadline with the likely reason.
 //
-// Rollback dispatches the same workflow with the previous release (or a
-// configured rollback workflow). Watcher is the run-following part on its
-// own, for other deployers that trigger CI runs.
+// What production runs is the release the latest successful deploy (or
+// rollback) run deployed (see Production); Rollback dispatches the same
+// workflow (or a configured rollback workflow) with the release to restore,
+// which the Pipeline reads that way before the deploy. A run is reported
+// accepted as soon as it is known, and an interrupted deploy follows it
+// (Follow) instead of dispatching again; the pre-flight checks the token,
+// the workflow, its workflow_dispatch trigger at the ref and the inputs.
+// Watcher is the run-following part on its own, for other deployers that
+// trigger CI runs.
 package githubactions
 
 import (
@@ -128,8 +134,9 @@ type RollbackConfig struct {
 }
 
 // Deployer runs a GitHub Actions workflow to deploy. It implements
-// shipprod.Deployer, shipprod.Rollbacker, shipprod.ActionPlanner and
-// provider.Canceler.
+// shipprod.Deployer, shipprod.Rollbacker, shipprod.ProductionReader,
+// shipprod.Follower, shipprod.Preflighter and shipprod.ActionPlanner; Cancel
+// cancels a run.
 type Deployer struct {
 	cfg   Config
 	w     *Watcher
