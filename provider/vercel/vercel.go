@@ -5,7 +5,11 @@
 // In the default mode, promote, it ships the build that staging validated
 // instead of building again: the deployment whose id the pipeline found in
 // Spec-Flow's state.yaml (provider.Env.Facts["staging.deployment_id"]), or
-// else the newest READY deployment of the release commit. A production
+// else the newest READY deployment of the commit that was validated: the
+// commit the release was decided at, whose child is the version commit
+// shipprod makes (which never has a build of its own). Candidate names it
+// before anything changes, so that the pre-flight fails when there is none
+// and refuses one an earlier run rolled back. A production
 // deployment that is READY but staged is promoted
 // (POST /v10/projects/{p}/promote/{d}, then project.lastAliasRequest is
 // followed until the promotion succeeds); a preview deployment is rebuilt
