@@ -71,6 +71,18 @@ type ApplyRecoverer interface {
 	RecoverApply(ctx context.Context, rel Release) (note string, err error)
 }
 
+// AfterRollbacker is implemented by step implementations that undo their
+// own part of a release once production was rolled back: the Tagger
+// deleting the failed release's tag (tag.delete_on_rollback), say. The
+// Pipeline calls it on its Tagger after the Deployer restored production
+// (Pipeline.Rollback, and so the automatic rollback); failed is the release
+// that was rolled back, as its Deployment names it. The note, when not
+// empty, goes into RollbackReport.Notes; an error is a warning, since
+// production is restored either way.
+type AfterRollbacker interface {
+	AfterRollback(ctx context.Context, failed Release, restored Deployment) (note string, err error)
+}
+
 // DeployerWrapper is implemented by a Deployer that wraps another to add
 // behaviour around it (recording deployments somewhere, say). Capability
 // lookups follow Unwrap, so a wrapper needs one type whatever the wrapped
@@ -119,13 +131,29 @@ func CanRollback(d Deployer) bool {
 }
 
 // Capabilities lists the optional capabilities d has, for messages and
-// documentation ("rollback", "plan").
+// documentation: "rollback" (Rollbacker), "production" (ProductionReader),
+// "candidate" (CandidateFinder), "follow" (Follower), "preflight"
+// (Preflighter) and "plan" (ActionPlanner).
 func Capabilities(d Deployer) []string {
 	var caps []string
 	if CanRollback(d) {
 		caps = append(caps, "rollback")
 	}
-	if _, ok := d.(ActionPlanner); ok { // a wrapper lists its own actions too
+	if _, ok := DeployerAs[ProductionReader](d); ok {
+		caps = append(caps, "production")
+	}
+	if _, ok := DeployerAs[CandidateFinder](d); ok {
+		caps = append(caps, "candidate")
+	}
+	if _, ok := DeployerAs[Follower](d); ok {
+		caps = append(caps, "follow")
+	}
+	// A wrapper checks and lists its own part too, so the outermost
+	// deployer's own methods count here (as the Pipeline calls them).
+	if _, ok := d.(Preflighter); ok {
+		caps = append(caps, "preflight")
+	}
+	if _, ok := d.(ActionPlanner); ok {
 		caps = append(caps, "plan")
 	}
 	return slices.Clip(caps)

@@ -702,3 +702,62 @@ func TestUnreadableJournalStopsTheRun(t *testing.T) {
 	assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
 	assert.Equal(t, []string{"next"}, f.calls.list(), "nothing was applied, tagged or deployed")
 }
+
+// undoingTagger undoes its part after a rollback, as tag.delete_on_rollback
+// does.
+type undoingTagger struct {
+	fakeTagger
+	err error
+}
+
+func (u undoingTagger) AfterRollback(ctx context.Context, failed shipprod.Release, restored shipprod.Deployment) (string, error) {
+	u.c.add("after rollback " + failed.Tag + " restored " + restored.ID)
+	if u.err != nil {
+		return "", u.err
+	}
+	return "deleted tag " + failed.Tag, nil
+}
+
+func TestTaggerUndoesItsPartAfterARollback(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		err     error
+		note    string
+		warning string
+	}{
+		{name: "note", note: "deleted tag v1.3.0"},
+		{name: "failure is a warning", err: errors.New("remote refused the deletion"), warning: "could not undo its part: remote refused the deletion"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture()
+			f.p.Tagger = undoingTagger{fakeTagger{f.calls}, tc.err}
+			f.health.unhealthy["1.3.0"] = true
+			res, err := f.p.Run(context.Background())
+			require.Error(t, err)
+			assert.Equal(t, shipprod.OutcomeRolledBack, res.Outcome, "a failure to undo does not change the outcome")
+			assert.Contains(t, f.calls.list(), "after rollback v1.3.0 restored dep-1.2.0", "the failed release is named by its deployment")
+			require.NotNil(t, res.Rollback)
+			if tc.note != "" {
+				assert.Equal(t, []string{tc.note}, res.Rollback.Notes)
+			} else {
+				assert.Empty(t, res.Rollback.Notes)
+			}
+			rb, _ := res.Step(shipprod.StepRollback)
+			if tc.warning != "" {
+				assert.Contains(t, rb.Warning, tc.warning)
+			} else {
+				assert.Empty(t, rb.Warning)
+			}
+		})
+	}
+	// A rollback that failed restores nothing, and nothing is undone.
+	f := newFixture()
+	f.p.Tagger = undoingTagger{fakeTagger: fakeTagger{f.calls}}
+	f.health.unhealthy["1.3.0"] = true
+	f.dep.rbErr = errors.New("platform down")
+	_, err := f.p.Run(context.Background())
+	require.Error(t, err)
+	for _, c := range f.calls.list() {
+		assert.NotContains(t, c, "after rollback")
+	}
+}

@@ -37,7 +37,37 @@ func (p *Pipeline) rollBack(ctx context.Context, failed Deployment, to Release, 
 	if err != nil {
 		report.Error = err.Error()
 	}
+	if report.Restored.ID != "" {
+		warning = joinWarnings(warning, p.afterRollback(ctx, report, failed))
+	}
 	return report, warning, err
+}
+
+// afterRollback lets the Tagger undo its part once production no longer
+// runs the failed release; its failure is a warning.
+func (p *Pipeline) afterRollback(ctx context.Context, report *RollbackReport, failed Deployment) string {
+	ar, ok := p.Tagger.(AfterRollbacker)
+	if !ok {
+		return ""
+	}
+	note, err := ar.AfterRollback(ctx, Release{Version: failed.Version, Tag: failed.Tag, Commit: failed.Commit}, report.Restored)
+	if note != "" {
+		report.Notes = append(report.Notes, note)
+	}
+	if err != nil {
+		return fmt.Sprintf("production was rolled back, but %s could not undo its part: %v", describe(p.Tagger), err)
+	}
+	return ""
+}
+
+func joinWarnings(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 // restore rolls back and checks the restored version's health.

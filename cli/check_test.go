@@ -22,7 +22,7 @@ func TestCheckThroughTheBinary(t *testing.T) {
 		"Release: v1.3.0 (from v1.2.0)",
 		// The report and the state file are the steps here that have a
 		// pre-flight check; each is asked once.
-		"Pre-flight:\n  ✅ report: report specs/001-checkout-passkeys/production-ship-report.md and Spec-Flow state file\n\n",
+		"Pre-flight:\n  ✅ tag: git tag\n  ✅ deploy: git-push to origin/production\n  ✅ health: health checks (2)\n  ✅ report: report specs/001-checkout-passkeys/production-ship-report.md and Spec-Flow state file\n\n",
 		"✅ Every check passed: shipprod ship can run.",
 	} {
 		assert.Contains(t, out, line)
@@ -53,7 +53,7 @@ func TestCheckThroughTheBinary(t *testing.T) {
 		assert.True(t, c.Passed, c.Step)
 		steps = append(steps, c.Step)
 	}
-	assert.Equal(t, []string{"report"}, steps)
+	assert.Equal(t, []string{"tag", "deploy", "health", "report"}, steps)
 }
 
 func TestCheckFailures(t *testing.T) {

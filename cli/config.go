@@ -22,6 +22,7 @@ import (
 	"github.com/shipprod/shipprod/notify"
 	"github.com/shipprod/shipprod/provider"
 	"github.com/shipprod/shipprod/provider/githubactions"
+	"github.com/shipprod/shipprod/provider/githubdeployments"
 	"github.com/shipprod/shipprod/provider/gitpush"
 	"github.com/shipprod/shipprod/report"
 	"github.com/shipprod/shipprod/tag"
@@ -344,10 +345,15 @@ func (b *builder) deploy() error {
 	if dep, err = b.followCI(dep, env); err != nil {
 		return err
 	}
-	// Records GitHub Deployments (github.deployments.enabled) and deletes
-	// the tag after a rollback (tag.delete_on_rollback); with neither, the
-	// deployer is returned as it is.
-	b.p.Deployer = b.tagger.WrapDeployer(dep)
+	// Records GitHub Deployments (github.deployments.enabled); otherwise
+	// the deployer is used as it is. (tag.delete_on_rollback is the
+	// Tagger's own: the Pipeline asks it after a rollback.)
+	if gh := b.cfg.GitHub; gh != nil {
+		if dep, err = githubdeployments.Wrap(b.ctx, dep, gh.Deployments, gh.DeploymentsOptions(b.dir, b.cfg.Git.Remote, b.log)); err != nil {
+			return err
+		}
+	}
+	b.p.Deployer = dep
 	return nil
 }
 

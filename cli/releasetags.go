@@ -97,7 +97,7 @@ func previousReleaseTag(ctx context.Context, repo *git.Repo, prefix string, cur 
 	if err != nil {
 		var ge *git.Error
 		if errors.As(err, &ge) && ctx.Err() == nil {
-			return "", usageErrorf("no release tag comes before %s in this repository's history (%v): name the release to restore with --to", releaseName(cur), oneLine(ge.Error()))
+			return "", usageErrorf("no release tag comes before %s in this repository's history: name the release to restore with --to", releaseName(cur))
 		}
 		return "", fmt.Errorf("finding the release before %s: %w", releaseName(cur), err)
 	}

@@ -151,7 +151,7 @@ func TestRollbackRestoresTheReleaseBeforeAndRecordsIt(t *testing.T) {
 	assert.Equal(t, SchemaRollback, got.Schema)
 	assert.Equal(t, "rolled-back", got.Outcome)
 	assert.Equal(t, release, got.From.ID)
-	assert.Equal(t, "journal", got.From.Source, "git-push cannot say what production runs: the journal does")
+	assert.Equal(t, "deployer", got.From.Source, "git-push says what production runs")
 	assert.Equal(t, "v1.2.0", got.To.Tag)
 	assert.Equal(t, previous, got.To.Commit)
 	assert.Equal(t, previous, got.Restored.ID)
@@ -210,7 +210,8 @@ func TestRollbackRefusals(t *testing.T) {
 		{name: "a tag that does not exist", args: []string{"--to", "v9.9.9", "--yes"}, code: ExitUsage,
 			want: "--to v9.9.9: tag v9.9.9 does not exist in this repository (the latest release tags are v1.2.0"},
 		{name: "json without yes", args: []string{"--json"}, code: ExitUsage, want: "--json needs --yes"},
-		{name: "nothing deployed", args: []string{"--yes"}, code: ExitFailed, want: "shipprod does not know what production runs"},
+		{name: "nothing before the first release", args: []string{"--yes"}, code: ExitUsage,
+			want: "no release tag comes before v1.2.0 in this repository's history: name the release to restore with --to"},
 		{name: "production already runs it", setup: func(t *testing.T) { p.deployByHand() },
 			args: []string{"--to", "v1.3.0", "--yes"}, code: ExitUsage, want: "production already runs v1.3.0 (as asked (--to)): nothing to roll back"},
 		{name: "another run holds the lock", setup: func(t *testing.T) {

@@ -7,11 +7,10 @@
 //
 //	dep, err := provider.Open(ctx, "my-deployer", provider.Env{Config: section})
 //
-// Optional capabilities are optional interfaces a Deployer may implement,
-// detected by type assertion: shipprod.Rollbacker to roll back, Promoter to
-// put an existing, already validated build into production instead of
-// building again, Canceler to cancel a deployment that is still in progress.
-// Capabilities lists them for a Deployer.
+// The optional capabilities a Deployer may have (rolling back, reading what
+// production runs, naming the build it will promote, following a deployment
+// an interrupted run started) are declared in the root package, in one
+// place: see shipprod.DeployerAs and shipprod.Capabilities.
 //
 // The built-in deployers live in the sub-packages gitpush, vercel and
 // githubactions; providertest is the conformance kit every deployer should pass.
@@ -23,7 +22,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -97,20 +95,6 @@ func (e Env) EnvVar(name string) string {
 		return e.Getenv(name)
 	}
 	return os.Getenv(name)
-}
-
-// Canceler is implemented by deployers that can cancel a deployment still in
-// progress (e.g. when its deadline passes).
-type Canceler interface {
-	Cancel(ctx context.Context, dep shipprod.Deployment) error
-}
-
-// Promoter is implemented by deployers that can put an existing, already
-// built and validated deployment into production (for instance the Vercel
-// deployment that staging validated) instead of building the release again.
-// id is the provider's identifier of that deployment.
-type Promoter interface {
-	Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error)
 }
 
 // The registry is the one piece of package-level mutable state in shipprod:
@@ -205,23 +189,4 @@ func ParseSection(text string) (Section, error) {
 		return YAMLSection{}, nil
 	}
 	return YAMLSection{Node: n.Content[0]}, nil
-}
-
-// Capabilities lists the optional capabilities d implements, for messages
-// and documentation ("rollback", "promote", "cancel", "plan").
-func Capabilities(d shipprod.Deployer) []string {
-	var caps []string
-	if _, ok := d.(shipprod.Rollbacker); ok {
-		caps = append(caps, "rollback")
-	}
-	if _, ok := d.(Promoter); ok {
-		caps = append(caps, "promote")
-	}
-	if _, ok := d.(Canceler); ok {
-		caps = append(caps, "cancel")
-	}
-	if _, ok := d.(shipprod.ActionPlanner); ok {
-		caps = append(caps, "plan")
-	}
-	return slices.Clip(caps)
 }

@@ -38,20 +38,6 @@ func echoFactory(ctx context.Context, env provider.Env) (shipprod.Deployer, erro
 	return &echoDeployer{name: env.Name, cfg: cfg}, nil
 }
 
-// fullDeployer implements every optional capability.
-type fullDeployer struct{ echoDeployer }
-
-func (*fullDeployer) Rollback(context.Context, shipprod.Deployment, shipprod.Release) (shipprod.Deployment, error) {
-	return shipprod.Deployment{}, nil
-}
-func (*fullDeployer) Promote(context.Context, shipprod.Release, string) (shipprod.Deployment, error) {
-	return shipprod.Deployment{}, nil
-}
-func (*fullDeployer) Cancel(context.Context, shipprod.Deployment) error { return nil }
-func (*fullDeployer) PlanActions(context.Context, shipprod.Release) ([]shipprod.Action, error) {
-	return nil, nil
-}
-
 func init() {
 	provider.Register("registrytest-echo", echoFactory)
 }
@@ -157,16 +143,6 @@ func TestNamesIsSorted(t *testing.T) {
 	}
 	if len(ours) < 2 || ours[0] != "registrytest-a" {
 		t.Fatalf("Names() = %v, want sorted with registrytest-a first among ours", names)
-	}
-}
-
-func TestCapabilities(t *testing.T) {
-	if got := provider.Capabilities(&echoDeployer{}); len(got) != 0 {
-		t.Errorf("plain deployer capabilities = %v, want none", got)
-	}
-	got := strings.Join(provider.Capabilities(&fullDeployer{}), ",")
-	if got != "rollback,promote,cancel,plan" {
-		t.Errorf("full deployer capabilities = %s", got)
 	}
 }
 

@@ -49,8 +49,12 @@ func Example() {
 // The plan lists the tag, the push and the GitHub Release as separate
 // actions, without touching git or GitHub.
 func ExampleTagger_PlanActions() {
+	dir, gitEnv, cleanup := exampleRepo()
+	defer cleanup()
 	ctx := context.Background()
 	tagger, err := tag.New(ctx, tag.Config{Sign: true}, tag.Env{
+		Dir:    dir,
+		GitEnv: gitEnv,
 		Git:    tag.Git{Remote: "origin", Branch: "main"},
 		GitHub: &tag.GitHub{Repository: "acme/web"},
 		Getenv: func(string) string { return "token-from-GITHUB_TOKEN" },
@@ -69,31 +73,6 @@ func ExampleTagger_PlanActions() {
 	// tag: create annotated tag v2.0.0-rc.1 on the release commit, signed with git's signing configuration (reused if it already points there)
 	// push: push the release commit to origin/main and tag v2.0.0-rc.1 in one atomic push
 	// api: create or update the GitHub pre-release v2.0.0-rc.1 in acme/web (never a duplicate)
-}
-
-type hookDeployer struct{}
-
-func (hookDeployer) Deploy(_ context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
-	return shipprod.Deployment{Provider: "hook", ID: rel.Tag, URL: "https://web.example.com"}, nil
-}
-
-func (hookDeployer) String() string { return "deploy hook" }
-
-// WrapDeployer records every deploy of any Deployer in GitHub's Deployments
-// API (auto_merge off, no required contexts), with in_progress and then
-// success or failure statuses.
-func ExampleTagger_WrapDeployer() {
-	ctx := context.Background()
-	tagger, err := tag.New(ctx, tag.Config{}, tag.Env{
-		GitHub: &tag.GitHub{Repository: "acme/web", Deployments: tag.DeploymentsConfig{Enabled: true}},
-		Getenv: func(string) string { return "token-from-GITHUB_TOKEN" },
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	deployer := tagger.WrapDeployer(hookDeployer{})
-	fmt.Println(deployer)
-	// Output: deploy hook (recorded in GitHub Deployments)
 }
 
 // exampleRepo makes a throw-away clone with a bare remote, and the git

@@ -22,8 +22,10 @@
 // A run that pushed the tag and then failed before the release therefore
 // resumes with the release and nothing else.
 //
-// Optionally, WrapDeployer records each deploy in GitHub's Deployments API
-// and deletes the release tag when production is rolled back.
+// Optionally (tag.delete_on_rollback) the Tagger deletes the release tag
+// once production was rolled back (see AfterRollback). Recording deploys in
+// GitHub's Deployments API is package provider/githubdeployments' part; its
+// configuration stays in the `github.deployments` section.
 package tag
 
 import (
@@ -31,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -40,6 +43,7 @@ import (
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/github"
+	"github.com/shipprod/shipprod/provider/githubdeployments"
 )
 
 // DefaultMessage is the default annotated-tag message template: "Release
@@ -67,7 +71,7 @@ type Config struct {
 	// implies Sign.
 	SigningKey string `yaml:"signing_key"`
 	// DeleteOnRollback deletes the release tag locally and on the remote
-	// after production was rolled back (see WrapDeployer). Off by default:
+	// after production was rolled back (see AfterRollback). Off by default:
 	// tags stay immutable and the rollback is recorded in the report.
 	DeleteOnRollback bool `yaml:"delete_on_rollback"`
 }
@@ -89,8 +93,8 @@ type GitHub struct {
 	// APIURL is the REST API root: default https://api.github.com/; GitHub
 	// Enterprise Server: https://HOST/api/v3/.
 	APIURL string `yaml:"api_url"`
-	// TokenEnv names the variable holding the token; default GITHUB_TOKEN,
-	// else GH_TOKEN.
+	// TokenEnv names the variable holding the token; default GH_TOKEN,
+	// else GITHUB_TOKEN (the gh CLI's order).
 	TokenEnv string `yaml:"token_env"`
 	// MaxRateLimitWait bounds each rate-limit wait (default 10m); a longer
 	// one fails the call with the time the limit resets.
@@ -122,14 +126,17 @@ type ReleaseConfig struct {
 	MakeLatest string `yaml:"make_latest"`
 }
 
-// DeploymentsConfig is `github.deployments`.
-type DeploymentsConfig struct {
-	// Enabled records each deploy in GitHub's Deployments API (WrapDeployer).
-	Enabled bool `yaml:"enabled"`
-	// Environment defaults to "production".
-	Environment string `yaml:"environment"`
-	// EnvironmentURL is the live URL recorded when the deployer reports none.
-	EnvironmentURL string `yaml:"environment_url"`
+// DeploymentsConfig is `github.deployments`, the configuration of package
+// provider/githubdeployments (which records each deploy in GitHub's
+// Deployments API); it is read with the rest of the `github` section.
+type DeploymentsConfig = githubdeployments.Config
+
+// DeploymentsOptions returns what provider/githubdeployments needs to reach
+// GitHub with this section's settings: the repository (else the one of git
+// remote remote in dir), the API, the token's variable and the limits.
+func (g GitHub) DeploymentsOptions(dir, remote string, logger *slog.Logger) githubdeployments.Options {
+	return githubdeployments.Options{Repository: g.Repository, Dir: dir, Remote: remote, APIURL: g.APIURL, TokenEnv: g.TokenEnv,
+		MaxRateLimitWait: g.MaxRateLimitWait, MaxRetries: g.MaxRetries, Logger: logger}
 }
 
 // Fact keys under which the GitHub settings are handed to deployers through
@@ -158,8 +165,7 @@ type Env struct {
 	Dir string
 	// Git says where to push.
 	Git Git
-	// GitHub enables the GitHub Release (and, through WrapDeployer, the
-	// Deployments record); nil means a plain git tag.
+	// GitHub enables the GitHub Release; nil means a plain git tag.
 	GitHub *GitHub
 	// GitEnv holds extra environment variables for git ("KEY=value").
 	GitEnv []string
@@ -190,9 +196,13 @@ var (
 	_ shipprod.ActionPlanner = (*Tagger)(nil)
 )
 
-// New returns a Tagger. It checks the configuration at once — templates,
-// remote and branch names, and, when GitHub is configured, the token and
-// the repository — so that a mistake is reported before anything ships.
+// New returns a Tagger. It checks the configuration at once — templates
+// (rendered against a sample release, so that a field the Release does not
+// have is an error now rather than after the version commit), the remote
+// (a URL, a path or a remote the repository has), branch names and, when
+// GitHub is configured, the token and the repository — so that a mistake is
+// reported before anything ships. It makes no network request; Preflight
+// asks the remote and GitHub.
 func New(ctx context.Context, cfg Config, env Env) (*Tagger, error) {
 	t := &Tagger{cfg: cfg, git: env.Git, ghCfg: env.GitHub, log: env.Logger}
 	if t.log == nil {
@@ -220,6 +230,9 @@ func New(ctx context.Context, cfg Config, env Env) (*Tagger, error) {
 		return nil, err
 	}
 	t.repo = &git.Repo{Dir: env.Dir, Env: env.GitEnv}
+	if err := t.repo.CheckRemote(ctx, t.git.Remote); err != nil {
+		return nil, fmt.Errorf("git.remote: %w", err)
+	}
 
 	if gh := env.GitHub; gh != nil {
 		if t.relName, err = parseTemplate("github.release.name", gh.Release.Name, DefaultReleaseName); err != nil {
@@ -251,6 +264,10 @@ func New(ctx context.Context, cfg Config, env Env) (*Tagger, error) {
 	return t, nil
 }
 
+// parseTemplate parses a template over the Release and renders it once
+// against a sample release: text/template finds a field the Release does not
+// have ({{.Foo}}) only when it runs, and the tag message runs after the
+// version commit.
 func parseTemplate(field, text, def string) (*template.Template, error) {
 	if text == "" {
 		text = def
@@ -259,7 +276,20 @@ func parseTemplate(field, text, def string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
 	}
+	if err := tmpl.Execute(io.Discard, sampleRelease); err != nil {
+		return nil, fmt.Errorf("%s: %w (the template is rendered over the release: .Tag, .Version, .Notes, .PreviousTag, .PreviousVersion, .Commit, .Branch, …)", field, err)
+	}
 	return tmpl, nil
+}
+
+// sampleRelease has every field of a Release set, to try templates on.
+var sampleRelease = shipprod.Release{
+	Version: "1.2.3", PreviousVersion: "1.2.2", Tag: "v1.2.3", PreviousTag: "v1.2.2", Bump: shipprod.BumpPatch,
+	Reasons: []shipprod.Reason{{Source: "commit 0123456", Text: "fix: a bug", Bump: shipprod.BumpPatch}},
+	Notes:   "### Fixed\n- a bug", Files: []string{"VERSION", "CHANGELOG.md"},
+	Commit: strings.Repeat("1", 40), PreviousCommit: strings.Repeat("2", 40), Base: strings.Repeat("3", 40),
+	Branch: "main", Remote: "origin", ReleaseURL: "https://github.com/acme/web/releases/tag/v1.2.3",
+	Warnings: []string{"a warning"},
 }
 
 func oneOf(field, v string, allowed ...string) error {
@@ -632,4 +662,9 @@ func orDot(dir string) string {
 		return "."
 	}
 	return dir
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

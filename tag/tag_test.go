@@ -243,7 +243,7 @@ func TestConfigErrors(t *testing.T) {
 		{env: func(e *Env) { e.Git.Remote = "--upload-pack=evil" }, want: "git.remote"},
 		{gh: &GitHub{Release: ReleaseConfig{MakeLatest: "yes"}}, want: "github.release.make_latest"},
 		{gh: &GitHub{Release: ReleaseConfig{Name: "{{"}}, want: "github.release.name"},
-		{gh: &GitHub{}, env: func(e *Env) { e.Getenv = func(string) string { return "" } }, want: "GITHUB_TOKEN or GH_TOKEN"},
+		{gh: &GitHub{}, env: func(e *Env) { e.Getenv = func(string) string { return "" } }, want: "GH_TOKEN or GITHUB_TOKEN"},
 		{gh: &GitHub{TokenEnv: "RELEASE_TOKEN"}, want: "RELEASE_TOKEN"},
 		{gh: &GitHub{Repository: "", APIURL: "http://127.0.0.1:1/"}, want: "github.repository"},
 	} {

@@ -31,11 +31,17 @@
 // "rollback": true.
 //
 // Re-deploying is safe when the service has a live_url: GET live_url
-// answers {"id","commit","previous_id"} for the deploy production runs now
-// (404 when none). Before calling the hook the deployer asks it, and when
-// production already runs the release's commit (a resumed run, a repeated
-// rollback) it reports that deploy and calls the hook no second time.
-// Without live_url it cannot tell, and every Deploy calls the hook.
+// answers {"id","commit","previous_id","version","tag"} for the deploy
+// production runs now (404 when none; version and tag are optional). Before
+// calling the hook the deployer asks it, and when production already runs
+// the release's commit (a resumed run, a repeated rollback) it reports that
+// deploy and calls the hook no second time. Without live_url it cannot tell,
+// and every Deploy calls the hook.
+//
+// With live_url the deployer also tells the Pipeline what production runs
+// before a deploy (shipprod.ProductionReader), which is what a rollback
+// restores, and checks before anything changes that the service answers
+// (shipprod.Preflighter).
 //
 // Secrets stay where they belong. The bearer token is sent only to the hook
 // URL's own origin (scheme, host and port), never to a status URL, live URL
@@ -93,7 +99,8 @@ type Config struct {
 }
 
 // Deployer deploys through a deploy hook. It implements shipprod.Deployer,
-// shipprod.Rollbacker and shipprod.ActionPlanner.
+// shipprod.Rollbacker, shipprod.ProductionReader, shipprod.Preflighter and
+// shipprod.ActionPlanner.
 type Deployer struct {
 	cfg   Config
 	name  string
@@ -283,6 +290,42 @@ type status struct {
 	Commit    string `json:"commit"`
 	// PreviousID is the deploy that production ran before this one.
 	PreviousID string `json:"previous_id"`
+	// Version and Tag name the release a live deploy runs, when the service
+	// knows them.
+	Version string `json:"version"`
+	Tag     string `json:"tag"`
+}
+
+// errNoLiveURL means the deployer cannot ask what production runs.
+var errNoLiveURL = errors.New("live_url is not configured, so what production runs cannot be asked")
+
+// Production asks live_url what production runs now: the deploy, its commit
+// and, when the service says, its release. An empty Deployment means
+// nothing is deployed yet.
+func (d *Deployer) Production(ctx context.Context) (shipprod.Deployment, error) {
+	dep := shipprod.Deployment{Provider: d.name, URL: d.cfg.URL, Environment: "production"}
+	if d.live == nil {
+		return dep, fmt.Errorf("deploy-hook: %w", errNoLiveURL)
+	}
+	cur, _, err := d.liveNow(ctx)
+	if err != nil {
+		return dep, fmt.Errorf("deploy-hook: asking live_url what production runs: %w", err)
+	}
+	dep.ID, dep.Commit, dep.PreviousID, dep.Version, dep.Tag = cur.ID, cur.Commit, cur.PreviousID, cur.Version, cur.Tag
+	return dep, nil
+}
+
+// Preflight asks live_url, when there is one, what production runs: that
+// proves, reading only, that the service answers and takes the token. The
+// hook itself cannot be tried without deploying.
+func (d *Deployer) Preflight(ctx context.Context, _ shipprod.Release) error {
+	if d.live == nil {
+		return nil
+	}
+	if _, _, err := d.liveNow(ctx); err != nil {
+		return fmt.Errorf("deploy-hook: live_url %s does not answer (is token_env right?): %w", mask(d.live), err)
+	}
+	return nil
 }
 
 // liveNow asks live_url what production runs now; known is false without

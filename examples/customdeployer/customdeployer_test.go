@@ -29,6 +29,7 @@ type hookService struct {
 	mu       sync.Mutex
 	seq      int
 	live     string             // commit in production
+	liveRel  [2]string          // version and tag in production
 	liveID   string             // deploy in production
 	prevID   string             // deploy in production before liveID
 	deploys  map[string]*deploy // by id
@@ -55,10 +56,11 @@ const (
 )
 
 type deploy struct {
-	commit string
-	polls  int
-	state  string
-	msg    string
+	commit       string
+	version, tag string
+	polls        int
+	state        string
+	msg          string
 }
 
 func newHookService(t *testing.T, token string) *hookService {
@@ -100,7 +102,7 @@ func (h *hookService) start(w http.ResponseWriter, r *http.Request) {
 	h.posts++
 	h.seq++
 	id := fmt.Sprintf("d-%d", h.seq)
-	d := &deploy{commit: body.Commit, polls: 2, state: "queued"}
+	d := &deploy{commit: body.Commit, version: body.Version, tag: body.Tag, polls: 2, state: "queued"}
 	if h.failNext != "" {
 		d.msg, h.failNext = h.failNext, ""
 	}
@@ -126,7 +128,7 @@ func (h *hookService) liveNow(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"nothing deployed yet"}`, http.StatusNotFound)
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]string{"id": h.liveID, "commit": h.live, "previous_id": h.prevID})
+	json.NewEncoder(w).Encode(map[string]string{"id": h.liveID, "commit": h.live, "previous_id": h.prevID, "version": h.liveRel[0], "tag": h.liveRel[1]})
 }
 
 // Posts counts the hook calls: the deploys started.
@@ -171,6 +173,7 @@ func (h *hookService) report(w http.ResponseWriter, r *http.Request) {
 				d.state = "failed"
 			} else {
 				d.state, h.live, h.prevID, h.liveID = "succeeded", d.commit, h.liveID, id
+				h.liveRel = [2]string{d.version, d.tag}
 			}
 		}
 	}
@@ -199,6 +202,7 @@ func TestConformance(t *testing.T) {
 			Releases: releases,
 			Live:     h.Live,
 			Deploys:  h.Posts,
+			Writes:   h.Posts, // the hook call is the service's only write
 			Stall:    func() { h.mu.Lock(); h.stalled = true; h.mu.Unlock() },
 			Break: func() func(error) bool {
 				h.mu.Lock()
@@ -449,5 +453,69 @@ func TestHookURLIsMasked(t *testing.T) {
 	}
 	if want := "deploy-hook " + h.URL + "/…"; texts[0] != want {
 		t.Fatalf("String() = %q, want %q", texts[0], want)
+	}
+}
+
+// unhealthy is a HealthChecker that fails one version.
+type unhealthy string
+
+func (u unhealthy) Check(_ context.Context, rel shipprod.Release, _ shipprod.Deployment) (shipprod.HealthReport, error) {
+	st := shipprod.HealthPass
+	if rel.Version == string(u) {
+		st = shipprod.HealthFail
+	}
+	return shipprod.HealthReport{Checks: []shipprod.CheckResult{{Name: "api", Kind: "http", Status: st}}}, nil
+}
+
+// After v1.4.1 was rolled back, live_url says production runs v1.4.0; a
+// failed v1.4.2 (whose previous release is v1.4.1) must restore v1.4.0.
+func TestRollbackRestoresWhatProductionRan(t *testing.T) {
+	h := newHookService(t, "")
+	d := open(t, h, "live_url: /live\n")
+	ctx := context.Background()
+	sha := func(c string) string { return strings.Repeat(c, 40) }
+	r140 := shipprod.Release{Version: "1.4.0", Tag: "v1.4.0", Commit: sha("4")}
+	r141 := shipprod.Release{Version: "1.4.1", Tag: "v1.4.1", Commit: sha("5"), PreviousVersion: "1.4.0", PreviousTag: "v1.4.0", PreviousCommit: sha("4")}
+	r142 := shipprod.Release{Version: "1.4.2", Tag: "v1.4.2", Commit: sha("6"), PreviousVersion: "1.4.1", PreviousTag: "v1.4.1", PreviousCommit: sha("5")}
+	if _, err := d.Deploy(ctx, r140); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := d.Deploy(ctx, r141)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.(shipprod.Rollbacker).Rollback(ctx, bad, r140); err != nil {
+		t.Fatal(err)
+	}
+	res, err := (&shipprod.Pipeline{Release: r142, Deployer: d, Health: unhealthy("1.4.2")}).Run(ctx)
+	if res.Outcome != shipprod.OutcomeRolledBack {
+		t.Fatalf("outcome %s, err %v", res.Outcome, err)
+	}
+	if live, _ := h.Live(ctx); live != r140.Commit {
+		t.Fatalf("production after the rollback runs %s, want v1.4.0's %s", live, r140.Commit)
+	}
+	if tgt := res.Rollback.Target; tgt.Tag != "v1.4.0" || tgt.Version != "1.4.0" || tgt.Commit != r140.Commit {
+		t.Fatalf("rollback target %+v", tgt)
+	}
+}
+
+func TestPreflightAsksLiveURL(t *testing.T) {
+	h := newHookService(t, "right-token")
+	t.Setenv("HOOK_TOKEN", "wrong-token")
+	d := open(t, h, "live_url: /live\ntoken_env: HOOK_TOKEN\n")
+	err := d.(shipprod.Preflighter).Preflight(context.Background(), shipprod.Release{Version: "1.0.0"})
+	if err == nil || !strings.Contains(err.Error(), "live_url "+h.URL+"/… does not answer") {
+		t.Fatalf("err %v", err)
+	}
+	if h.Posts() != 0 {
+		t.Fatal("the pre-flight called the hook")
+	}
+	// Without live_url there is nothing to ask, and Production says so.
+	d = open(t, h, "")
+	if err := d.(shipprod.Preflighter).Preflight(context.Background(), shipprod.Release{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.(shipprod.ProductionReader).Production(context.Background()); err == nil || !strings.Contains(err.Error(), "live_url is not configured") {
+		t.Fatalf("err %v", err)
 	}
 }

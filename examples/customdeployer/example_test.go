@@ -40,8 +40,8 @@ func Example() {
 		return
 	}
 	fmt.Println(dep.Provider, dep.ID, dep.PreviousID, dep.URL)
-	fmt.Println(provider.Capabilities(d))
+	fmt.Println(shipprod.Capabilities(d))
 	// Output:
 	// deploy-hook deploy-7 deploy-6 https://www.example.com
-	// [rollback plan]
+	// [rollback production preflight plan]
 }

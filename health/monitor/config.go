@@ -102,10 +102,18 @@ type Config struct {
 //	  tolerance: 0.25
 //	  min_points: 10    # fewer points in either sample: no data
 type JudgeConfig struct {
-	Pass       float64 `yaml:"pass"`
-	Marginal   float64 `yaml:"marginal"`
+	// Pass is the canary score (0–100) at or above which a stage passes
+	// (default 95).
+	Pass float64 `yaml:"pass"`
+	// Marginal is the score at or above which a stage that does not pass
+	// is inconclusive rather than failed (default 75).
+	Marginal float64 `yaml:"marginal"`
+	// Confidence is the level of each metric's Mann–Whitney interval
+	// (default 0.98).
 	Confidence float64 `yaml:"confidence"`
-	Tolerance  float64 `yaml:"tolerance"`
+	// Tolerance is the share of the shift estimate the interval must clear
+	// to count a change (default 0.25, Kayenta's).
+	Tolerance float64 `yaml:"tolerance"`
 	// MinPoints is the fewest measurements each side of a gate needs to be
 	// judged (default 10): a stage must last long enough to take them.
 	MinPoints int `yaml:"min_points"`

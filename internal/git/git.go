@@ -165,3 +165,41 @@ func ShortSHA(sha string) string {
 	}
 	return sha
 }
+
+// LooksLikeURL reports whether remote is a URL or a path (what git accepts
+// in place of a remote's name) rather than the name of a configured remote.
+func LooksLikeURL(remote string) bool {
+	switch {
+	case strings.Contains(remote, "://"),
+		strings.HasPrefix(remote, "/"), strings.HasPrefix(remote, "./"), strings.HasPrefix(remote, "../"),
+		strings.HasPrefix(remote, "~"), remote == "." || remote == "..":
+		return true
+	}
+	// scp-like "[user@]host:path"; a name cannot hold a colon.
+	return strings.Contains(remote, ":")
+}
+
+// CheckRemote makes sure remote names something git can push to: a URL or
+// a path is taken as it is; a name must be a remote configured in the
+// repository. The error names the remote and lists the configured ones.
+func (r *Repo) CheckRemote(ctx context.Context, remote string) error {
+	if err := CheckRemoteName(remote); err != nil {
+		return err
+	}
+	if LooksLikeURL(remote) {
+		return nil
+	}
+	if _, err := r.Run(ctx, "remote", "get-url", "--", remote); err == nil {
+		return nil
+	} else if ctx.Err() != nil {
+		return err
+	}
+	names, err := r.Run(ctx, "remote")
+	if err != nil {
+		return fmt.Errorf("no git remote %q: %w", remote, err)
+	}
+	if names == "" {
+		return fmt.Errorf("no git remote %q: the repository has no remote; add one (git remote add %s <url>) or give a URL", remote, remote)
+	}
+	return fmt.Errorf("no git remote %q; the repository has %s (git remote -v lists them with their URLs)", remote, strings.Join(strings.Fields(names), ", "))
+}

@@ -193,10 +193,53 @@ func (r *Repo) RemoteRef(ctx context.Context, remote, ref string) (string, bool,
 	return sha, sha != "", nil
 }
 
+// RemoteRefs returns the refs of remote that match patterns (as `git
+// ls-remote` matches them: "refs/tags/*", "refs/heads/main"), each with the
+// commit it points at (annotated tags peeled), in one request to the remote.
+func (r *Repo) RemoteRefs(ctx context.Context, remote string, patterns ...string) (map[string]string, error) {
+	if err := CheckRemoteName(remote); err != nil {
+		return nil, err
+	}
+	for _, p := range patterns {
+		if strings.HasPrefix(p, "-") {
+			return nil, fmt.Errorf("%w: pattern %q", ErrInvalidRefName, p)
+		}
+	}
+	out, err := r.Run(ctx, append([]string{"ls-remote", "--", remote}, patterns...)...)
+	if err != nil {
+		return nil, err
+	}
+	refs := map[string]string{}
+	peeled := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		if ref, ok := strings.CutSuffix(f[1], "^{}"); ok {
+			peeled[ref] = f[0]
+		} else {
+			refs[f[1]] = f[0]
+		}
+	}
+	for ref, sha := range peeled {
+		refs[ref] = sha
+	}
+	return refs, nil
+}
+
 // PushOptions modify Push.
 type PushOptions struct {
 	// Atomic makes the remote accept every ref or none (`--atomic`).
 	Atomic bool
+	// DryRun does everything but send the updates (`--dry-run`): git asks
+	// the remote for its refs — which proves it exists, is reachable and
+	// lets the credentials push (a receive-pack advertisement needs write
+	// access on GitHub) — and refuses what is not a fast-forward, or a tag
+	// that exists already. Hooks and protection rules that the remote
+	// applies when it receives an update (GitHub's protected branches) are
+	// not consulted: nothing is received.
+	DryRun bool
 	// ForceWithLease entries are "<ref>:<expected sha>": the push may
 	// overwrite ref only if the remote still has expected there.
 	ForceWithLease []string
@@ -231,6 +274,9 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs []string, opt P
 		}
 	}
 	args := []string{"push", "--porcelain"}
+	if opt.DryRun {
+		args = append(args, "--dry-run")
+	}
 	if opt.Atomic {
 		args = append(args, "--atomic")
 	}

@@ -2,8 +2,9 @@
 // step (tag), the GitHub Deployments recorder and the GitHub Actions
 // deployer. It is a thin layer over google/go-github that
 //
-//   - reads the token from an environment variable (GITHUB_TOKEN, else
-//     GH_TOKEN, or a configured name) and never puts it in a log line or an
+//   - reads the token from an environment variable (GH_TOKEN, else
+//     GITHUB_TOKEN, as the gh CLI does, or a configured name) and never puts
+//     it in a log line or an
 //     error;
 //   - talks to github.com, to GitHub Enterprise Server (https://HOST/api/v3/)
 //     or to a test server, as configured;
@@ -48,7 +49,7 @@ const DefaultMaxRateLimitWait = 10 * time.Minute
 
 // DefaultTokenEnvs are the variables the token is read from, in order, when
 // no variable is configured.
-var DefaultTokenEnvs = []string{"GITHUB_TOKEN", "GH_TOKEN"}
+var DefaultTokenEnvs = []string{"GH_TOKEN", "GITHUB_TOKEN"}
 
 // Options configure a Client.
 type Options struct {
@@ -64,7 +65,7 @@ type Options struct {
 	// "https://HOST/api/v3/"; tests pass their fake server's URL.
 	APIURL string
 	// TokenEnv names the environment variable holding the token. Empty means
-	// GITHUB_TOKEN, else GH_TOKEN.
+	// GH_TOKEN, else GITHUB_TOKEN (gh's order: GH_TOKEN wins).
 	TokenEnv string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
@@ -99,8 +100,13 @@ type Client struct {
 	api         *gogithub.Client
 	owner, repo string
 	apiURL      string
-	log         *slog.Logger
-	clock       clock.Clock
+	// tokenEnv is the variable the token was read from, for messages.
+	tokenEnv string
+	// installation marks a GitHub App installation token (ghs_…), whose
+	// rights the repository answer does not describe.
+	installation bool
+	log          *slog.Logger
+	clock        clock.Clock
 	// createBackoff is waited before a lost create is sent again.
 	createBackoff time.Duration
 
@@ -127,7 +133,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	token, err := readToken(o.TokenEnv, getenv)
+	token, tokenEnv, err := readToken(o.TokenEnv, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +145,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{owner: owner, repo: repo, apiURL: apiURL, log: o.Logger, clock: o.Clock}
+	c := &Client{owner: owner, repo: repo, apiURL: apiURL, tokenEnv: tokenEnv, installation: strings.HasPrefix(token, "ghs_"),
+		log: o.Logger, clock: o.Clock}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -220,6 +227,10 @@ func (c *Client) Name() string { return c.repo }
 // Repository returns "owner/name".
 func (c *Client) Repository() string { return c.owner + "/" + c.repo }
 
+// TokenEnv returns the name of the environment variable the token was read
+// from, for messages that say which token to fix.
+func (c *Client) TokenEnv() string { return c.tokenEnv }
+
 // APIURL returns the REST API root the client talks to.
 func (c *Client) APIURL() string { return c.apiURL }
 
@@ -260,19 +271,19 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// readToken returns the token from the configured variable, or from the
-// first of DefaultTokenEnvs that is set.
-func readToken(env string, getenv func(string) string) (string, error) {
+// readToken returns the token and the variable it was read from: the
+// configured variable, or the first of DefaultTokenEnvs that is set.
+func readToken(env string, getenv func(string) string) (string, string, error) {
 	names := DefaultTokenEnvs
 	if env != "" {
 		names = []string{env}
 	}
 	for _, n := range names {
 		if v := strings.TrimSpace(getenv(n)); v != "" {
-			return v, nil
+			return v, n, nil
 		}
 	}
-	return "", fmt.Errorf("%w: set %s (a token with contents, actions and deployments write access)", ErrNoToken, strings.Join(names, " or "))
+	return "", "", fmt.Errorf("%w: set %s (a token with contents, actions and deployments write access)", ErrNoToken, strings.Join(names, " or "))
 }
 
 func normalizeAPIURL(s string) (string, error) {

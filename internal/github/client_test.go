@@ -145,17 +145,28 @@ func TestToken(t *testing.T) {
 	env := map[string]string{}
 	getenv := func(k string) string { return env[k] }
 	_, err := New(context.Background(), Options{Repository: testRepo, Getenv: getenv})
-	if !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), "GITHUB_TOKEN or GH_TOKEN") {
+	if !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), "GH_TOKEN or GITHUB_TOKEN") {
 		t.Fatalf("missing token: got %v", err)
 	}
 	_, err = New(context.Background(), Options{Repository: testRepo, Getenv: getenv, TokenEnv: "RELEASE_TOKEN"})
 	if !errors.Is(err, ErrNoToken) || !strings.Contains(err.Error(), "RELEASE_TOKEN") {
 		t.Fatalf("missing configured token: got %v", err)
 	}
-	// GH_TOKEN is the fallback; a configured name is used alone.
-	env["GH_TOKEN"] = testToken
-	if _, err := New(context.Background(), Options{Repository: testRepo, Getenv: getenv}); err != nil {
+	// GITHUB_TOKEN is read when GH_TOKEN is not set; GH_TOKEN wins when
+	// both are (the gh CLI's order); a configured name is used alone.
+	env["GITHUB_TOKEN"] = "ghp_from_github_token"
+	if c, err := New(context.Background(), Options{Repository: testRepo, Getenv: getenv}); err != nil {
 		t.Fatal(err)
+	} else if c.TokenEnv() != "GITHUB_TOKEN" {
+		t.Fatalf("with GITHUB_TOKEN alone, the token came from %s", c.TokenEnv())
+	}
+	env["GH_TOKEN"] = testToken
+	c, err := New(context.Background(), Options{Repository: testRepo, Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenEnv() != "GH_TOKEN" {
+		t.Fatalf("with GH_TOKEN and GITHUB_TOKEN both set, the token came from %s, want GH_TOKEN", c.TokenEnv())
 	}
 	if _, err := New(context.Background(), Options{Repository: testRepo, Getenv: getenv, TokenEnv: "RELEASE_TOKEN"}); !errors.Is(err, ErrNoToken) {
 		t.Fatalf("configured name must not fall back: %v", err)

@@ -67,7 +67,7 @@ func (c *Client) createDeployment(ctx context.Context, req DeploymentRequest) (i
 		AutoMerge:        gogithub.Ptr(false),
 		RequiredContexts: []string{}, // an empty list, not an absent one: absent means "all contexts"
 		Environment:      gogithub.Ptr(req.environment()),
-		Description:      gogithub.Ptr(req.Description),
+		Description:      gogithub.Ptr(redactURL(req.Description)),
 		Payload:          req.Payload,
 	}
 	d, resp, err := c.api.Repositories.CreateDeployment(ctx, c.owner, c.repo, body)
@@ -102,6 +102,26 @@ func (c *Client) findDeployment(ctx context.Context, req DeploymentRequest, toke
 	return 0, false, nil
 }
 
+// LatestDeployment returns the newest deployment of ref in environment that
+// shipprod recorded (its payload carries the request token CreateDeployment
+// adds), and false when there is none among the newest 30.
+func (c *Client) LatestDeployment(ctx context.Context, ref, environment string) (int64, bool, error) {
+	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
+	req := DeploymentRequest{Ref: ref, Environment: environment}
+	opt := &gogithub.DeploymentsListOptions{Ref: ref, Environment: req.environment(), Task: "deploy", ListOptions: gogithub.ListOptions{PerPage: 30}}
+	list, resp, err := c.api.Repositories.ListDeployments(ctx, c.owner, c.repo, opt)
+	if err != nil {
+		return 0, false, c.wrap(http.MethodGet, path, resp, err)
+	}
+	for _, d := range list { // newest first
+		var payload map[string]any
+		if json.Unmarshal(d.Payload, &payload) == nil && payload[payloadToken] != nil {
+			return d.GetID(), true, nil
+		}
+	}
+	return 0, false, nil
+}
+
 // DeploymentStatus is one state of a deployment.
 type DeploymentStatus struct {
 	// State is one of error, failure, inactive, in_progress, queued,
@@ -120,14 +140,16 @@ type DeploymentStatus struct {
 func (c *Client) CreateDeploymentStatus(ctx context.Context, id int64, st DeploymentStatus) error {
 	path := fmt.Sprintf("repos/%s/%s/deployments/%d/statuses", c.owner, c.repo, id)
 	body := gogithub.DeploymentStatusRequest{State: st.State}
-	if st.EnvironmentURL != "" {
-		body.EnvironmentURL = gogithub.Ptr(st.EnvironmentURL)
+	// No credential in a URL ever reaches GitHub: a deployer's URL may
+	// carry one (deploy.git-push.url: https://user:token@host).
+	if u := withoutUserInfo(st.EnvironmentURL); u != "" {
+		body.EnvironmentURL = gogithub.Ptr(u)
 	}
-	if st.LogURL != "" {
-		body.LogURL = gogithub.Ptr(st.LogURL)
+	if u := withoutUserInfo(st.LogURL); u != "" {
+		body.LogURL = gogithub.Ptr(u)
 	}
 	if st.Description != "" {
-		d := st.Description
+		d := redactURL(st.Description)
 		if r := []rune(d); len(r) > 140 {
 			d = string(r[:139]) + "…"
 		}

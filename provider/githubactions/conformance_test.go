@@ -33,6 +33,7 @@ func TestConformance(t *testing.T) {
 				Releases: [2]shipprod.Release{r0, r1},
 				// Every workflow run is a deployment started.
 				Deploys: func() int { return len(fake.Runs(repoName)) },
+				Writes:  fake.Writes,
 				Live: func(context.Context) (string, error) {
 					runs := fake.Runs(repoName)
 					for i := len(runs) - 1; i >= 0; i-- {

@@ -39,11 +39,11 @@ timeout: 20m
 	}
 	fmt.Println(dep)
 	fmt.Println(acts[0].Description)
-	fmt.Println("capabilities:", provider.Capabilities(dep))
+	fmt.Println("capabilities:", shipprod.Capabilities(dep))
 	// Output:
 	// GitHub Actions workflow deploy-production.yml (acme/web)
 	// dispatch workflow deploy-production.yml on v1.2.0 in acme/web with inputs environment=production, version=1.2.0, then follow the run until it completes (timeout 20m0s)
-	// capabilities: [rollback cancel plan]
+	// capabilities: [rollback production follow preflight plan]
 }
 
 // Another deployer that pushes to a branch follows the CI run its push

@@ -32,9 +32,15 @@
 // with its own message and the run's URL; a run stuck queued or waiting
 // hits the deadline with the likely reason.
 //
-// Rollback dispatches the same workflow with the previous release (or a
-// configured rollback workflow). Watcher is the run-following part on its
-// own, for other deployers that trigger CI runs.
+// What production runs is the release the latest successful deploy (or
+// rollback) run deployed (see Production); Rollback dispatches the same
+// workflow (or a configured rollback workflow) with the release to restore,
+// which the Pipeline reads that way before the deploy. A run is reported
+// accepted as soon as it is known, and an interrupted deploy follows it
+// (Follow) instead of dispatching again; the pre-flight checks the token,
+// the workflow, its workflow_dispatch trigger at the ref and the inputs.
+// Watcher is the run-following part on its own, for other deployers that
+// trigger CI runs.
 package githubactions
 
 import (
@@ -56,6 +62,7 @@ import (
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/internal/github"
+	"github.com/shipprod/shipprod/internal/releasetag"
 	"github.com/shipprod/shipprod/provider"
 )
 
@@ -127,8 +134,9 @@ type RollbackConfig struct {
 }
 
 // Deployer runs a GitHub Actions workflow to deploy. It implements
-// shipprod.Deployer, shipprod.Rollbacker, shipprod.ActionPlanner and
-// provider.Canceler.
+// shipprod.Deployer, shipprod.Rollbacker, shipprod.ProductionReader,
+// shipprod.Follower, shipprod.Preflighter and shipprod.ActionPlanner; Cancel
+// cancels a run.
 type Deployer struct {
 	cfg   Config
 	w     *Watcher
@@ -153,7 +161,6 @@ var (
 	_ shipprod.Deployer      = (*Deployer)(nil)
 	_ shipprod.Rollbacker    = (*Deployer)(nil)
 	_ shipprod.ActionPlanner = (*Deployer)(nil)
-	_ provider.Canceler      = (*Deployer)(nil)
 )
 
 // New returns the deployer. It checks the configuration fully — workflow,
@@ -310,7 +317,12 @@ func describeInputs(in map[string]string) string {
 	return strings.Join(parts, ", ")
 }
 
-// Deploy runs the workflow for rel and waits for the run to succeed.
+// Deploy runs the workflow for rel and waits for the run to succeed. It
+// reads first what production runs (the latest successful run, see
+// Production): that is what the Deployment names as the target of a
+// rollback, and when it is rel's commit already nothing is dispatched. As
+// soon as the run is known it is reported accepted (shipprod.ReportAccepted),
+// so that an interrupted deploy is followed on resume, not dispatched again.
 func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.Deployment, error) {
 	start := d.w.clock.Now()
 	base := d.w.Requests()
@@ -318,20 +330,22 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	if err != nil {
 		return shipprod.Deployment{}, err
 	}
+	cur, prev := d.current(ctx, rel)
+	report := func(r Run) { shipprod.ReportAccepted(ctx, d.deployment(rel, prev, r, start)) }
 	var run Run
 	if d.cfg.Trigger == TriggerPush {
 		if rel.Commit == "" {
 			return shipprod.Deployment{}, errors.New("trigger push: the release has no commit to find its run by")
 		}
-		run, err = d.w.WaitForPush(ctx, PushRun{Workflow: d.cfg.Workflow, Ref: ref, SHA: rel.Commit})
+		run, err = d.followPush(ctx, PushRun{Workflow: d.cfg.Workflow, Ref: ref, SHA: rel.Commit}, report)
 	} else {
 		var inputs map[string]string
 		if inputs, err = renderInputs(d.tmpl.inputs, rel); err != nil {
 			return shipprod.Deployment{}, err
 		}
-		run, err = d.deployOnce(ctx, d.cfg.Workflow, ref, rel.Commit, inputs, start)
+		run, err = d.deployOnce(ctx, dispatch{workflow: d.cfg.Workflow, ref: ref, commit: rel.Commit, inputs: inputs, start: start, live: cur, accepted: report})
 	}
-	dep := d.deployment(rel, run, start)
+	dep := d.deployment(rel, prev, run, start)
 	dep.Details["requests"] = strconv.FormatInt(d.w.Requests()-base, 10)
 	if err != nil {
 		return dep, fmt.Errorf("deploying %s with %s: %w", cmp.Or(rel.Tag, rel.Version), d.cfg.Workflow, err)
@@ -342,14 +356,29 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	return dep, nil
 }
 
-func (d *Deployer) deployment(rel shipprod.Release, run Run, start time.Time) shipprod.Deployment {
+// followPush finds the run the release tag's push started, reports it
+// accepted and follows it.
+func (d *Deployer) followPush(ctx context.Context, q PushRun, accepted func(Run)) (Run, error) {
+	run, err := d.w.FindPushRun(ctx, q)
+	if err != nil {
+		return run, err
+	}
+	accepted(run)
+	return d.w.Follow(ctx, run.ID)
+}
+
+// deployment describes the deploy of rel by run; prev is the release
+// production ran before, which its rollback steps restore.
+func (d *Deployer) deployment(rel, prev shipprod.Release, run Run, start time.Time) shipprod.Deployment {
 	dep := shipprod.Deployment{
 		Provider:    Name,
 		Environment: d.cfg.Environment,
 		Commit:      cmp.Or(rel.Commit, run.HeadSHA),
+		Version:     rel.Version,
+		Tag:         rel.Tag,
 		StartedAt:   start,
 		FinishedAt:  d.w.clock.Now(),
-		PreviousID:  rel.PreviousTag,
+		PreviousID:  cmp.Or(prev.Tag, prev.Commit),
 		Details:     map[string]string{"workflow": d.cfg.Workflow, "repository": d.w.Repository()},
 	}
 	if run.ID != 0 {
@@ -362,7 +391,7 @@ func (d *Deployer) deployment(rel shipprod.Release, run Run, start time.Time) sh
 			dep.Details["conclusion"] = run.Conclusion
 		}
 	}
-	if prev := rel.Previous(); prev.Version != "" {
+	if prev.Version != "" || prev.Tag != "" {
 		if ref, err := render(d.tmpl.rbRef, prev); err == nil && ref != "" {
 			inputs, _ := renderInputs(d.tmpl.rbInputs, prev)
 			cmd := fmt.Sprintf("gh workflow run %s --repo %s --ref %s", d.tmpl.rbWorkflow, d.w.Repository(), ref)
@@ -378,9 +407,15 @@ func (d *Deployer) deployment(rel shipprod.Release, run Run, start time.Time) sh
 }
 
 // Rollback dispatches the rollback workflow (default: the deploy workflow)
-// for the release to restore and waits for it.
+// for the release to restore — what production ran before the failed
+// deploy, as the Pipeline read it — and waits for it. When production runs
+// that release's commit already (a rollback asked twice), nothing is
+// dispatched.
 func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to shipprod.Release) (shipprod.Deployment, error) {
 	start := d.w.clock.Now()
+	if to.Version == "" {
+		to.Version, _ = releasetag.Version(to.Tag)
+	}
 	ref, err := render(d.tmpl.rbRef, to)
 	if err != nil {
 		return shipprod.Deployment{}, err
@@ -392,8 +427,9 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	if err != nil {
 		return shipprod.Deployment{}, err
 	}
-	run, err := d.deployOnce(ctx, d.tmpl.rbWorkflow, ref, to.Commit, inputs, start)
-	dep := d.deployment(to, run, start)
+	cur, _ := d.current(ctx, shipprod.Release{})
+	run, err := d.deployOnce(ctx, dispatch{workflow: d.tmpl.rbWorkflow, ref: ref, commit: to.Commit, inputs: inputs, start: start, live: cur, accepted: func(Run) {}})
+	dep := d.deployment(to, shipprod.Release{}, run, start)
 	dep.Details["workflow"] = d.tmpl.rbWorkflow
 	dep.Details["rolled_back"] = failed.ID
 	if err != nil {
@@ -414,28 +450,33 @@ func (d *Deployer) Cancel(ctx context.Context, dep shipprod.Deployment) error {
 	return d.w.client.CancelRun(ctx, id)
 }
 
-// dispatchAndFollow dispatches workflow on ref, finds its run and follows it.
-// deployOnce dispatches workflow for commit and follows the run, unless
-// production already runs commit: when the workflow's latest successful run
-// is for commit, nothing is dispatched. So deploying (or rolling back to) a
-// release that is live starts nothing. A run for commit that is still going
-// is not taken over: it may be someone else's, and the workflow's
-// concurrency settings decide how two runs of one release meet.
-func (d *Deployer) deployOnce(ctx context.Context, workflow, ref, commit string, inputs map[string]string, start time.Time) (Run, error) {
-	if commit != "" {
-		latest, _, err := d.w.client.ListRuns(ctx, github.RunFilter{Workflow: workflow, Status: "success", PerPage: 1})
-		if err != nil && !github.IsNotFound(err) { // an unknown workflow is reported by the dispatch
-			return Run{}, fmt.Errorf("listing the latest successful run of %s: %w", workflow, err)
-		}
-		if len(latest) == 1 && latest[0].HeadSHA == commit {
-			d.w.log.Info("the workflow's latest successful run deployed this commit already; nothing to dispatch", "run", latest[0].ID, "commit", git.ShortSHA(commit))
-			return fromRun(latest[0]), nil
-		}
-	}
-	return d.dispatchAndFollow(ctx, workflow, ref, inputs, start)
+// dispatch is one dispatch of a workflow: what to send, and what production
+// ran before it.
+type dispatch struct {
+	workflow, ref, commit string
+	inputs                map[string]string
+	start                 time.Time
+	// live is the latest successful run (what production runs), if known.
+	live *Run
+	// accepted is told the run as soon as it is known.
+	accepted func(Run)
 }
 
-func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, inputs map[string]string, start time.Time) (Run, error) {
+// deployOnce dispatches workflow for commit and follows the run, unless
+// production already runs commit: when the latest successful deploy (or
+// rollback) run is for commit, nothing is dispatched. So deploying (or
+// rolling back to) a release that is live starts nothing. A run for commit
+// that is still going is not taken over: it may be someone else's, and the
+// workflow's concurrency settings decide how two runs of one release meet.
+func (d *Deployer) deployOnce(ctx context.Context, q dispatch) (Run, error) {
+	if q.commit != "" && q.live != nil && q.live.HeadSHA == q.commit {
+		d.w.log.Info("the latest successful run deployed this commit already; nothing to dispatch", "run", q.live.ID, "commit", git.ShortSHA(q.commit))
+		return *q.live, nil
+	}
+	return d.dispatchAndFollow(ctx, q.workflow, q.ref, q.inputs, q.start, q.accepted)
+}
+
+func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, inputs map[string]string, start time.Time, accepted func(Run)) (Run, error) {
 	deadline := start.Add(d.w.cfg.Timeout)
 	p := d.w.newPacer(start, deadline)
 	token := ""
@@ -473,6 +514,7 @@ func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, 
 			d.w.log.Warn("the dispatch failed ambiguously; looking for its run by correlation token", "err", err)
 			run, ferr := d.findDispatched(ctx, p, workflow, ref, token, dispatchedAt, known)
 			if ferr == nil {
+				accepted(run)
 				return d.w.follow(ctx, run.ID, p)
 			}
 		}
@@ -480,6 +522,7 @@ func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, 
 	}
 	if res.RunID != 0 {
 		d.w.log.Info("dispatched the workflow", "workflow", workflow, "ref", ref, "run", res.RunID, "url", res.HTMLURL)
+		accepted(Run{ID: res.RunID, URL: res.HTMLURL, HeadBranch: ref, Event: "workflow_dispatch"})
 		return d.w.follow(ctx, res.RunID, p)
 	}
 	d.w.log.Info("dispatched the workflow without run details (204); finding the run", "workflow", workflow, "ref", ref, "correlation_input", d.corr)
@@ -487,6 +530,7 @@ func (d *Deployer) dispatchAndFollow(ctx context.Context, workflow, ref string, 
 	if err != nil {
 		return Run{}, err
 	}
+	accepted(run)
 	return d.w.follow(ctx, run.ID, p)
 }
 

@@ -546,6 +546,11 @@ func TestRollback(t *testing.T) {
 		}
 	})
 	t.Run("configured rollback workflow", func(t *testing.T) {
+		// A fresh repository: after the rollback above, production runs
+		// v1.1.0 already, and rolling back to it again dispatches nothing.
+		f := newFixture(t, githubfake.RepoOptions{})
+		f.workflow(typicalRun, false)
+		f.fake.AddWorkflow(repoName, githubfake.Workflow{File: "rollback.yml", Inputs: map[string]githubfake.Input{"version": {Required: true}}})
 		d := f.deployer(Config{Rollback: RollbackConfig{Workflow: "rollback.yml", Ref: "main", Inputs: map[string]string{"version": "{{.Version}}"}}})
 		if _, err := d.Rollback(context.Background(), shipprod.Deployment{}, release().Previous()); err != nil {
 			t.Fatal(err)
@@ -626,7 +631,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	if gd.w.cfg.Timeout != 20*time.Minute || gd.w.cfg.PollInterval != 2*time.Second || gd.skew != 2*time.Second {
 		t.Fatalf("config %+v", gd.w.cfg)
 	}
-	if caps := provider.Capabilities(d); strings.Join(caps, ",") != "rollback,cancel,plan" {
+	if caps := shipprod.Capabilities(d); strings.Join(caps, ",") != "rollback,production,follow,preflight,plan" {
 		t.Fatalf("capabilities %v", caps)
 	}
 	for _, tc := range []struct{ yaml, want string }{
@@ -645,7 +650,7 @@ func TestRegistryAndConfig(t *testing.T) {
 	}
 	env.Config, _ = provider.ParseSection("workflow: deploy.yml\n")
 	env.Getenv = func(string) string { return "" }
-	if _, err := provider.Open(context.Background(), Name, env); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN or GH_TOKEN") {
+	if _, err := provider.Open(context.Background(), Name, env); err == nil || !strings.Contains(err.Error(), "GH_TOKEN or GITHUB_TOKEN") {
 		t.Fatalf("missing token: %v", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/shipprod/shipprod/provider/gitpush"
+	"github.com/shipprod/shipprod/internal/cifollow"
 )
 
 // PushFollower follows the workflow run a push to a branch triggers. It is
@@ -28,15 +28,16 @@ type PushFollower struct {
 	Workflow string
 }
 
-var _ gitpush.RunFollower = PushFollower{}
+var _ cifollow.RunFollower = PushFollower{}
 
-// BeforePush implements gitpush.RunFollower.
-func (f PushFollower) BeforePush(ctx context.Context, branch, sha string) (gitpush.PushMark, error) {
+// BeforePush implements gitpush.RunFollower (an alias of an internal type,
+// so that this package does not import the git-push deployer).
+func (f PushFollower) BeforePush(ctx context.Context, branch, sha string) (cifollow.PushMark, error) {
 	q, err := f.Watcher.StartPush(ctx, PushRun{Workflow: f.Workflow, Ref: branch, SHA: sha})
 	if err != nil {
-		return gitpush.PushMark{}, err
+		return cifollow.PushMark{}, err
 	}
-	mark := gitpush.PushMark{Branch: branch, SHA: sha, At: q.PushedAt}
+	mark := cifollow.PushMark{Branch: branch, SHA: sha, At: q.PushedAt}
 	for _, id := range q.Existing {
 		mark.Existing = append(mark.Existing, strconv.FormatInt(id, 10))
 	}
@@ -44,20 +45,20 @@ func (f PushFollower) BeforePush(ctx context.Context, branch, sha string) (gitpu
 }
 
 // FollowRun implements gitpush.RunFollower.
-func (f PushFollower) FollowRun(ctx context.Context, mark gitpush.PushMark, pushed bool) (gitpush.FollowedRun, error) {
+func (f PushFollower) FollowRun(ctx context.Context, mark cifollow.PushMark, pushed bool) (cifollow.FollowedRun, error) {
 	q := PushRun{Workflow: f.Workflow, Ref: mark.Branch, SHA: mark.SHA}
 	if pushed {
 		q.PushedAt = mark.At
 		for _, id := range mark.Existing {
 			n, err := strconv.ParseInt(id, 10, 64)
 			if err != nil {
-				return gitpush.FollowedRun{}, fmt.Errorf("push mark: run id %q is not a GitHub run id", id)
+				return cifollow.FollowedRun{}, fmt.Errorf("push mark: run id %q is not a GitHub run id", id)
 			}
 			q.Existing = append(q.Existing, n)
 		}
 	}
 	run, err := f.Watcher.WaitForPush(ctx, q)
-	out := gitpush.FollowedRun{URL: run.URL, Conclusion: run.Conclusion}
+	out := cifollow.FollowedRun{URL: run.URL, Conclusion: run.Conclusion}
 	if run.ID != 0 {
 		out.ID = strconv.FormatInt(run.ID, 10)
 	}

@@ -151,7 +151,7 @@ type WatchConfig struct {
 	// APIURL is the REST root; default Facts["github.api_url"], else github.com.
 	APIURL string `yaml:"api_url"`
 	// TokenEnv names the token's variable; default Facts["github.token_env"],
-	// else GITHUB_TOKEN, then GH_TOKEN.
+	// else GH_TOKEN, then GITHUB_TOKEN (the gh CLI's order).
 	TokenEnv string `yaml:"token_env"`
 	// MaxRateLimitWait bounds each rate-limit wait (default 10m).
 	MaxRateLimitWait time.Duration `yaml:"max_rate_limit_wait"`

@@ -1,6 +1,7 @@
 package githubactions
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,4 +66,47 @@ func parseWorkflow(b []byte) (map[string]any, string, bool) {
 func showsInput(runName, name string) bool {
 	re := regexp.MustCompile(`\$\{\{[^}]*\b(?:github\.event\.)?inputs\.` + regexp.QuoteMeta(name) + `\b[^}]*\}\}`)
 	return re.MatchString(runName)
+}
+
+// inputSpec is a declared workflow_dispatch input.
+type inputSpec struct {
+	required, hasDefault bool
+}
+
+// dispatchTrigger reads a workflow file's `on:` — a string, a list of
+// events or a map of them — and tells whether it has workflow_dispatch and
+// which inputs that declares.
+func dispatchTrigger(b []byte) (bool, map[string]inputSpec, error) {
+	var wf workflowFile
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		return false, nil, err
+	}
+	switch on := wf.On.(type) {
+	case string:
+		return on == "workflow_dispatch", map[string]inputSpec{}, nil
+	case []any:
+		for _, e := range on {
+			if e == "workflow_dispatch" {
+				return true, map[string]inputSpec{}, nil
+			}
+		}
+		return false, nil, nil
+	case map[string]any:
+		disp, has := on["workflow_dispatch"]
+		if !has {
+			return false, nil, nil
+		}
+		m, _ := disp.(map[string]any)
+		raw, _ := m["inputs"].(map[string]any)
+		inputs := make(map[string]inputSpec, len(raw))
+		for name, v := range raw {
+			spec, _ := v.(map[string]any)
+			_, hasDefault := spec["default"]
+			inputs[name] = inputSpec{required: spec["required"] == true || spec["required"] == "true", hasDefault: hasDefault}
+		}
+		return true, inputs, nil
+	case nil:
+		return false, nil, fmt.Errorf("it has no `on:` triggers")
+	}
+	return false, nil, fmt.Errorf("its `on:` is a %T, not events", wf.On)
 }

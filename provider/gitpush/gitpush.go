@@ -34,9 +34,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/shipprod/shipprod"
+	"github.com/shipprod/shipprod/internal/cifollow"
 	"github.com/shipprod/shipprod/internal/git"
 	"github.com/shipprod/shipprod/provider"
 )
@@ -70,35 +70,21 @@ type Config struct {
 }
 
 // FollowedRun is the CI run a push triggered, once it has completed.
-type FollowedRun struct {
-	ID         string
-	URL        string
-	Conclusion string
-}
+type FollowedRun = cifollow.FollowedRun
 
 // RunFollower follows the CI run that a push of sha to branch triggers until
 // it completes. It returns an error when the run fails, is cancelled, never
 // appears or outlives its deadline. githubactions.PushFollower is one.
-type RunFollower interface {
-	// BeforePush is called right before the push. It notes what it needs
-	// to tell the push's own run from older runs of the same commit (a
-	// rollback pushes a commit that was deployed before, and the run of that
-	// earlier deploy says nothing about the rollback).
-	BeforePush(ctx context.Context, branch, sha string) (PushMark, error)
-	// FollowRun waits for the run and follows it. pushed is false when the
-	// branch already pointed at the commit (a resumed deploy): then the run
-	// the earlier push started is the one to follow.
-	FollowRun(ctx context.Context, mark PushMark, pushed bool) (FollowedRun, error)
-}
+//
+// BeforePush is called right before the push, to note what tells the
+// push's own run from older runs of the same commit; FollowRun waits for
+// the run and follows it (pushed is false when the branch already pointed at
+// the commit, a resumed deploy: then the run the earlier push started is the
+// one to follow).
+type RunFollower = cifollow.RunFollower
 
 // PushMark is what a RunFollower noted right before a push.
-type PushMark struct {
-	Branch, SHA string
-	// At is when the push was about to happen.
-	At time.Time
-	// Existing are the ids of the runs of SHA that existed before it.
-	Existing []string
-}
+type PushMark = cifollow.PushMark
 
 // Options are the run-time things the deployer needs besides its Config.
 type Options struct {

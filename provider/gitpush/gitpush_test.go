@@ -330,12 +330,14 @@ func TestConformance(t *testing.T) {
 	setup := func(t *testing.T, w *world) *providertest.Platform {
 		c1 := w.commit("release 1.0.0")
 		c2 := w.commit("release 1.1.0")
+		pushes := w.countPushes()
 		return &providertest.Platform{
 			Config:   "remote: origin\nbranch: production\nurl: https://www.example.test\n",
 			Dir:      w.dir,
 			Releases: [2]shipprod.Release{release("1.0.0", c1, "", ""), release("1.1.0", c2, "1.0.0", c1)},
 			Live:     w.live,
-			Deploys:  w.countPushes(),
+			Deploys:  pushes,
+			Writes:   pushes, // a push is the only write git-push makes
 			Break: func() func(error) bool {
 				w.hook("echo 'protected branch' >&2\nexit 1\n")
 				return func(err error) bool { var rej *shipprod.PushRejectedError; return errors.As(err, &rej) }

@@ -15,6 +15,7 @@
 //					Releases: [2]shipprod.Release{v1, v2},
 //					Live:     srv.LiveCommit,
 //					Deploys:  srv.HookCalls,   // deployments started on the platform
+//					Writes:   srv.Writes,      // requests that change something
 //					Break:    srv.FailNext,    // make the platform refuse the next deploy
 //				}
 //			},
@@ -41,6 +42,14 @@
 //   - an ActionPlanner lists the same actions whether or not the release
 //     commit is known yet (Plan runs before the commit exists, Run after) and
 //     changes nothing while planning;
+//   - a ProductionReader says what production runs before any deploy of the
+//     kit and after each (the commit Platform.Live reports, and the
+//     release's version and tag when it names them), and reading changes
+//     nothing;
+//   - a Preflighter's pre-flight passes on a healthy platform, before the
+//     release commit exists and after, and changes nothing on the platform
+//     (counted by Platform.Writes, and Platform.Deploys and Live); so does
+//     a CandidateFinder's Candidate;
 //   - no goroutine is left running after any of these;
 //   - no secret (Platform.Secrets) appears in errors, deployments or logs.
 //
@@ -106,6 +115,13 @@ type Platform struct {
 	// (a second build, a second workflow run), only that production still
 	// serves it. The count must grow when a deploy starts something.
 	Deploys func() int
+	// Writes counts the requests that could change something on the
+	// platform so far (every API call but a GET, every push), whatever
+	// their answer. With it the kit checks that a pre-flight, reading what
+	// production runs and naming the candidate build change nothing;
+	// without it, only that they start no deployment and leave production
+	// as it is.
+	Writes func() int
 
 	// Stall, when set, makes the platform stop making progress: a deploy
 	// started afterwards must keep waiting (on the clock or on the network)
@@ -158,10 +174,21 @@ var checks = []check{
 	{"RollbackRestoresPrevious", isRollbacker, checkRollback},
 	{"RollbackHonoursCancel", isRollbacker, checkRollbackCanceled},
 	{"PlanAgreesWithRun", isPlanner, checkPlan},
+	{"ProductionIsReadAsDeployed", isProductionReader, checkProduction},
+	{"PreflightChangesNothing", isPreflighter, checkPreflight},
 }
 
 func isRollbacker(i *instance) bool { _, ok := i.d.(shipprod.Rollbacker); return ok }
 func isPlanner(i *instance) bool    { _, ok := i.d.(shipprod.ActionPlanner); return ok }
+func isProductionReader(i *instance) bool {
+	_, ok := shipprod.DeployerAs[shipprod.ProductionReader](i.d)
+	return ok
+}
+func isPreflighter(i *instance) bool {
+	_, pre := i.d.(shipprod.Preflighter)
+	_, cand := shipprod.DeployerAs[shipprod.CandidateFinder](i.d)
+	return pre || cand
+}
 
 // Run runs every conformance check that applies to the deployer, each as a
 // subtest on a fresh platform.
@@ -655,4 +682,132 @@ func (stalledClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// footprint is what a read-only call must leave as it was.
+type footprint struct {
+	writes, deploys int
+	live            string
+}
+
+func (inst *instance) footprint(ctx context.Context) (footprint, error) {
+	fp := footprint{deploys: inst.deploys()}
+	if inst.p.Writes != nil {
+		fp.writes = inst.p.Writes()
+	}
+	var err error
+	fp.live, err = inst.live(ctx)
+	return fp, err
+}
+
+// unchanged checks that call left the platform as before.
+func (inst *instance) unchanged(ctx context.Context, before footprint, call string) error {
+	after, err := inst.footprint(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case after.writes != before.writes:
+		return fmt.Errorf("%s made %d write(s) on the platform (Platform.Writes); it must only read", call, after.writes-before.writes)
+	case after.deploys != before.deploys:
+		return fmt.Errorf("%s started %d deployment(s) on the platform", call, after.deploys-before.deploys)
+	case after.live != before.live:
+		return fmt.Errorf("%s changed what production serves from %q to %q", call, before.live, after.live)
+	}
+	return nil
+}
+
+// production calls Production and checks that it says production serves
+// want (a commit, or nothing) and names rel when it names a release.
+func (inst *instance) production(ctx context.Context, pr shipprod.ProductionReader, want string, rel *shipprod.Release, after string) error {
+	before, err := inst.footprint(ctx)
+	if err != nil {
+		return err
+	}
+	cur, err := pr.Production(ctx)
+	if err != nil {
+		return fmt.Errorf("Production() %s: %w", after, err)
+	}
+	if err := inst.unchanged(ctx, before, "Production()"); err != nil {
+		return err
+	}
+	switch {
+	case want == "" && (cur.ID != "" || cur.Commit != ""):
+		return fmt.Errorf("Production() %s, when production serves nothing, returned deployment %q of commit %q; want an empty Deployment", after, cur.ID, cur.Commit)
+	case want != "" && cur.Commit != want:
+		return fmt.Errorf("Production() %s says production runs commit %q; Platform.Live says %q", after, cur.Commit, want)
+	case want != "" && cur.ID == "":
+		return fmt.Errorf("Production() %s names no deployment ID", after)
+	case rel != nil && cur.Version != "" && cur.Version != rel.Version:
+		return fmt.Errorf("Production() %s names version %q, want %q", after, cur.Version, rel.Version)
+	case rel != nil && cur.Tag != "" && cur.Tag != rel.Tag:
+		return fmt.Errorf("Production() %s names tag %q, want %q", after, cur.Tag, rel.Tag)
+	}
+	js, _ := json.Marshal(cur)
+	return inst.noSecrets("Production()", string(js))
+}
+
+func checkProduction(ctx context.Context, inst *instance) error {
+	pr, _ := shipprod.DeployerAs[shipprod.ProductionReader](inst.d)
+	live, err := inst.live(ctx)
+	if err != nil {
+		return err
+	}
+	if err := inst.production(ctx, pr, live, nil, "before any deploy"); err != nil {
+		return err
+	}
+	for _, rel := range inst.p.Releases {
+		if _, err := inst.deploy(ctx, rel); err != nil {
+			return err
+		}
+		if err := inst.production(ctx, pr, rel.Commit, &rel, "after Deploy("+rel.Version+")"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPreflight(ctx context.Context, inst *instance) error {
+	if inst.p.Writes == nil {
+		inst.t.Log("Platform.Writes is not set: the kit checks only that the pre-flight starts no deployment and leaves production as it is, not that it writes nothing")
+	}
+	for _, rel := range inst.p.Releases {
+		// At the pre-flight the release commit does not exist yet: the
+		// release is decided at a commit (Base) the version commit will
+		// follow. A resumed run's pre-flight knows the commit.
+		decided := rel
+		decided.Commit, decided.Base = "", rel.Commit
+		for _, r := range []shipprod.Release{decided, rel} {
+			if err := inst.preflightOnce(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (inst *instance) preflightOnce(ctx context.Context, rel shipprod.Release) error {
+	call := fmt.Sprintf("Preflight(%s, commit %q)", rel.Version, rel.Commit)
+	before, err := inst.footprint(ctx)
+	if err != nil {
+		return err
+	}
+	if p, ok := inst.d.(shipprod.Preflighter); ok {
+		if err := p.Preflight(ctx, rel); err != nil {
+			return fmt.Errorf("%s on a healthy platform: %w", call, err)
+		}
+		if err := inst.unchanged(ctx, before, call); err != nil {
+			return err
+		}
+	}
+	if cf, ok := shipprod.DeployerAs[shipprod.CandidateFinder](inst.d); ok {
+		call = fmt.Sprintf("Candidate(%s, commit %q)", rel.Version, rel.Commit)
+		if _, err := cf.Candidate(ctx, rel); err != nil {
+			return fmt.Errorf("%s on a healthy platform: %w", call, err)
+		}
+		if err := inst.unchanged(ctx, before, call); err != nil {
+			return err
+		}
+	}
+	return nil
 }

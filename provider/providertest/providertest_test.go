@@ -22,6 +22,14 @@ type memPlatform struct {
 	broken  bool
 	jobs    map[string]int // commit → polls left
 	started int            // deploy jobs started
+	writes  int            // requests that change something (jobs, settings)
+}
+
+// Writes counts the platform's writes: jobs started and other changes.
+func (p *memPlatform) Writes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writes + p.started
 }
 
 var errRefused = errors.New("platform refused the deploy")
@@ -77,6 +85,11 @@ type memConfig struct {
 	// Redeploy starts a new job even when production already serves the
 	// release.
 	Redeploy bool `yaml:"redeploy"`
+	// PreflightWrites makes the pre-flight change a setting on the
+	// platform; ProductionStale makes Production report the first commit
+	// ever deployed.
+	PreflightWrites bool `yaml:"preflight_writes"`
+	ProductionStale bool `yaml:"production_stale"`
 }
 
 var platforms sync.Map // name → *memPlatform
@@ -161,6 +174,26 @@ func (d *memDeployer) Rollback(ctx context.Context, failed shipprod.Deployment, 
 	return shipprod.Deployment{Provider: d.env.Name, ID: "rollback-" + to.Version, Commit: to.Commit, StartedAt: now, FinishedAt: now}, nil
 }
 
+func (d *memDeployer) Production(ctx context.Context) (shipprod.Deployment, error) {
+	live, _ := d.p.Live(ctx)
+	if d.cfg.ProductionStale && live != "" {
+		live = sha1
+	}
+	if live == "" {
+		return shipprod.Deployment{Provider: d.env.Name}, nil
+	}
+	return shipprod.Deployment{Provider: d.env.Name, ID: "job-" + live[:7], Commit: live}, nil
+}
+
+func (d *memDeployer) Preflight(ctx context.Context, rel shipprod.Release) error {
+	if d.cfg.PreflightWrites {
+		d.p.mu.Lock()
+		d.p.writes++
+		d.p.mu.Unlock()
+	}
+	return ctx.Err()
+}
+
 func (d *memDeployer) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
 	desc := "deploy " + rel.Version + " to the memory platform"
 	if d.cfg.PlanSHA {
@@ -192,6 +225,7 @@ func memHarness(name, extra string) Harness {
 				},
 				Live:    p.Live,
 				Deploys: p.Started,
+				Writes:  p.Writes,
 				Stall:   func() { p.mu.Lock(); p.stalled = true; p.mu.Unlock() },
 				Break: func() func(error) bool {
 					p.mu.Lock()
@@ -236,6 +270,9 @@ func TestKitCatchesMisbehaviour(t *testing.T) {
 			func(p *Platform) { p.Break = nil }},
 		{"Break without a cause to find", "providertest-memory", "", "RefusedDeployIsAWrappedError", "Platform.Break returned no cause",
 			func(p *Platform) { orig := p.Break; p.Break = func() func(error) bool { orig(); return nil } }},
+		{"pre-flight that writes", "providertest-memory", "preflight_writes: true\n", "PreflightChangesNothing", "made 1 write(s) on the platform", nil},
+		{"stale production", "providertest-memory", "production_stale: true\n", "ProductionIsReadAsDeployed",
+			`after Deploy(1.1.0) says production runs commit "` + sha1 + `"; Platform.Live says "` + sha2 + `"`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,11 @@
 // In the default mode, promote, it ships the build that staging validated
 // instead of building again: the deployment whose id the pipeline found in
 // Spec-Flow's state.yaml (provider.Env.Facts["staging.deployment_id"]), or
-// else the newest READY deployment of the release commit. A production
+// else the newest READY deployment of the commit that was validated: the
+// commit the release was decided at, whose child is the version commit
+// shipprod makes (which never has a build of its own). Candidate names it
+// before anything changes, so that the pre-flight fails when there is none
+// and refuses one an earlier run rolled back. A production
 // deployment that is READY but staged is promoted
 // (POST /v10/projects/{p}/promote/{d}, then project.lastAliasRequest is
 // followed until the promotion succeeds); a preview deployment is rebuilt
@@ -170,7 +174,8 @@ type GitSource struct {
 type Options struct {
 	// Name is the provider name put in Deployments (default Name).
 	Name string
-	// Dir is where .vercel/project.json is looked for.
+	// Dir is where .vercel/project.json is looked for, and the git
+	// repository whose tags name the release production runs.
 	Dir string
 	// Facts may hold FactStagingDeploymentID.
 	Facts      map[string]string
@@ -182,8 +187,8 @@ type Options struct {
 }
 
 // Deployer deploys to one Vercel project. It implements shipprod.Deployer,
-// shipprod.Rollbacker, shipprod.ActionPlanner, provider.Promoter and
-// provider.Canceler.
+// shipprod.Rollbacker, shipprod.ProductionReader, shipprod.CandidateFinder,
+// shipprod.Follower, shipprod.Preflighter and shipprod.ActionPlanner.
 type Deployer struct {
 	cfg     Config
 	name    string
@@ -193,6 +198,7 @@ type Deployer struct {
 	projectFrom string
 	facts       map[string]string
 	api         *client
+	repo        *git.Repo
 	clock       shipprod.Clock
 	log         *slog.Logger
 }
@@ -201,8 +207,6 @@ var (
 	_ shipprod.Deployer      = (*Deployer)(nil)
 	_ shipprod.Rollbacker    = (*Deployer)(nil)
 	_ shipprod.ActionPlanner = (*Deployer)(nil)
-	_ provider.Promoter      = (*Deployer)(nil)
-	_ provider.Canceler      = (*Deployer)(nil)
 )
 
 // New returns a Deployer for cfg. It resolves the project and team as the
@@ -217,7 +221,7 @@ func New(cfg Config, opts Options) (*Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Deployer{cfg: cfg, name: cmp.Or(opts.Name, Name), facts: opts.Facts, clock: opts.Clock, log: opts.Logger}
+	d := &Deployer{cfg: cfg, name: cmp.Or(opts.Name, Name), facts: opts.Facts, repo: git.Open(opts.Dir), clock: opts.Clock, log: opts.Logger}
 	if d.clock == nil {
 		d.clock = shipprod.SystemClock()
 	}
@@ -438,15 +442,21 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	if d.cfg.Mode == ModeBuild {
 		return r.build(ctx, rel)
 	}
-	id := d.facts[FactStagingDeploymentID]
-	if id == "" {
-		cand, err := r.findByCommit(ctx, rel)
-		if err != nil {
-			return r.fail(err)
-		}
-		return r.promoteDeployment(ctx, rel, cand)
+	cand, err := r.candidate(ctx, rel)
+	if err != nil {
+		return r.fail(err)
 	}
-	return r.promoteID(ctx, rel, id)
+	return r.promoteDeployment(ctx, rel, cand)
+}
+
+// candidate is the READY deployment promote mode puts into production: the
+// one staging validated (its id in the state file), else the newest READY
+// deployment of the commit that was validated.
+func (r *run) candidate(ctx context.Context, rel shipprod.Release) (*deployment, error) {
+	if id := r.d.facts[FactStagingDeploymentID]; id != "" {
+		return r.stagingDeployment(ctx, rel, id)
+	}
+	return r.findByCommit(ctx, rel)
 }
 
 // Promote puts the existing deployment id into production.
@@ -458,57 +468,100 @@ func (d *Deployer) Promote(ctx context.Context, rel shipprod.Release, id string)
 	if err := r.project(ctx); err != nil {
 		return r.fail(err)
 	}
-	return r.promoteID(ctx, rel, id)
+	cand, err := r.stagingDeployment(ctx, rel, id)
+	if err != nil {
+		return r.fail(err)
+	}
+	return r.promoteDeployment(ctx, rel, cand)
 }
 
-func (r *run) promoteID(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
+// stagingDeployment reads the deployment id of the project, as staging
+// validated it.
+func (r *run) stagingDeployment(ctx context.Context, rel shipprod.Release, id string) (*deployment, error) {
 	r.depID = id
 	if !strings.HasPrefix(id, "dpl_") {
 		// A hostname would be resolved through its alias, possibly to
 		// another deployment than the one staging validated.
-		return r.fail(fmt.Errorf("staging deployment %q is not a dpl_ id; record the deployment's id, not its URL", id))
+		return nil, fmt.Errorf("staging deployment %q is not a dpl_ id; record the deployment's id, not its URL", id)
 	}
 	cand, err := r.d.api.getDeployment(ctx, id)
 	if err != nil {
-		return r.fail(err)
+		return nil, err
 	}
 	if cand.ProjectID != "" && cand.ProjectID != r.proj.ID {
-		return r.fail(fmt.Errorf("the deployment belongs to project %s, not %s", cand.ProjectID, r.proj.ID))
+		return nil, fmt.Errorf("the deployment belongs to project %s, not %s", cand.ProjectID, r.proj.ID)
 	}
 	if sha := cand.sha(); sha != "" && rel.Commit != "" && sha != rel.Commit {
 		r.dep.Details["staging_commit"] = sha
 		r.d.log.Info("vercel: promoting the staging build of another commit than the release commit (the version bump comes after staging)", "deployment", id, "staging_commit", sha, "release_commit", rel.Commit)
 	}
-	return r.promoteDeployment(ctx, rel, cand)
+	return cand, nil
 }
 
-// findByCommit finds the newest READY deployment of the release commit,
-// preferring a production deployment (promoted without a rebuild).
+// validatedCommits are the commits whose build promote mode looks for, in
+// order: the commit the release was decided at (rel.Base) — the version
+// commit shipprod makes on top of it never has a build of its own — or,
+// for a release given without a version step, its commit and then that
+// commit's parent (the release commit may be a version commit too).
+func (r *run) validatedCommits(ctx context.Context, rel shipprod.Release) []string {
+	if rel.Base != "" {
+		return []string{rel.Base}
+	}
+	commit := rel.Commit
+	if commit == "" && rel.Tag != "" && git.CheckTagName(ctx, rel.Tag) == nil {
+		commit, _, _ = r.d.repo.ResolveCommit(ctx, "refs/tags/"+rel.Tag)
+	}
+	if commit == "" {
+		return nil
+	}
+	out := []string{commit}
+	if parent, ok, err := r.d.repo.ResolveCommit(ctx, commit+"^1"); err == nil && ok {
+		out = append(out, parent)
+	}
+	return out
+}
+
+// findByCommit finds the newest READY deployment of the commit that was
+// validated (see validatedCommits), preferring a production deployment
+// (promoted without a rebuild).
 func (r *run) findByCommit(ctx context.Context, rel shipprod.Release) (*deployment, error) {
-	if rel.Commit == "" {
-		return nil, errors.New("no staging deployment id (staging.deployment_id) and no release commit to find the staging build by; set one, or use mode: build")
+	commits := r.validatedCommits(ctx, rel)
+	if len(commits) == 0 {
+		return nil, errors.New("no staging deployment id (staging.deployment_id) and no validated commit to find the staging build by; set one, or use mode: build")
 	}
-	list, err := r.d.api.listDeployments(ctx, r.proj.ID, url.Values{"sha": {rel.Commit}, "state": {"READY"}})
-	if err != nil {
-		return nil, err
+	for _, sha := range commits {
+		list, err := r.d.api.listDeployments(ctx, r.proj.ID, url.Values{"sha": {sha}, "state": {"READY"}})
+		if err != nil {
+			return nil, err
+		}
+		if dd := pickReady(list, sha); dd != nil {
+			return dd, nil
+		}
 	}
+	short := make([]string, len(commits))
+	for i, c := range commits {
+		short[i] = git.ShortSHA(c)
+	}
+	return nil, fmt.Errorf("no READY deployment of the validated commit %s (%s): deploy it to staging first, set staging.deployment_id, or use mode: build", strings.Join(short, " or "), releaseName(rel))
+}
+
+// pickReady picks the READY deployment of sha to promote: a production one
+// if there is one, else the newest preview.
+func pickReady(list []deployment, sha string) *deployment {
 	var preview *deployment
 	for i := range list {
 		dd := &list[i]
-		if dd.sha() != rel.Commit || dd.state() != "READY" {
+		if dd.sha() != sha || dd.state() != "READY" {
 			continue // the filter is the server's; check it anyway
 		}
 		if dd.target() == "production" {
-			return dd, nil
+			return dd
 		}
 		if preview == nil {
 			preview = dd
 		}
 	}
-	if preview != nil {
-		return preview, nil
-	}
-	return nil, fmt.Errorf("no READY deployment of commit %s (%s): deploy it to staging first, set staging.deployment_id, or use mode: build", git.ShortSHA(rel.Commit), releaseName(rel))
+	return preview
 }
 
 // promoteDeployment promotes a READY deployment: a production one through
@@ -545,11 +598,12 @@ func (r *run) rebuildForProduction(ctx context.Context, rel shipprod.Release, pr
 		}
 	}
 	body := createRequest{Name: r.proj.Name, Project: r.proj.ID, Target: "production", DeploymentID: preview.id(),
-		Meta: map[string]string{"action": "promote", "shipprodPromotedFrom": preview.id(), "shipprodVersion": rel.Version}}
+		Meta: map[string]string{"action": "promote", "shipprodPromotedFrom": preview.id(), "shipprodVersion": rel.Version, "shipprodTag": rel.Tag}}
 	created, err := r.create(ctx, body, preview.sha())
 	if err != nil {
 		return r.fail(err)
 	}
+	r.accepted(ctx, created.id(), preview.sha())
 	return r.followToLive(ctx, rel, created.id())
 }
 
@@ -580,6 +634,7 @@ func (r *run) build(ctx context.Context, rel shipprod.Release) (shipprod.Deploym
 	if err != nil {
 		return r.fail(err)
 	}
+	r.accepted(ctx, created.id(), rel.Commit)
 	return r.followToLive(ctx, rel, created.id())
 }
 
@@ -708,6 +763,7 @@ func (r *run) promote(ctx context.Context, rel shipprod.Release, dd *deployment)
 	if err := r.d.api.promote(ctx, r.proj.ID, id); err != nil {
 		return r.fail(err)
 	}
+	r.accepted(ctx, id, dd.sha())
 	if err := r.d.awaitAliasRequest(ctx, r.proj.ID, "promote", id, requested); err != nil {
 		return r.fail(err)
 	}

@@ -565,7 +565,7 @@ func TestConfigFallbacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.(provider.Promoter).Promote(context.Background(), rel("1.1.0", sha1, "", ""), staged); err != nil {
+			if _, err := d.(*vercel.Deployer).Promote(context.Background(), rel("1.1.0", sha1, "", ""), staged); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -666,6 +666,7 @@ func TestConformance(t *testing.T) {
 					Releases: [2]shipprod.Release{rel("1.0.0", sha1, "0.9.0", sha0), rel("1.1.0", sha2, "1.0.0", sha1)},
 					Live:     func(context.Context) (string, error) { return srv.LiveCommit("prj_web"), nil },
 					Deploys:  func() int { return deploysStarted(srv.Requests()) },
+					Writes:   srv.Writes,
 					Stall:    srv.Stall,
 					Break: func() func(error) bool {
 						srv.Inject(vercelfake.Fault{Status: http.StatusForbidden})

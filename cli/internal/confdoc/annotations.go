@@ -11,6 +11,7 @@ import (
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/cli"
 	"github.com/shipprod/shipprod/health"
+	"github.com/shipprod/shipprod/health/judge"
 	"github.com/shipprod/shipprod/health/monitor"
 	"github.com/shipprod/shipprod/internal/github"
 	"github.com/shipprod/shipprod/internal/httpretry"
@@ -169,7 +170,22 @@ func checkAnnotations() map[string]annotation {
 		"monitor.gates[].health.max_failure_rate": {def: 0},
 		"monitor.gates[].alerts.labels":           {defText: "severity: critical"},
 		"monitor.gates[].alerts.max":              {def: 0},
-		"monitor.gates[].compare":                 {enum: strs(string(monitor.CompareThreshold), string(monitor.CompareIncrease), string(monitor.CompareRatio))},
+		"monitor.gates[].compare":                 {enum: strs(string(monitor.CompareThreshold), string(monitor.CompareIncrease), string(monitor.CompareRatio), string(monitor.CompareCanary))},
+		"monitor.gates[].judge.direction":         {def: string(judge.Increase), enum: strs(string(judge.Increase), string(judge.Decrease), string(judge.Either))},
+		"monitor.gates[].judge.allowed_increase":  {def: judge.DefaultAllowedIncrease},
+		"monitor.gates[].judge.allowed_decrease":  {def: judge.DefaultAllowedDecrease},
+		"monitor.gates[].judge.weight":            {defText: "an equal share of what the weighted groups leave"},
+		"monitor.gates[].judge.group":             {defText: "a group of its own"},
+		"monitor.gates[].judge.outliers":          {def: "keep", enum: strs("keep", "remove")},
+		"monitor.gates[].judge.outlier_factor":    {def: judge.DefaultOutlierFactor},
+		"monitor.judge.pass":                      {def: judge.DefaultPass},
+		"monitor.judge.marginal":                  {def: judge.DefaultMarginal},
+		"monitor.judge.confidence":                {def: judge.DefaultConfidence},
+		"monitor.judge.tolerance":                 {def: judge.DefaultTolerance},
+		"monitor.judge.min_points":                {def: judge.DefaultMinPoints},
+		"health.checks[].assets.page":             {def: "/"},
+		"health.checks[].assets.types":            {defText: "script, style and preload"},
+		"health.checks[].assets.max":              {def: health.DefaultAssetsMax},
 		"monitor.gates[].worse":                   {def: "higher", enum: strs("higher", "lower")},
 		"monitor.gates[].baseline_query":          {defText: "query, run before the deploy"},
 		"monitor.gates[].no_data":                 {def: string(monitor.NoDataInconclusive), enum: strs(string(monitor.NoDataInconclusive), string(monitor.NoDataPass), string(monitor.NoDataFail), string(monitor.NoDataError))},

@@ -44,6 +44,9 @@ type RepoOptions struct {
 	NoActionsWrite bool
 	// RunDetails selects the dispatch endpoint's return_run_details behaviour.
 	RunDetails RunDetailsMode
+	// ReadOnly makes the token's account a reader of the repository: GET
+	// /repos/{owner}/{repo} reports permissions.push false.
+	ReadOnly bool
 }
 
 type repo struct {
@@ -56,6 +59,7 @@ type repo struct {
 	flows    []*workflow
 	runs     []*run
 	behind   map[string]bool
+	files    map[string]string // ref NUL path → content; ref "" for every ref
 }
 
 // AddRepo creates repository fullName ("owner/name"). Requests for

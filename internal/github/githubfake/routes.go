@@ -3,6 +3,7 @@ package githubfake
 import "net/http"
 
 func (s *Server) routes() {
+	s.handleRepo(s.repoRoutes()...)
 	s.handleRepo(s.releaseRoutes()...)
 	s.handleRepo(s.deploymentRoutes()...)
 	s.handleRepo(s.actionsRoutes()...)

@@ -29,6 +29,9 @@
 //     in_progress → completed on the injected clock (or stay stuck), and
 //     the runs list filters by event, branch, status, created, head_sha and
 //     pages;
+//   - the repository (with the token's permissions) and file contents at a
+//     ref, base64-encoded; workflow files are generated from the workflows'
+//     definitions unless set with SetFile;
 //   - faults: 5xx bursts, dropped connections (before or after the request
 //     took effect), malformed JSON.
 //

@@ -340,6 +340,19 @@ func (s *Server) Requests() []string {
 	return slices.Clone(s.requests)
 }
 
+// Writes counts the requests served so far that could change something
+// (every method but GET and HEAD), whatever their answer: a pre-flight
+// check must make none.
+func (s *Server) Writes() int {
+	n := 0
+	for _, r := range s.Requests() {
+		if !strings.HasPrefix(r, "GET ") && !strings.HasPrefix(r, "HEAD ") {
+			n++
+		}
+	}
+	return n
+}
+
 // ResetRequests forgets the requests served so far.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
