@@ -124,7 +124,7 @@ func (t *Tagger) dryRunPush(ctx context.Context, r resolved, rel shipprod.Releas
 	}
 	switch {
 	case movedMeanwhile(rej.Reason):
-		rej.Hint = fmt.Sprintf("a dry run of the release push was refused: %s/%s has commits the release does not have; pull them (git pull --rebase %s %s) and run shipprod again, or set git.branch to the branch you release from",
+		rej.Hint = fmt.Sprintf("a dry run of the release push was refused: %s/%s has commits the release does not have; pull them (git pull --rebase --autostash %s %s) and run shipprod again, or set git.branch to the branch you release from",
 			rej.Remote, r.branch, rej.Remote, r.branch)
 	default:
 		rej.Hint = fmt.Sprintf("a dry run of the release push was refused by %s (%s): allow this push to %s, or release from a branch that accepts it (git.branch)", rej.Remote, rej.Reason, r.branch)

@@ -83,7 +83,7 @@ func TestPreflightDryRunsThePush(t *testing.T) {
 	before := w.remoteState()
 	err := w.tagger(Config{}, nil).Preflight(context.Background(), w.decided("1.1.0"))
 	var rej *shipprod.PushRejectedError
-	if !errors.As(err, &rej) || !strings.Contains(rej.Hint, "a dry run of the release push was refused") || !strings.Contains(rej.Hint, "git pull --rebase origin main") {
+	if !errors.As(err, &rej) || !strings.Contains(rej.Hint, "a dry run of the release push was refused") || !strings.Contains(rej.Hint, "git pull --rebase --autostash origin main") {
 		t.Fatalf("err %v", err)
 	}
 	if w.remoteState() != before {

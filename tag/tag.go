@@ -592,10 +592,10 @@ func (t *Tagger) push(ctx context.Context, r resolved, createdTag bool) error {
 		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic): %s refused the push (%s).%s The branch may be protected or the token may lack the right to push to it: allow this push, or release from a branch that accepts it",
 			rej.Remote, rej.Reason, removed)
 	case strings.Contains(rej.Reason, "refs/tags/") && !strings.Contains(rej.Reason, "refs/heads/"):
-		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic): tag %s appeared on %s meanwhile, pushed by another release.%s Run git fetch %s tag %s to see which commit it marks; that release is out: pull it (git pull --rebase %s %s) before releasing again",
+		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic): tag %s appeared on %s meanwhile, pushed by another release.%s Run git fetch %s tag %s to see which commit it marks; that release is out: pull it (git pull --rebase --autostash %s %s) before releasing again",
 			r.tag, rej.Remote, removed, rej.Remote, r.tag, rej.Remote, r.branch)
 	default:
-		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic), so no tag reached %s: %s/%s has commits this release does not (someone pushed meanwhile).%s To recover: git pull --rebase %s %s, then run shipprod again",
+		rej.Hint = fmt.Sprintf("nothing was pushed (the push is atomic), so no tag reached %s: %s/%s has commits this release does not (someone pushed meanwhile).%s To recover: git pull --rebase --autostash %s %s, then run shipprod again",
 			rej.Remote, rej.Remote, r.branch, removed, rej.Remote, r.branch)
 	}
 	return rej

@@ -149,7 +149,7 @@ func TestConcurrentPushMakesAtomicPushFail(t *testing.T) {
 	if !errors.As(err, &rej) {
 		t.Fatalf("want a *shipprod.PushRejectedError, got %T %v", err, err)
 	}
-	if !strings.Contains(rej.Hint, "git pull --rebase origin main") || !strings.Contains(rej.Hint, "no tag reached") {
+	if !strings.Contains(rej.Hint, "git pull --rebase --autostash origin main") || !strings.Contains(rej.Hint, "no tag reached") {
 		t.Fatalf("hint %q", rej.Hint)
 	}
 	if c := w.remoteRef("refs/tags/v1.1.0"); c != "" {
