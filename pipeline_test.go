@@ -221,7 +221,7 @@ func TestRunShipsInOrder(t *testing.T) {
 		"gates:started", "gates:finished", "preflight:skipped", "version:started", "version:finished", "tag:started", "tag:finished",
 		"baseline:started", "baseline:finished", "deploy:started", "deploy:finished", "health:started", "health:finished",
 		"report:started", "report:finished", "rollout:skipped", "monitor:started", "monitor:finished", "rollback:skipped",
-		"final-report:started", "final-report:finished", "notify:skipped",
+		"final-report:started", "final-report:finished", "archive:skipped", "notify:skipped",
 	}, f.rec.Trace())
 	assert.Equal(t, "https://example.com/releases/v1.3.0", res.Release.ReleaseURL)
 	assert.Equal(t, "c0ffee", res.Release.Commit)
@@ -306,6 +306,7 @@ func TestNilStepsAreSkippedVisibly(t *testing.T) {
 		"rollout":      "no rollout stages configured: the release goes to all traffic at once",
 		"monitor":      "no Monitor configured",
 		"final-report": "no report was written",
+		"archive":      "no Archiver configured: the reports stay in the working tree",
 		"notify":       "no Notifier configured",
 	}, reasons)
 	skipped := 0

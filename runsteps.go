@@ -448,6 +448,24 @@ func (e *execution) writeFinalReport(ctx context.Context) (string, error) {
 	return "", err
 }
 
+func (e *execution) skipArchive() string {
+	switch {
+	case e.plan != nil:
+		return ""
+	case len(e.res.Reports) == 0:
+		return "no report was written"
+	}
+	return ""
+}
+
+// archive keeps the records the run wrote, with its final outcome.
+func (e *execution) archive(ctx context.Context) (string, error) {
+	res := *e.res
+	res.Outcome = e.outcome()
+	res.Error = e.errText()
+	return "", e.p.Archiver.Archive(ctx, res)
+}
+
 // notify sends the outcome; it runs last, whatever happened.
 func (e *execution) notify(ctx context.Context) (string, error) {
 	res := *e.res

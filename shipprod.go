@@ -29,6 +29,7 @@
 //	monitor       Monitor        monitor.Monitor (Prometheus, alert and health gates)
 //	rollback      Rollbacker     the Deployer's capability; runs only when production is unhealthy
 //	final-report  Reporter       the report again, with the monitor's verdict
+//	archive       Archiver       report.GitArchiver (commits the reports and the state file, pushes them)
 //	notify        Notifier       notify.Notifier (Slack-compatible or signed JSON webhooks)
 //
 // A nil step is skipped, and the skip is recorded in the events and the
@@ -115,6 +116,14 @@ type Monitor interface {
 	// report with VerdictFailed, not an error; an error means the monitor
 	// could not run.
 	Watch(ctx context.Context, rel Release, dep Deployment, base MonitorBaseline) (MonitorReport, error)
+}
+
+// Archiver keeps the records a run wrote (the ship report, the Spec-Flow
+// state file: Result.Reports) where the team keeps them, for instance
+// committed to the release branch. It runs after the final report, once
+// the run made a release; a failure is a warning.
+type Archiver interface {
+	Archive(ctx context.Context, res Result) error
 }
 
 // Notifier tells people how a run ended: it is the last step, and it runs
@@ -255,6 +264,7 @@ type Pipeline struct {
 	Health    HealthChecker
 	Reporter  Reporter
 	Monitor   Monitor
+	Archiver  Archiver
 	Notifier  Notifier
 
 	// Release seeds the run. With a nil Versioner it is shipped as given

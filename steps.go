@@ -26,6 +26,7 @@ const (
 	StepMonitor     StepName = "monitor"
 	StepRollback    StepName = "rollback"
 	StepFinalReport StepName = "final-report"
+	StepArchive     StepName = "archive"
 	StepNotify      StepName = "notify"
 )
 
@@ -139,6 +140,9 @@ func (p *Pipeline) steps() []stepSpec {
 		{name: StepFinalReport, impl: p.Reporter, none: "no report was written", afterFailure: true, survivesCancel: true,
 			skip: (*execution).skipFinalReport, ownActions: true, title: fixed("Updating ship report"), action: reportAction,
 			run: (*execution).writeFinalReport},
+		{name: StepArchive, impl: p.Archiver, none: "no Archiver configured: the reports stay in the working tree", afterFailure: true,
+			survivesCancel: true, skip: (*execution).skipArchive, ownActions: true, title: fixed("Keeping the run's records"),
+			action: simpleAction(ActionCommit, "keep the run's records with "), run: (*execution).archive, classify: always(failWarn)},
 		{name: StepNotify, impl: p.Notifier, none: "no Notifier configured", always: true, survivesCancel: true,
 			ownActions: true, title: fixed("Sending notifications"), action: simpleAction(ActionAPI, "send the outcome with "),
 			run: (*execution).notify, classify: always(failWarn)},

@@ -74,6 +74,10 @@ type Config struct {
 	// Notify sends the outcome of each run to webhooks (Slack-compatible or
 	// signed JSON).
 	Notify *notify.Config `yaml:"notify"`
+	// Records says what happens to the files a run writes (the report, the
+	// state file): left in the working tree (default), or committed and
+	// pushed to the release branch.
+	Records report.RecordsConfig `yaml:"records"`
 	// Rollout sends the release to production in stages, each watched by
 	// the monitor, when the deployer can shift traffic (Vercel Rolling
 	// Releases).
@@ -241,7 +245,7 @@ func build(ctx context.Context, dir, configPath string, cfg *Config, logger *slo
 	}{
 		{"gates", b.gates}, {"version", b.version}, {"tag", b.tag}, {"deploy", b.deploy},
 		{"health", b.health}, {"on_failure", b.onFailure}, {"rollout", b.rollout}, {"monitor", b.monitor}, {"report", b.report},
-		{"notify", b.notify}, {"journal", b.journal},
+		{"records", b.records}, {"notify", b.notify}, {"journal", b.journal},
 	} {
 		if err := step.build(); err != nil {
 			return nil, b.wrap(step.section, err)
@@ -460,6 +464,19 @@ func (b *builder) report() error {
 	if b.stateFound && b.cfg.State.WriteEnabled() {
 		b.p.Reporter = shipprod.Reporters(b.p.Reporter, &gate.StateWriter{SpecFlow: b.specflow})
 	}
+	return nil
+}
+
+// records commits and pushes the run's records when records.commit asks.
+func (b *builder) records() error {
+	if !b.cfg.Records.Commit {
+		return nil
+	}
+	a, err := report.NewGitArchiver(b.dir, b.cfg.Git.Remote, b.cfg.Git.Branch, b.cfg.Records)
+	if err != nil {
+		return err
+	}
+	b.p.Archiver = a
 	return nil
 }
 

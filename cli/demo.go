@@ -60,6 +60,10 @@ func demo(ctx context.Context, o options, stdout, stderr io.Writer, logger *slog
 	if !o.json {
 		served, _ := prod.servedVersion()
 		fmt.Fprintf(stdout, "\nProduction now serves version %s.\n", served)
+		state := filepath.ToSlash(filepath.Join("specs", demoFeature, "state.yaml"))
+		if diff, err := git.Open(work).Run(ctx, "diff", "--no-color", "--", state); err == nil && diff != "" {
+			fmt.Fprintf(stdout, "\nThe run is recorded in the Spec-Flow state file (git diff -- %s):\n\n%s\n", state, diff)
+		}
 		if o.keep {
 			fmt.Fprintf(stdout, "Read the report: cat %s\nRemove the demo when done: rm -rf %s\n",
 				filepath.Join(work, "specs", demoFeature, "production-ship-report.md"), root)
