@@ -12,6 +12,7 @@ import (
 )
 
 func TestCheckThroughTheBinary(t *testing.T) {
+	endToEnd(t)
 	p := newProject(t)
 	before := p.snapshot()
 	code, out, errOut := p.exec("check")

@@ -90,6 +90,7 @@ func TestReleaseFlags(t *testing.T) {
 		{"forced", "1.0.5", []string{"v2.0.0"}, ReleaseConfig{MakeLatest: "legacy", Prerelease: "true"}, true, "legacy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			fake := w.withGitHub()
 			for _, tg := range tc.otherTags {

@@ -208,7 +208,9 @@ func TestCancelledPushReturnsPromptly(t *testing.T) { // not parallel: it times 
 	done := filepath.Join(w.remote, "hook-done")
 	// The hook waits until the test lets it go, then refuses, so that nothing
 	// keeps writing into the temporary directory after the test.
-	w.hook("while [ ! -e '" + release + "' ]; do sleep 0.02; done\ntouch '" + done + "'\nexit 1\n")
+	// An interrupted hook (git passes the cancellation on as SIGINT) says
+	// it is done too.
+	w.hook("trap \"touch '" + done + "'; exit 1\" INT TERM\nwhile [ ! -e '" + release + "' ]; do sleep 0.02; done\ntouch '" + done + "'\nexit 1\n")
 	t.Cleanup(func() {
 		os.WriteFile(release, nil, 0o600)
 		for i := 0; i < 200; i++ {
