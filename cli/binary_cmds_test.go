@@ -28,6 +28,9 @@ var reference = &builtBinary{}
 // binary returns the path of the built binary, building it on first use.
 func (b *builtBinary) binary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the built binary (go build takes seconds); skipped with -short")
+	}
 	b.once.Do(func() {
 		if b.dir, b.err = os.MkdirTemp("", "shipprod-cli-test-"); b.err != nil {
 			return
