@@ -28,6 +28,15 @@ type ProductionReader interface {
 	Production(ctx context.Context) (Deployment, error)
 }
 
+// URLReporter is implemented by Deployers that can tell, before deploying,
+// whether the Deployment they return carries the URL production serves
+// (git-push only with deploy.git-push.url; Vercel always, its production
+// alias). The pre-flight uses it to refuse health checks with relative
+// paths that nothing would resolve, before the release is made.
+type URLReporter interface {
+	ReportsURL() bool
+}
+
 // CandidateFinder is implemented by Deployers that promote an existing build
 // and can say, before deploying, which one (Vercel's promote mode). The
 // pre-flight uses it to refuse promoting a build that an earlier run rolled

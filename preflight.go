@@ -92,6 +92,9 @@ func (e *execution) preflight(ctx context.Context) (string, error) {
 			failures = append(failures, PreflightFailure{Step: s.name, Impl: describe(s.impl), Err: err})
 		}
 	}
+	if err := e.checkHealthURLs(); err != nil {
+		failures = append(failures, PreflightFailure{Step: StepHealth, Impl: describe(e.p.Health), Err: err})
+	}
 	warning, err := e.checkCandidate(ctx)
 	if err != nil {
 		e.recordPreflight(StepDeploy, e.p.Deployer, err)
@@ -194,4 +197,23 @@ func sameImpl(a, b any) bool {
 		return va.Pointer() == vb.Pointer()
 	}
 	return false
+}
+
+// checkHealthURLs refuses health checks whose relative paths nothing will
+// resolve: the HealthChecker says which need a base URL
+// (RelativeTargets), and the Deployer, that it reports none.
+func (e *execution) checkHealthURLs() error {
+	rt, ok := e.p.Health.(interface{ RelativeTargets() []string })
+	if !ok || e.p.Deployer == nil {
+		return nil
+	}
+	names := rt.RelativeTargets()
+	if len(names) == 0 {
+		return nil
+	}
+	if ur, ok := DeployerAs[URLReporter](e.p.Deployer); !ok || ur.ReportsURL() {
+		return nil // it reports one, or cannot say: the checks will tell
+	}
+	return fmt.Errorf("health checks %s have relative URLs, but health.base_url is not set and deployer %s does not say where production serves: set health.base_url, or the deployer's url",
+		strings.Join(names, ", "), describe(e.p.Deployer))
 }

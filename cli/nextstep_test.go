@@ -116,3 +116,28 @@ func TestDirtyTreeAdviceWorks(t *testing.T) {
 	code, out, errOut = p.run("ship", "--yes")
 	require.Equal(t, ExitOK, code, out+errOut)
 }
+
+// A git-push deploy without its url and health checks with relative paths:
+// nothing would tell the checks where production is. The pre-flight says so
+// before the release is made, and following its advice ships.
+func TestRelativeHealthChecksNeedAURL(t *testing.T) {
+	endToEnd(t)
+	p := newProject(t)
+	var url string
+	p.edit("shipprod.yaml", func(s string) string {
+		m := regexp.MustCompile(`(?m)^    url: (\S+)\n`).FindStringSubmatch(s)
+		require.NotNil(t, m)
+		url = m[1]
+		s = strings.Replace(s, m[0], "", 1)
+		return strings.Replace(s, "  base_url: "+url+"\n", "", 1)
+	})
+	before := p.snapshot()
+	code, out, errOut := p.run("ship", "--yes")
+	require.Equal(t, ExitUsage, code, out+errOut)
+	assert.Contains(t, out+errOut, "health checks health, live-version have relative URLs, but health.base_url is not set and deployer git-push to origin/production does not say where production serves: set health.base_url, or the deployer's url")
+	assert.Equal(t, before, p.snapshot(), "nothing was changed")
+
+	p.edit("shipprod.yaml", func(s string) string { return strings.Replace(s, "health:\n", "health:\n  base_url: "+url+"\n", 1) })
+	code, out, errOut = p.run("ship", "--yes")
+	require.Equal(t, ExitOK, code, out+errOut)
+}

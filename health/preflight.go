@@ -62,3 +62,29 @@ func (c *Checker) urlProblem(ch Check, rel shipprod.Release) string {
 	}
 	return ""
 }
+
+// RelativeTargets names the checks whose URL is relative while
+// health.base_url is not set: they resolve against the URL the deployer
+// reports, and the pipeline's pre-flight refuses them when the deployer
+// says it reports none (shipprod.URLReporter).
+func (c *Checker) RelativeTargets() []string {
+	if c.baseURL != "" {
+		return nil
+	}
+	var names []string
+	for _, ch := range c.checks {
+		raw := ""
+		switch p := ch.Probe.(type) {
+		case *httpProbe:
+			raw = p.rawURL
+		case *assetsProbe:
+			raw = p.page
+		default:
+			continue
+		}
+		if u, err := url.Parse(raw); err == nil && !u.IsAbs() {
+			names = append(names, ch.Name)
+		}
+	}
+	return names
+}

@@ -474,3 +474,7 @@ func (d *Deployer) scrub(data []byte) string {
 	}
 	return text
 }
+
+// ReportsURL says whether deployments carry the production URL
+// (shipprod.URLReporter): only with url.
+func (d *Deployer) ReportsURL() bool { return d.cfg.URL != "" }

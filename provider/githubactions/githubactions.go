@@ -665,3 +665,7 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// ReportsURL says whether deployments carry the production URL
+// (shipprod.URLReporter): only with environment_url.
+func (d *Deployer) ReportsURL() bool { return d.cfg.EnvironmentURL != "" }

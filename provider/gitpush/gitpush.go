@@ -420,3 +420,7 @@ func (e *FollowError) Error() string {
 }
 
 func (e *FollowError) Unwrap() error { return e.Err }
+
+// ReportsURL says whether deployments carry the production URL
+// (shipprod.URLReporter): only with deploy.git-push.url.
+func (d *Deployer) ReportsURL() bool { return d.cfg.URL != "" }
