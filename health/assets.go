@@ -124,15 +124,7 @@ func (p *assetsProbe) ResolveTarget(t Target) (string, error) {
 }
 
 func (p *assetsProbe) plan(rel shipprod.Release, baseURL string) (string, string) {
-	target := p.page
-	if u, err := url.Parse(p.page); err == nil && !u.IsAbs() {
-		base := baseURL
-		if base == "" {
-			base = "<deployment URL>"
-		}
-		target = strings.TrimRight(base, "/") + "/" + strings.TrimLeft(p.page, "/")
-	}
-	target = redactURL(target)
+	target := planTarget(p.page, baseURL)
 	return target, p.describeFor(target, rel.Version)
 }
 

@@ -79,16 +79,23 @@ func resolveURL(raw, base string) (string, error) {
 }
 
 func (p *httpProbe) plan(rel shipprod.Release, baseURL string) (string, string) {
-	target := p.rawURL
-	if u, err := url.Parse(p.rawURL); err == nil && !u.IsAbs() {
+	target := planTarget(p.rawURL, baseURL)
+	return target, p.describeFor(target, rel.Version)
+}
+
+// planTarget is what a plan shows of a check's URL: raw joined to the base
+// URL when it is relative ("<deployment URL>" when the deploy will tell),
+// credentials redacted.
+func planTarget(raw, baseURL string) string {
+	target := raw
+	if u, err := url.Parse(raw); err == nil && !u.IsAbs() {
 		base := baseURL
 		if base == "" {
 			base = "<deployment URL>"
 		}
-		target = strings.TrimRight(base, "/") + "/" + strings.TrimLeft(p.rawURL, "/")
+		target = strings.TrimRight(base, "/") + "/" + strings.TrimLeft(raw, "/")
 	}
-	target = redactURL(target)
-	return target, p.describeFor(target, rel.Version)
+	return redactURL(target)
 }
 
 func (p *httpProbe) describe(version string) string { return p.describeFor(p.rawURL, version) }
