@@ -40,8 +40,16 @@ func InGitDir(ctx context.Context, dir string) (File, error) {
 	return File{Path: filepath.Join(gitDir, "shipprod", "journal.json")}, nil
 }
 
+// MaxSize bounds a journal file: a larger one is refused unread (a run's
+// journal is a few kilobytes; the limit leaves room for long histories of
+// rolled-back builds and big health reports).
+const MaxSize = 16 << 20
+
 // Load implements shipprod.Journal. A missing file is no journal.
 func (f File) Load(ctx context.Context) (*shipprod.Result, error) {
+	if info, err := os.Stat(f.Path); err == nil && info.Size() > MaxSize {
+		return nil, fmt.Errorf("%s is %d bytes, more than a journal can be (%d): it is not a shipprod journal; delete it to start over", f.Path, info.Size(), MaxSize)
+	}
 	data, err := os.ReadFile(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

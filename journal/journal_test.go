@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,4 +47,20 @@ func TestCorruptJournalSaysWhatToDo(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), path)
 	assert.Contains(t, err.Error(), "delete it to start over")
+}
+
+func TestOversizedJournalIsRefusedUnread(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(journal.MaxSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = journal.File{Path: path}.Load(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "more than a journal can be") || !strings.Contains(err.Error(), "delete it to start over") {
+		t.Fatalf("err %v", err)
+	}
 }
