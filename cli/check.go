@@ -34,42 +34,6 @@ else that would stop ship (uncommitted changes, say).`,
 	}
 }
 
-// checkResultJSON is the line check --json writes (SchemaCheck).
-type checkResultJSON struct {
-	// OK is true when ship could run: the configuration is valid, no gate
-	// blocks and every pre-flight check passed.
-	OK     bool   `json:"ok"`
-	Config string `json:"config"`
-	// ConfigError is the mistake in the configuration, when there is one
-	// (nothing else was checked).
-	ConfigError string          `json:"config_error,omitempty"`
-	GatesSource string          `json:"gates_source,omitempty"`
-	Gates       []gateCheckJSON `json:"gates,omitempty"`
-	// Release is what ship would release; null when nothing would be.
-	Release          *releaseJSON         `json:"release"`
-	NothingToRelease bool                 `json:"nothing_to_release,omitempty"`
-	Preflight        []preflightCheckJSON `json:"preflight"`
-	Warnings         []string             `json:"warnings,omitempty"`
-	Errors           []string             `json:"errors,omitempty"`
-}
-
-type gateCheckJSON struct {
-	Name     string `json:"name"`
-	Source   string `json:"source,omitempty"`
-	Passed   bool   `json:"passed"`
-	Advisory bool   `json:"advisory,omitempty"`
-	Found    string `json:"found,omitempty"`
-	Required string `json:"required,omitempty"`
-	Hint     string `json:"hint,omitempty"`
-}
-
-type preflightCheckJSON struct {
-	Step   string `json:"step"`
-	Impl   string `json:"impl"`
-	Passed bool   `json:"passed"`
-	Error  string `json:"error,omitempty"`
-}
-
 // checkFailed is check's error: the plan's error, which decides the exit
 // code, said in one line (the checks themselves are printed).
 type checkFailed struct{ err error }
@@ -90,7 +54,8 @@ func (e *checkFailed) Unwrap() error { return e.err }
 // Pipeline.Plan.
 func (inv *invocation) check(ctx context.Context) error {
 	o := inv.opts
-	out := checkResultJSON{Config: o.configPath(), Preflight: []preflightCheckJSON{}}
+	out := JSONCheckReport{Config: o.configPath(), Gates: encodeGates(shipprod.GateReport{}), Preflight: []JSONPreflightCheck{},
+		Warnings: []string{}, Errors: []string{}}
 	s, err := open(ctx, o, inv.logger())
 	if err != nil {
 		if o.json && isUsage(err) {
@@ -117,23 +82,19 @@ func (inv *invocation) check(ctx context.Context) error {
 	return nil
 }
 
-func fillCheck(out *checkResultJSON, plan *shipprod.Plan, planErr error) {
-	out.GatesSource = plan.Gates.Source
-	for _, g := range plan.Gates.Gates {
-		out.Gates = append(out.Gates, gateCheckJSON{Name: g.Name, Source: g.Source, Passed: g.Passed, Advisory: g.Advisory,
-			Found: g.Found, Required: g.Required, Hint: g.Hint})
-	}
+func fillCheck(out *JSONCheckReport, plan *shipprod.Plan, planErr error) {
+	out.Gates = encodeGates(plan.Gates)
 	rel := plan.Release
 	if rel.Bump == shipprod.BumpNone {
 		out.NothingToRelease = true
 	} else if rel.Version != "" || rel.Tag != "" {
-		r := newReleaseJSON(rel)
+		r := encodeRelease(rel)
 		out.Release = &r
 	}
 	for _, c := range plan.Preflight {
-		out.Preflight = append(out.Preflight, preflightCheckJSON{Step: string(c.Step), Impl: c.Impl, Passed: c.Error == "", Error: c.Error})
+		out.Preflight = append(out.Preflight, JSONPreflightCheck{Step: string(c.Step), Impl: c.Impl, Passed: c.Error == "", Error: c.Error})
 	}
-	out.Warnings = plan.Warnings
+	out.Warnings = append(out.Warnings, plan.Warnings...)
 	if plan.Note != "" {
 		out.Warnings = append(out.Warnings, plan.Note)
 	}
@@ -156,11 +117,11 @@ func flatten(err error) []error {
 }
 
 // printCheck writes the check for people.
-func printCheck(w io.Writer, c checkResultJSON, name string) {
+func printCheck(w io.Writer, c JSONCheckReport, name string) {
 	fmt.Fprintf(w, "Configuration %s: ✅ valid\n", c.Config)
-	if c.GatesSource != "" || len(c.Gates) > 0 {
-		fmt.Fprintf(w, "Release gates (%s):\n", c.GatesSource)
-		for _, g := range c.Gates {
+	if c.Gates.Source != "" || len(c.Gates.Gates) > 0 {
+		fmt.Fprintf(w, "Release gates (%s):\n", c.Gates.Source)
+		for _, g := range c.Gates.Gates {
 			fmt.Fprintf(w, "  %s %s%s\n", gateMark(g), g.Name, gateDetail(g))
 		}
 	}
@@ -198,7 +159,7 @@ func printCheck(w io.Writer, c checkResultJSON, name string) {
 	}
 }
 
-func gateMark(g gateCheckJSON) string {
+func gateMark(g JSONGate) string {
 	switch {
 	case g.Passed:
 		return "✅"
@@ -208,7 +169,7 @@ func gateMark(g gateCheckJSON) string {
 	return "❌"
 }
 
-func gateDetail(g gateCheckJSON) string {
+func gateDetail(g JSONGate) string {
 	if g.Passed {
 		return ""
 	}

@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,23 +32,14 @@ func TestCheckThroughTheBinary(t *testing.T) {
 
 	code, out, errOut = p.exec("check", "--json")
 	require.Equal(t, ExitOK, code, errOut)
-	lines := decodeJSONLines(t, out)
+	lines := decodeContract(t, out)
 	require.Len(t, lines, 1)
-	var got struct {
-		Schema    string
-		OK        bool
-		Release   struct{ Tag string }
-		Gates     []struct{ Name string }
-		Preflight []struct {
-			Step   string
-			Passed bool
-		}
-	}
-	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &got))
-	assert.Equal(t, SchemaCheck, got.Schema)
+	require.Equal(t, SchemaCheck, lines[0].schema)
+	got := lines[0].value.(*JSONCheckReport)
 	assert.True(t, got.OK)
+	require.NotNil(t, got.Release)
 	assert.Equal(t, "v1.3.0", got.Release.Tag)
-	assert.NotEmpty(t, got.Gates)
+	assert.NotEmpty(t, got.Gates.Gates)
 	var steps []string
 	for _, c := range got.Preflight {
 		assert.True(t, c.Passed, c.Step)
@@ -64,23 +55,50 @@ func TestCheckFailures(t *testing.T) {
 		code   int
 		stdout []string
 		stderr string
+		// json checks the check line of --json.
+		json func(t *testing.T, c *JSONCheckReport)
 	}{
 		{name: "a mistake in the configuration", code: ExitUsage, stderr: `unknown key "deploy.git-push.brnach"`,
+			json: func(t *testing.T, c *JSONCheckReport) {
+				assert.Contains(t, c.ConfigError, `unknown key "deploy.git-push.brnach"`)
+				assert.Nil(t, c.Release, "nothing else was checked")
+				assert.Empty(t, c.Preflight)
+			},
 			change: func(p *project) {
 				p.edit("shipprod.yaml", func(s string) string { return strings.Replace(s, "branch: production", "brnach: production", 1) })
 			}},
 		{name: "a pre-flight check that fails", code: ExitUsage, stderr: "the pre-flight failed (see above)",
 			stdout: []string{"  ❌ report: ", "report.path ../outside.md is outside the project"},
+			json: func(t *testing.T, c *JSONCheckReport) {
+				failed := slices.IndexFunc(c.Preflight, func(p JSONPreflightCheck) bool { return !p.Passed })
+				require.GreaterOrEqual(t, failed, 0, "a pre-flight check failed")
+				assert.Equal(t, "report", c.Preflight[failed].Step)
+				assert.Contains(t, c.Preflight[failed].Error, "report.path ../outside.md is outside the project")
+			},
 			change: func(p *project) {
 				p.edit("shipprod.yaml", func(s string) string { return s + "report:\n  path: ../outside.md\n" })
 			}},
 		{name: "a gate that blocks", code: ExitBlocked, stderr: "a release gate blocks the release",
 			stdout: []string{`❌ staging_validation: "pending", want "approved" (staging validation is not finished: run /validate-staging`},
+			json: func(t *testing.T, c *JSONCheckReport) {
+				assert.Equal(t, "specs/"+demoFeature+"/state.yaml", c.Gates.Source)
+				require.NotEmpty(t, c.Gates.Gates)
+				g := c.Gates.Gates[0]
+				assert.Equal(t, "staging_validation", g.Name)
+				assert.Equal(t, "pending", g.Found)
+				assert.Equal(t, "approved", g.Required)
+				assert.False(t, g.Passed || g.Advisory, "it blocks")
+				assert.Contains(t, g.Hint, "run /validate-staging")
+			},
 			change: func(p *project) {
 				p.edit("specs/"+demoFeature+"/state.yaml", func(s string) string { return strings.Replace(s, "status: approved", "status: pending", 1) })
 			}},
 		{name: "uncommitted changes", code: ExitFailed, stderr: "uncommitted changes: server.js",
 			stdout: []string{"❌ version: planning step version: the working tree has uncommitted changes: server.js"},
+			json: func(t *testing.T, c *JSONCheckReport) {
+				require.Len(t, c.Errors, 1)
+				assert.Contains(t, c.Errors[0], "version: planning step version: the working tree has uncommitted changes: server.js")
+			},
 			change: func(p *project) {
 				require.NoError(p.t, os.WriteFile(filepath.Join(p.work, "server.js"), []byte("// edited\n"), 0o644))
 			}},
@@ -101,10 +119,14 @@ func TestCheckFailures(t *testing.T) {
 
 			code, out, _ = p.run("check", "--json")
 			assert.Equal(t, tt.code, code)
-			lines := decodeJSONLines(t, out)
+			lines := decodeContract(t, out)
 			require.Len(t, lines, 2, "--json still writes its line, then the error line")
-			assert.Equal(t, "false", string(lines[0]["ok"]))
-			assert.Equal(t, `"`+SchemaError+`"`, string(lines[1]["schema"]))
+			require.Equal(t, SchemaCheck, lines[0].schema)
+			c := lines[0].value.(*JSONCheckReport)
+			assert.False(t, c.OK)
+			tt.json(t, c)
+			require.Equal(t, SchemaError, lines[1].schema)
+			assert.Equal(t, tt.code, lines[1].value.(*JSONError).ExitCode)
 		})
 	}
 }

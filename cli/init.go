@@ -54,29 +54,22 @@ shipprod check, which validates it and runs the pre-flight, and shipprod ship.`,
 
 // detection is what init found in the project.
 type detection struct {
-	Remote       string         `json:"remote,omitempty"`
-	RemoteURL    string         `json:"remote_url,omitempty"`
-	GitHub       string         `json:"github_repository,omitempty"`
-	Branch       string         `json:"branch,omitempty"`
-	VersionFiles []string       `json:"version_files,omitempty"`
-	Changelog    string         `json:"changelog,omitempty"`
-	StateFile    string         `json:"state_file,omitempty"`
-	Deployer     string         `json:"deployer"`
-	Vercel       *vercelProject `json:"vercel,omitempty"`
-	Workflow     string         `json:"workflow,omitempty"`
+	Remote       string
+	RemoteURL    string
+	GitHub       string
+	Branch       string
+	VersionFiles []string
+	Changelog    string
+	StateFile    string
+	Deployer     string
+	Vercel       *vercelProject
+	Workflow     string
 }
 
 // vercelProject is the link `vercel link` writes in .vercel/project.json.
 type vercelProject struct {
 	Project string `json:"projectId"`
 	Org     string `json:"orgId"`
-}
-
-// initJSON is the line init --json writes (SchemaInit).
-type initJSON struct {
-	Path     string     `json:"path"`
-	Detected detection  `json:"detected"`
-	Next     []nextStep `json:"next"`
 }
 
 // init writes shipprod.yaml from what it detects.
@@ -104,7 +97,7 @@ func (inv *invocation) init(ctx context.Context, force bool) error {
 	}
 	next := d.next(inv.app.name(), o)
 	if o.json {
-		return (&jsonLines{w: inv.stdout}).write(SchemaInit, initJSON{Path: path, Detected: d, Next: next})
+		return (&jsonLines{w: inv.stdout}).write(SchemaInit, JSONInit{Path: path, Detected: encodeDetection(d), Next: next})
 	}
 	d.print(inv.stdout, path)
 	fmt.Fprintln(inv.stdout, "\nNext:")
@@ -306,14 +299,8 @@ func hasDispatch(data []byte) bool {
 	return false
 }
 
-// nextStep is a command to run after init, and why.
-type nextStep struct {
-	Command string `json:"command"`
-	Why     string `json:"why"`
-}
-
 // next are the commands to run after init.
-func (d detection) next(name string, o options) []nextStep {
+func (d detection) next(name string, o options) []JSONNextStep {
 	flags := ""
 	if o.dir != "." {
 		flags += " --dir " + o.dir
@@ -321,15 +308,15 @@ func (d detection) next(name string, o options) []nextStep {
 	if o.configSet {
 		flags += " --config " + o.config
 	}
-	var out []nextStep
+	var out []JSONNextStep
 	if d.GitHub != "" || d.Deployer == githubactions.Name {
-		out = append(out, nextStep{"export GITHUB_TOKEN=…", "a token that can push tags, create releases and dispatch workflows"})
+		out = append(out, JSONNextStep{"export GITHUB_TOKEN=…", "a token that can push tags, create releases and dispatch workflows"})
 	}
 	if d.Deployer == vercel.Name {
-		out = append(out, nextStep{"export VERCEL_TOKEN=…", "a Vercel token for the project's team"})
+		out = append(out, JSONNextStep{"export VERCEL_TOKEN=…", "a Vercel token for the project's team"})
 	}
-	return append(out, nextStep{name + " check" + flags, "validates it and runs the pre-flight, changing nothing"},
-		nextStep{name + " ship" + flags, "shows the plan, asks, then ships"})
+	return append(out, JSONNextStep{name + " check" + flags, "validates it and runs the pre-flight, changing nothing"},
+		JSONNextStep{name + " ship" + flags, "shows the plan, asks, then ships"})
 }
 
 // print says what init found.

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +51,10 @@ func TestInitDetectsWhatTheProjectHas(t *testing.T) {
 		files   map[string]string
 		want    []string
 		wantNot []string
+		// github and vercel are the GitHub repository and the Vercel
+		// project init --json says it found.
+		github string
+		vercel *JSONVercel
 	}{
 		{name: "a GitHub repository with package.json, a changelog and Spec-Flow",
 			spec: gittest.Spec{Remotes: map[string]string{"origin": "git@github.com:acme/web.git"}},
@@ -59,19 +62,21 @@ func TestInitDetectsWhatTheProjectHas(t *testing.T) {
 				"specs/002-login/state.yaml": demoState},
 			want: []string{"  files: [package.json]\n", "  changelog: CHANGELOG.md", "github:\n  repository: acme/web\n",
 				"# state: specs/002-login/state.yaml", "  provider: git-push", "    remote: origin\n", "  branch: main"},
-			wantNot: []string{"\ngates:\n"}},
+			wantNot: []string{"\ngates:\n"}, github: "acme/web"},
 		{name: "a linked Vercel project",
 			spec:  gittest.Spec{Remotes: map[string]string{"origin": "https://github.com/acme/shop"}},
 			files: map[string]string{".vercel/project.json": `{"projectId":"prj_12AB","orgId":"team_9Z"}`, "VERSION": "0.3.0\n"},
 			want: []string{"  provider: vercel", "  vercel:\n    project: prj_12AB\n    team: team_9Z\n", "  files: [VERSION]",
-				"github:\n  repository: acme/shop", "gates:\n  skip: true"}},
+				"github:\n  repository: acme/shop", "gates:\n  skip: true"},
+			github: "acme/shop", vercel: &JSONVercel{Project: "prj_12AB", Team: "team_9Z"}},
 		{name: "a workflow that can be dispatched",
 			spec: gittest.Spec{Remotes: map[string]string{"origin": "https://github.com/acme/api.git"}},
 			files: map[string]string{
 				".github/workflows/ci.yml":          "on: [push, pull_request]\njobs: {}\n",
 				".github/workflows/release.yml":     "on:\n  workflow_dispatch:\njobs: {}\n",
 				".github/workflows/deploy-prod.yml": "name: Deploy\non:\n  push:\n    tags: ['v*']\n  workflow_dispatch:\n    inputs:\n      version: {required: true}\njobs: {}\n"},
-			want: []string{"  provider: github-actions", "  github-actions:\n    workflow: deploy-prod.yml\n"}},
+			want:   []string{"  provider: github-actions", "  github-actions:\n    workflow: deploy-prod.yml\n"},
+			github: "acme/api"},
 		{name: "a Go module without a remote",
 			files: map[string]string{"go.mod": "module example.com/tool\n", "internal/buildinfo/version.go": "package buildinfo\n\n// Version is set by shipprod.\nconst Version = \"0.4.1\"\n",
 				"internal/buildinfo/version_test.go": "package buildinfo\n\nconst Version2 = \"9.9.9\"\n"},
@@ -89,6 +94,18 @@ func TestInitDetectsWhatTheProjectHas(t *testing.T) {
 			require.Equal(t, ExitOK, code, errOut.String())
 			written, err := os.ReadFile(filepath.Join(r.Dir, "shipprod.yaml"))
 			require.NoError(t, err)
+			out.Reset()
+			code = (&App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{"init", "--force", "--json", "--dir", r.Dir})
+			require.Equal(t, ExitOK, code, errOut.String())
+			lines := decodeContract(t, out.String())
+			require.Len(t, lines, 1)
+			got := lines[0].value.(*JSONInit)
+			assert.Equal(t, filepath.Join(r.Dir, "shipprod.yaml"), got.Path)
+			assert.Equal(t, tt.github, got.Detected.GitHubRepository)
+			assert.Equal(t, tt.vercel, got.Detected.Vercel)
+			again, err := os.ReadFile(got.Path)
+			require.NoError(t, err)
+			assert.Equal(t, string(written), string(again), "--json writes the same file")
 			for _, w := range tt.want {
 				assert.Contains(t, string(written), w)
 			}
@@ -98,6 +115,7 @@ func TestInitDetectsWhatTheProjectHas(t *testing.T) {
 			cfg, err := LoadConfig(filepath.Join(r.Dir, "shipprod.yaml"))
 			require.NoError(t, err, "init writes what the CLI reads")
 			assert.NotEmpty(t, cfg.Deploy.Provider)
+			assert.Equal(t, cfg.Deploy.Provider, got.Detected.Deployer, "--json names the deployer written")
 		})
 	}
 }
@@ -110,20 +128,25 @@ func TestInitRefusesToOverwriteWithoutForce(t *testing.T) {
 	assert.Contains(t, errOut, "shipprod.yaml exists: edit it, or pass --force to write a new one over it")
 	assert.Equal(t, before, p.snapshot())
 
-	code, out, errOut := p.run("init", "--force", "--json")
+	code, out, _ := p.run("init", "--json")
+	assert.Equal(t, ExitUsage, code)
+	lines := decodeContract(t, out)
+	require.Len(t, lines, 1, "only the error line")
+	e := lines[0].value.(*JSONError)
+	assert.Equal(t, ExitUsage, e.ExitCode)
+	assert.Contains(t, e.Message, "shipprod.yaml exists")
+	assert.Equal(t, before, p.snapshot())
+
+	code, out, errOut = p.run("init", "--force", "--json")
 	require.Equal(t, ExitOK, code, errOut)
-	lines := decodeJSONLines(t, out)
+	lines = decodeContract(t, out)
 	require.Len(t, lines, 1)
-	var got struct {
-		Schema   string
-		Path     string
-		Detected struct{ Deployer, StateFile string } `json:"detected"`
-		Next     []struct{ Command string }
-	}
-	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &got))
-	assert.Equal(t, SchemaInit, got.Schema)
+	require.Equal(t, SchemaInit, lines[0].schema)
+	got := lines[0].value.(*JSONInit)
 	assert.Equal(t, filepath.Join(p.work, "shipprod.yaml"), got.Path)
 	assert.Equal(t, "git-push", got.Detected.Deployer)
+	assert.Equal(t, "specs/"+demoFeature+"/state.yaml", got.Detected.StateFile)
+	assert.Nil(t, got.Detected.Vercel)
 	require.Len(t, got.Next, 2)
 	assert.Equal(t, "shipprod check --dir "+p.work, got.Next[0].Command)
 	assert.NotEqual(t, before, p.snapshot(), "--force wrote the file")

@@ -22,12 +22,16 @@ import (
 // schemaTypes are the documented payload of each schema the commands of
 // this helper write.
 var schemaTypes = map[string]reflect.Type{
-	SchemaEvent:   reflect.TypeFor[JSONEvent](),
-	SchemaResult:  reflect.TypeFor[JSONResult](),
-	SchemaPlan:    reflect.TypeFor[JSONPlan](),
-	SchemaVersion: reflect.TypeFor[JSONVersion](),
-	SchemaDemo:    reflect.TypeFor[JSONDemo](),
-	SchemaError:   reflect.TypeFor[JSONError](),
+	SchemaEvent:    reflect.TypeFor[JSONEvent](),
+	SchemaResult:   reflect.TypeFor[JSONResult](),
+	SchemaPlan:     reflect.TypeFor[JSONPlan](),
+	SchemaVersion:  reflect.TypeFor[JSONVersion](),
+	SchemaCheck:    reflect.TypeFor[JSONCheckReport](),
+	SchemaStatus:   reflect.TypeFor[JSONStatus](),
+	SchemaRollback: reflect.TypeFor[JSONRollbackRun](),
+	SchemaInit:     reflect.TypeFor[JSONInit](),
+	SchemaDemo:     reflect.TypeFor[JSONDemo](),
+	SchemaError:    reflect.TypeFor[JSONError](),
 }
 
 // contractLine is one --json line decoded into its documented type.
@@ -71,6 +75,10 @@ var docSections = map[string]reflect.Type{
 	SchemaResult:      reflect.TypeFor[JSONResult](),
 	SchemaPlan:        reflect.TypeFor[JSONPlan](),
 	SchemaVersion:     reflect.TypeFor[JSONVersion](),
+	SchemaCheck:       reflect.TypeFor[JSONCheckReport](),
+	SchemaStatus:      reflect.TypeFor[JSONStatus](),
+	SchemaRollback:    reflect.TypeFor[JSONRollbackRun](),
+	SchemaInit:        reflect.TypeFor[JSONInit](),
 	SchemaDemo:        reflect.TypeFor[JSONDemo](),
 	SchemaError:       reflect.TypeFor[JSONError](),
 	"action":          reflect.TypeFor[JSONAction](),
@@ -85,9 +93,16 @@ var docSections = map[string]reflect.Type{
 	"monitor":         reflect.TypeFor[JSONMonitor](),
 	"monitor gate":    reflect.TypeFor[JSONMonitorGate](),
 	"rollback":        reflect.TypeFor[JSONRollback](),
-	"rollback target": reflect.TypeFor[JSONTarget](),
+	"release name":    reflect.TypeFor[JSONTarget](),
 	"step":            reflect.TypeFor[JSONStep](),
 	"planned step":    reflect.TypeFor[JSONPlannedStep](),
+	"preflight check": reflect.TypeFor[JSONPreflightCheck](),
+	"production":      reflect.TypeFor[JSONProduction](),
+	"last run":        reflect.TypeFor[JSONLastRun](),
+	"lock":            reflect.TypeFor[JSONLock](),
+	"detected":        reflect.TypeFor[JSONDetected](),
+	"vercel":          reflect.TypeFor[JSONVercel](),
+	"next step":       reflect.TypeFor[JSONNextStep](),
 }
 
 // docFields reads docs/json.md: for each section, the field names its

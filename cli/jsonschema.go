@@ -220,7 +220,8 @@ type JSONRollback struct {
 	Error      string         `json:"error"`
 }
 
-// JSONTarget names the release a rollback restores.
+// JSONTarget names a release: the one a rollback restores, the one
+// production runs.
 type JSONTarget struct {
 	Version string `json:"version"`
 	Tag     string `json:"tag"`
@@ -344,7 +345,7 @@ func encodeResult(res *shipprod.Result, exitCode int) JSONResult {
 		StartedAt: Timestamp(res.StartedAt), FinishedAt: Timestamp(res.FinishedAt), ResumedFrom: Timestamp(res.ResumedFrom),
 		Gates: encodeGates(res.Gates), Release: encodeRelease(res.Release),
 		Deployment: encodeDeploymentPtr(res.Deployment), PreviousProduction: encodeDeploymentPtr(res.PreviousProduction),
-		Health: encodeHealth(res.Health), Unhealthy: res.Unhealthy,
+		Health: encodeHealth(res.Health), Rollback: encodeRollbackReport(res.Rollback), Unhealthy: res.Unhealthy,
 		NotVerified: list(res.NotVerified), Warnings: list(res.Warnings), Reports: list(res.Reports),
 		Error: res.Error, Steps: make([]JSONStep, len(res.Steps)),
 	}
@@ -355,11 +356,6 @@ func encodeResult(res *shipprod.Result, exitCode int) JSONResult {
 			out.Monitor.Gates[i] = JSONMonitorGate{Name: g.Name, Verdict: string(g.Verdict), Measurements: g.Measurements,
 				Failures: g.Failures, Errors: g.Errors, Inconclusive: g.Inconclusive, Critical: g.Critical, DryRun: g.DryRun, Message: g.Message}
 		}
-	}
-	if r := res.Rollback; r != nil {
-		out.Rollback = &JSONRollback{Reason: r.Reason, Target: JSONTarget{Version: r.Target.Version, Tag: r.Target.Tag, Commit: r.Target.Commit},
-			StartedAt: Timestamp(r.StartedAt), FinishedAt: Timestamp(r.FinishedAt), Restored: encodeDeployment(r.Restored),
-			Health: encodeHealth(r.Health), Notes: list(r.Notes), Error: r.Error}
 	}
 	for i, s := range res.Steps {
 		out.Steps[i] = JSONStep{Step: string(s.Step), Title: s.Title, Status: string(s.Status), StartedAt: Timestamp(s.StartedAt),
@@ -419,6 +415,19 @@ func encodeHealth(h *shipprod.HealthReport) *JSONHealth {
 			LatencyMS: millis(c.Latency), Message: c.Message, Error: c.Error}
 	}
 	return out
+}
+
+func encodeRollbackReport(r *shipprod.RollbackReport) *JSONRollback {
+	if r == nil {
+		return nil
+	}
+	return &JSONRollback{Reason: r.Reason, Target: encodeTarget(r.Target),
+		StartedAt: Timestamp(r.StartedAt), FinishedAt: Timestamp(r.FinishedAt), Restored: encodeDeployment(r.Restored),
+		Health: encodeHealth(r.Health), Notes: list(r.Notes), Error: r.Error}
+}
+
+func encodeTarget(r shipprod.Release) JSONTarget {
+	return JSONTarget{Version: r.Version, Tag: r.Tag, Commit: r.Commit}
 }
 
 func encodePlan(p *shipprod.Plan) JSONPlan {

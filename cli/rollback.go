@@ -158,10 +158,8 @@ func (r *rollbackRun) manual(cur *running) error {
 		err = fmt.Errorf("%w (the steps above)", err)
 	}
 	if r.json != nil {
-		out := rollbackJSON{Outcome: "manual", ManualSteps: steps, Error: err.Error()}
-		if cur != nil {
-			out.From = newDeploymentJSON(cur)
-		}
+		out := JSONRollbackRun{Outcome: "manual", From: encodeProduction(cur), Reports: []string{}, ManualSteps: list(steps),
+			Warnings: []string{}, Error: err.Error()}
 		return errors.Join(err, r.json.write(SchemaRollback, out))
 	}
 	w := r.inv.stdout
@@ -224,7 +222,7 @@ func (r *rollbackRun) run(ctx context.Context) error {
 		cancel()
 	}
 	if r.json != nil {
-		return errors.Join(err, r.json.write(SchemaRollback, newRollbackJSON(r, &res, warnings)))
+		return errors.Join(err, r.json.write(SchemaRollback, encodeRollbackRun(r, &res, warnings)))
 	}
 	r.print(&res, err, warnings)
 	return err

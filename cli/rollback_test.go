@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,30 +135,27 @@ func TestRollbackRestoresTheReleaseBeforeAndRecordsIt(t *testing.T) {
 
 	code, out, errOut := p.run("rollback", "--yes", "--json")
 	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-	lines := decodeJSONLines(t, out)
+	lines := decodeContract(t, out)
 	require.Len(t, lines, 1, "one line: the rollback's")
-	var got struct {
-		Schema   string
-		Outcome  string
-		From     struct{ ID, Source string }
-		To       struct{ Tag, Commit string }
-		Restored struct{ ID string }
-		Health   struct{ Passed bool }
-		Reports  []string
-		Duration *int64 `json:"duration_ms"`
-		Reason   string
-	}
-	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &got))
-	assert.Equal(t, SchemaRollback, got.Schema)
+	require.Equal(t, SchemaRollback, lines[0].schema)
+	got := lines[0].value.(*JSONRollbackRun)
 	assert.Equal(t, "rolled-back", got.Outcome)
-	assert.Equal(t, release, got.From.ID)
+	require.NotNil(t, got.From)
+	assert.Equal(t, release, got.From.Deployment.ID)
+	assert.Equal(t, "v1.3.0", got.From.Release.Tag)
 	assert.Equal(t, "deployer", got.From.Source, "git-push says what production runs")
-	assert.Equal(t, "v1.2.0", got.To.Tag)
-	assert.Equal(t, previous, got.To.Commit)
-	assert.Equal(t, previous, got.Restored.ID)
-	assert.True(t, got.Health.Passed, "the restored release was health-checked")
-	assert.NotNil(t, got.Duration)
-	assert.Equal(t, "rolled back by hand with shipprod rollback", got.Reason)
+	rb := got.Rollback
+	require.NotNil(t, rb)
+	assert.Equal(t, "v1.2.0", rb.Target.Tag)
+	assert.Equal(t, previous, rb.Target.Commit)
+	assert.Equal(t, previous, rb.Restored.ID)
+	require.NotNil(t, rb.Health, "the restored release was health-checked")
+	assert.True(t, rb.Health.Passed)
+	assert.False(t, time.Time(rb.FinishedAt).Before(time.Time(rb.StartedAt)))
+	assert.GreaterOrEqual(t, got.DurationMS, int64(0))
+	assert.Empty(t, got.Error)
+	assert.Empty(t, got.ManualSteps)
+	assert.Equal(t, "rolled back by hand with shipprod rollback", rb.Reason)
 	assert.Contains(t, got.Reports, "specs/"+demoFeature+"/production-ship-report.md")
 	assert.Equal(t, previous, p.git(p.remote, "rev-parse", "refs/heads/production"))
 
@@ -232,6 +230,11 @@ func TestRollbackRefusals(t *testing.T) {
 			assert.Equal(t, tt.code, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 			assert.Contains(t, errOut, tt.want)
 			assert.Equal(t, before, p.snapshot(), "nothing changed")
+			if slices.Contains(tt.args, "--json") {
+				lines := decodeContract(t, out)
+				require.Len(t, lines, 1, "a refusal writes only the error line")
+				assert.Equal(t, tt.code, lines[0].value.(*JSONError).ExitCode)
+			}
 		})
 	}
 }
@@ -254,6 +257,26 @@ func TestRollbackWithoutTheCapabilityPrintsTheManualProcedure(t *testing.T) {
 	assert.Contains(t, out.String(), "cannot roll back on its own")
 	assert.Contains(t, out.String(), "To roll production back by hand:\n  1. git push --force-with-lease=refs/heads/production:"+release)
 	assert.Contains(t, errOut.String(), "the deployer cannot roll back: roll production back by hand (the steps above)")
+	assert.Equal(t, before, p.snapshot())
+
+	out.Reset()
+	errOut.Reset()
+	code = app.Run(context.Background(), []string{"rollback", "--yes", "--json", "--dir", p.work})
+	assert.Equal(t, ExitFailed, code)
+	lines := decodeContract(t, out.String())
+	require.Len(t, lines, 2, "the rollback line, then the error line")
+	require.Equal(t, SchemaRollback, lines[0].schema)
+	got := lines[0].value.(*JSONRollbackRun)
+	assert.Equal(t, "manual", got.Outcome)
+	assert.Nil(t, got.Rollback, "nothing was rolled back")
+	require.NotNil(t, got.From)
+	assert.Equal(t, release, got.From.Deployment.ID)
+	require.Len(t, got.ManualSteps, 1)
+	assert.True(t, strings.HasPrefix(got.ManualSteps[0], "git push --force-with-lease=refs/heads/production:"+release), got.ManualSteps[0])
+	assert.Contains(t, got.Error, "roll production back by hand")
+	e := lines[1].value.(*JSONError)
+	assert.Equal(t, ExitFailed, e.ExitCode)
+	assert.Equal(t, got.Error, e.Message)
 	assert.Equal(t, before, p.snapshot())
 }
 

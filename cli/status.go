@@ -36,52 +36,10 @@ can say what production runs.`,
 	}
 }
 
-// statusJSON is the line status --json writes (SchemaStatus).
-type statusJSON struct {
-	// Production is what production runs; null when unknown (see notes).
-	Production *deploymentJSON `json:"production"`
-	// LastRun is the journaled run; null when none is.
-	LastRun *lastRunJSON `json:"last_run"`
-	Lock    lockJSON     `json:"lock"`
-	Config  string       `json:"config"`
-	Journal string       `json:"journal,omitempty"`
-	// Notes say what could not be known, and why.
-	Notes []string `json:"notes,omitempty"`
-}
-
-type lastRunJSON struct {
-	// Outcome is the run's outcome; a run that has not ended is running
-	// (a run holds the lock) or stopped (it was killed).
-	Outcome    string          `json:"outcome"`
-	Release    releaseJSON     `json:"release"`
-	Deployment *deploymentJSON `json:"deployment,omitempty"`
-	StartedAt  time.Time       `json:"started_at,omitzero"`
-	FinishedAt time.Time       `json:"finished_at,omitzero"`
-	DurationMS int64           `json:"duration_ms"`
-	Reports    []string        `json:"reports,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	// Unfinished: the run made its release and stopped before its end
-	// (failed, interrupted, or killed while running); the next ship
-	// resumes it unless the repository moved on.
-	Unfinished bool `json:"unfinished"`
-	// RolledBack are the ids of the deployments runs rolled back.
-	RolledBack []string `json:"rolled_back,omitempty"`
-}
-
-type lockJSON struct {
-	Held    bool      `json:"held"`
-	PID     int       `json:"pid,omitempty"`
-	Host    string    `json:"host,omitempty"`
-	Command string    `json:"command,omitempty"`
-	Started time.Time `json:"started,omitzero"`
-	Doing   string    `json:"doing,omitempty"`
-	Updated time.Time `json:"updated,omitzero"`
-}
-
 // status reports production, the last run and the lock.
 func (inv *invocation) status(ctx context.Context) error {
 	o := inv.opts
-	st := statusJSON{Config: o.configPath()}
+	st := JSONStatus{Config: o.configPath(), Notes: []string{}}
 	cfg, cfgErr := loadConfig(o.configPath())
 	switch {
 	case cfgErr != nil:
@@ -114,7 +72,7 @@ func (inv *invocation) status(ctx context.Context) error {
 }
 
 // statusJournal reads the last run from the journal.
-func (inv *invocation) statusJournal(ctx context.Context, cfg *Config, st *statusJSON) (*shipprod.Result, error) {
+func (inv *invocation) statusJournal(ctx context.Context, cfg *Config, st *JSONStatus) (*shipprod.Result, error) {
 	j, err := journalFile(ctx, inv.opts.dir, cfg.Journal)
 	if err != nil {
 		return nil, err
@@ -129,30 +87,9 @@ func (inv *invocation) statusJournal(ctx context.Context, cfg *Config, st *statu
 		return nil, err
 	}
 	if last != nil {
-		st.LastRun = newLastRunJSON(last)
+		st.LastRun = encodeLastRun(last)
 	}
 	return last, nil
-}
-
-func newLastRunJSON(res *shipprod.Result) *lastRunJSON {
-	out := &lastRunJSON{Outcome: string(res.Outcome), Release: newReleaseJSON(res.Release),
-		StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Reports: res.Reports, Error: res.Error,
-		Unfinished: unfinished(res)}
-	if out.Outcome == "" {
-		// The run has not ended: it runs now (status says whether the
-		// lock is held), or it was killed.
-		out.Outcome = "unended"
-	}
-	if !res.FinishedAt.IsZero() {
-		out.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
-	}
-	if res.Deployment != nil {
-		out.Deployment = deploymentOf(*res.Deployment)
-	}
-	for _, d := range res.RolledBackBuilds {
-		out.RolledBack = append(out.RolledBack, d.ID)
-	}
-	return out
 }
 
 // unfinished reports whether a journaled run made its release and stopped
@@ -168,7 +105,7 @@ func unfinished(res *shipprod.Result) bool {
 // statusProduction asks the deployer what production runs, when it can
 // say, else takes the journal's word. Building the deployer needs a valid
 // configuration; when it is not, the journal answers.
-func (inv *invocation) statusProduction(ctx context.Context, cfg *Config, last *shipprod.Result, st *statusJSON) {
+func (inv *invocation) statusProduction(ctx context.Context, cfg *Config, last *shipprod.Result, st *JSONStatus) {
 	var d shipprod.Deployer
 	if cfg.Deploy.Provider != "" {
 		s, err := build(ctx, inv.opts.dir, inv.opts.configPath(), cfg, inv.logger())
@@ -192,32 +129,33 @@ func (inv *invocation) statusProduction(ctx context.Context, cfg *Config, last *
 		st.Notes = append(st.Notes, "what production runs is unknown: the deployer cannot say, and no deploy is journaled")
 		return
 	}
-	st.Production = newDeploymentJSON(r)
+	st.Production = encodeProduction(r)
 }
 
 // statusLock says whether a run holds the repository's lock.
-func statusLock(ctx context.Context, dir string, st *statusJSON) error {
+func statusLock(ctx context.Context, dir string, st *JSONStatus) error {
 	path, err := lock.InGitDir(ctx, dir)
 	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		st.Lock = lockJSON{} // no run ever took it
+		st.Lock = JSONLock{} // no run ever took it
 		return nil
 	}
 	h, held, err := lock.Inspect(path)
 	if err != nil {
 		return fmt.Errorf("reading the lock %s: %w", path, err)
 	}
-	st.Lock = lockJSON{Held: held}
+	st.Lock = JSONLock{Held: held}
 	if held {
-		st.Lock = lockJSON{Held: true, PID: h.PID, Host: h.Host, Command: h.Command, Started: h.Started, Doing: h.Doing, Updated: h.Updated}
+		st.Lock = JSONLock{Held: true, PID: h.PID, Host: h.Host, Command: h.Command, StartedAt: Timestamp(h.Started),
+			Doing: h.Doing, UpdatedAt: Timestamp(h.Updated)}
 	}
 	return nil
 }
 
 // printStatus writes the status for people.
-func printStatus(w io.Writer, st statusJSON, name string) {
+func printStatus(w io.Writer, st JSONStatus, name string) {
 	fmt.Fprintf(w, "Production:  %s\n", productionLine(st.Production))
 	printLastRun(w, st.LastRun, name)
 	fmt.Fprintf(w, "Lock:        %s\n", lockLine(st.Lock))
@@ -226,11 +164,11 @@ func printStatus(w io.Writer, st statusJSON, name string) {
 	}
 }
 
-func productionLine(d *deploymentJSON) string {
-	if d == nil {
+func productionLine(p *JSONProduction) string {
+	if p == nil {
 		return "unknown"
 	}
-	r := d.Release
+	r, d := p.Release, p.Deployment
 	s := releaseName(shipprod.Release{Version: r.Version, Tag: r.Tag, Commit: r.Commit})
 	var facts []string
 	if d.ID != "" {
@@ -243,13 +181,13 @@ func productionLine(d *deploymentJSON) string {
 		s += " (" + strings.Join(facts, ", ") + ")"
 	}
 	by := "as the last run recorded"
-	if d.Source == fromDeployer {
+	if p.Source == fromDeployer {
 		by = "as the deployer says"
 	}
 	return s + ", " + by
 }
 
-func printLastRun(w io.Writer, run *lastRunJSON, name string) {
+func printLastRun(w io.Writer, run *JSONLastRun, name string) {
 	if run == nil {
 		fmt.Fprintln(w, "Last run:    none recorded")
 		return
@@ -260,9 +198,9 @@ func printLastRun(w io.Writer, run *lastRunJSON, name string) {
 		fmt.Fprintf(w, " (from %s)", r.PreviousTag)
 	}
 	fmt.Fprintln(w)
-	when := "started " + rfc3339(run.StartedAt)
-	if run.DurationMS > 0 {
-		when += fmt.Sprintf(", took %s", (time.Duration(run.DurationMS) * time.Millisecond).Round(time.Second))
+	when := "started " + rfc3339(time.Time(run.StartedAt))
+	if run.DurationMS != nil && *run.DurationMS > 0 {
+		when += fmt.Sprintf(", took %s", (time.Duration(*run.DurationMS) * time.Millisecond).Round(time.Second))
 	}
 	fmt.Fprintf(w, "             %s\n", when)
 	if d := run.Deployment; d != nil {
@@ -279,11 +217,11 @@ func printLastRun(w io.Writer, run *lastRunJSON, name string) {
 	}
 }
 
-func lockLine(l lockJSON) string {
+func lockLine(l JSONLock) string {
 	if !l.Held {
 		return "free: no run is going on"
 	}
-	h := lock.Holder{PID: l.PID, Host: l.Host, Command: l.Command, Started: l.Started, Doing: l.Doing}
+	h := lock.Holder{PID: l.PID, Host: l.Host, Command: l.Command, Started: time.Time(l.StartedAt), Doing: l.Doing}
 	if h.PID == 0 {
 		return "held by a run that has not said who it is"
 	}

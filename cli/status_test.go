@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strconv"
 	"testing"
@@ -16,39 +15,14 @@ import (
 	"github.com/shipprod/shipprod/lock"
 )
 
-type statusLine struct {
-	Schema     string
-	Production *struct {
-		Provider, ID, Source string
-		Release              struct{ Version, Tag string }
-	}
-	LastRun *struct {
-		Outcome    string
-		Release    struct{ Tag string }
-		StartedAt  string `json:"started_at"`
-		DurationMS *int64 `json:"duration_ms"`
-		Unfinished bool
-		Error      string
-	} `json:"last_run"`
-	Lock struct {
-		Held    bool
-		PID     int
-		Host    string
-		Command string
-		Started string
-		Doing   string
-	}
-	Notes []string
-}
-
-func decodeStatus(t *testing.T, out string) statusLine {
+// decodeStatus decodes status --json: one shipprod.status/v1 line, under
+// the contract.
+func decodeStatus(t *testing.T, out string) *JSONStatus {
 	t.Helper()
-	lines := decodeJSONLines(t, out)
+	lines := decodeContract(t, out)
 	require.Len(t, lines, 1)
-	var st statusLine
-	require.NoError(t, json.Unmarshal(mustJSON(t, lines[0]), &st))
-	assert.Equal(t, SchemaStatus, st.Schema)
-	return st
+	require.Equal(t, SchemaStatus, lines[0].schema)
+	return lines[0].value.(*JSONStatus)
 }
 
 // Through the binary: a project that never shipped, then one whose lock a
@@ -85,7 +59,8 @@ func TestStatusThroughTheBinary(t *testing.T) {
 	assert.True(t, st.Lock.Held)
 	assert.Equal(t, os.Getpid(), st.Lock.PID)
 	assert.Equal(t, "ci-7", st.Lock.Host)
-	assert.Equal(t, "2026-12-04T10:00:00Z", st.Lock.Started, "times are RFC 3339")
+	assert.True(t, started.Equal(time.Time(st.Lock.StartedAt)))
+	assert.Contains(t, out, `"started_at":"2026-12-04T10:00:00.000Z"`, "times are RFC 3339 in UTC")
 	assert.Equal(t, "monitor: Monitoring production", st.Lock.Doing)
 	assert.Equal(t, before, p.snapshot(), "status changes nothing")
 }
@@ -105,15 +80,16 @@ func TestStatusOfAShippedRelease(t *testing.T) {
 	st := decodeStatus(t, out)
 	require.NotNil(t, st.Production)
 	assert.Equal(t, "deployer", st.Production.Source)
-	assert.Equal(t, release, st.Production.ID)
+	assert.Equal(t, release, st.Production.Deployment.ID)
 	assert.Equal(t, "v1.3.0", st.Production.Release.Tag)
 	require.NotNil(t, st.LastRun)
 	assert.Equal(t, "shipped", st.LastRun.Outcome)
 	require.NotNil(t, st.LastRun.DurationMS)
 	assert.Equal(t, int64(60000), *st.LastRun.DurationMS, "durations are milliseconds")
-	_, err := time.Parse(time.RFC3339, st.LastRun.StartedAt)
-	assert.NoError(t, err)
+	assert.False(t, time.Time(st.LastRun.StartedAt).IsZero())
+	assert.Equal(t, "v1.2.0", st.LastRun.Release.PreviousTag)
 	assert.False(t, st.Lock.Held)
+	assert.True(t, time.Time(st.Lock.StartedAt).IsZero(), "a free lock has no holder")
 }
 
 // A run that made its release and failed is unfinished: the next ship
@@ -149,6 +125,21 @@ func TestStatusWithABrokenConfiguration(t *testing.T) {
 	assert.Contains(t, errOut, `unknown key "surprise"`)
 	assert.Contains(t, out, "Last run:    shipped v1.3.0", "what the journal knows is still said")
 	assert.Contains(t, out, "the configuration could not be read")
+
+	code, out, errOut = p.run("status", "--json")
+	assert.Equal(t, ExitUsage, code)
+	lines := decodeContract(t, out)
+	require.Len(t, lines, 2, "the status line, then the error line")
+	st := lines[0].value.(*JSONStatus)
+	require.NotNil(t, st.LastRun)
+	assert.Equal(t, "shipped", st.LastRun.Outcome, "what the journal knows is still said")
+	assert.Equal(t, "v1.3.0", st.LastRun.Release.Tag)
+	require.NotEmpty(t, st.Notes)
+	assert.Contains(t, st.Notes[0], "the configuration could not be read")
+	e := lines[1].value.(*JSONError)
+	assert.Equal(t, ExitUsage, e.ExitCode)
+	assert.Contains(t, e.Message, `unknown key "surprise"`)
+	assert.Contains(t, errOut, e.Message)
 }
 
 // A run the journal records as not ended, with the lock free, was killed:
@@ -164,4 +155,14 @@ func TestStatusOfAKilledRun(t *testing.T) {
 	require.Equal(t, ExitOK, code, errOut)
 	assert.Contains(t, out, "Last run:    stopped v1.3.0 (from v1.2.0)")
 	assert.Contains(t, out, "unfinished: shipprod ship resumes it")
+
+	code, out, errOut = p.run("status", "--json")
+	require.Equal(t, ExitOK, code, errOut)
+	st := decodeStatus(t, out)
+	require.NotNil(t, st.LastRun)
+	assert.Equal(t, "stopped", st.LastRun.Outcome)
+	assert.True(t, st.LastRun.Unfinished)
+	assert.True(t, time.Time(st.LastRun.FinishedAt).IsZero(), "it has not ended")
+	assert.Nil(t, st.LastRun.DurationMS, "a run that has not ended has no duration")
+	assert.Nil(t, st.LastRun.Deployment)
 }
