@@ -25,6 +25,16 @@ import (
 // final stage, or complete). An instant rollback aborts the active release.
 // Automatic advancement moves on when a stage's duration (minutes) has
 // passed on the server's clock.
+//
+// UNVERIFIED — the documentation is silent, these are the fake's choices:
+// a promote that starts a release answers 202 at once and leaves
+// lastAliasRequest alone; a promote while another deployment's release is
+// active is refused (RollingReleaseErrors.Busy; Vercel may queue it, see
+// queuedDeploymentId); the canary's readySubstate is ROLLING during the
+// release and STAGED after an abort; approving the final stage completes
+// the release; GET …/config answers enabled and advancementType, as Vercel's
+// Terraform provider reads them (the SDK's schema of that answer has
+// neither); which status each refusal gets (RollingReleaseErrors).
 
 // Advancement types.
 const (
