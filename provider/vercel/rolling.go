@@ -130,6 +130,8 @@ func (r *rollingRelease) current() string {
 // share is the canary's share of production traffic.
 func (r *rollingRelease) share() int {
 	switch {
+	case r == nil:
+		return 0
 	case r.State == rrComplete:
 		return 100
 	case r.State == rrActive && r.ActiveStage != nil:
@@ -140,6 +142,9 @@ func (r *rollingRelease) share() int {
 
 // describe says where the release is: "stage 2 of 3 (25%)".
 func (r *rollingRelease) describe() string {
+	if r == nil {
+		return "gone"
+	}
 	if r.State == rrActive && r.ActiveStage != nil {
 		return fmt.Sprintf("stage %d of %d (%d%%)", r.ActiveStage.Index+1, len(r.Stages), r.ActiveStage.percent())
 	}
@@ -197,7 +202,16 @@ func (c *client) approveStage(ctx context.Context, project string, next int, can
 	if err := c.do(ctx, c.changes, http.MethodPost, rrPath(project, "/approve-stage"), nil, body, &env); err != nil {
 		return nil, err
 	}
-	return env.RollingRelease, nil
+	return c.orRead(ctx, project, env.RollingRelease)
+}
+
+// orRead is rr, or, for an answer that carried no release, the release
+// read again.
+func (c *client) orRead(ctx context.Context, project string, rr *rollingRelease) (*rollingRelease, error) {
+	if rr != nil {
+		return rr, nil
+	}
+	return c.rollingRelease(ctx, project, "")
 }
 
 func (c *client) completeRolling(ctx context.Context, project, canary string) (*rollingRelease, error) {
@@ -206,7 +220,7 @@ func (c *client) completeRolling(ctx context.Context, project, canary string) (*
 	if err := c.do(ctx, c.changes, http.MethodPost, rrPath(project, "/complete"), nil, body, &env); err != nil {
 		return nil, err
 	}
-	return env.RollingRelease, nil
+	return c.orRead(ctx, project, env.RollingRelease)
 }
 
 // UseRollout tells the deployer the stages the Pipeline takes a release
@@ -602,14 +616,14 @@ func (d *Deployer) CompleteRollout(ctx context.Context, dep shipprod.Deployment)
 			return d.shiftError(op, dep, err)
 		}
 	}
-	for got.State == rrActive {
+	if got.canary() == dep.ID && got.State == rrActive {
 		// Completing may take a moment; follow it, as a promote.
 		if got, err = d.awaitRolling(ctx, pid, dep.ID, rrComplete); err != nil {
 			return d.shiftError(op, dep, err)
 		}
 	}
-	if got.State != rrComplete {
-		return d.shiftError(op, dep, fmt.Errorf("the rolling release is %s, not complete", strings.ToLower(got.State)))
+	if got.canary() != dep.ID || got.State != rrComplete {
+		return d.shiftError(op, dep, fmt.Errorf("the rolling release is %s, not complete", got.describe()))
 	}
 	d.log.Info("vercel: rolling release complete", "deployment", dep.ID)
 	return nil

@@ -337,3 +337,32 @@ func (f *fixture) post(path string) (string, int) {
 	body, _ := io.ReadAll(resp.Body)
 	return string(body), resp.StatusCode
 }
+
+// A complete whose answer was lost is sent again and refused (the release
+// is complete): reading it again shows it took effect.
+func TestCompleteRolloutWhoseAnswerWasLost(t *testing.T) {
+	f, d, staged := rollingFixture(t, vercel.Config{})
+	ctx := context.Background()
+	dep, err := d.Deploy(ctx, rel("1.1.0", sha1, "1.0.0", sha0))
+	require.NoError(t, err)
+	f.srv.Inject(vercelfake.Fault{Method: "POST", Path: "/v1/projects/prj_web/rolling-release/complete", After: true})
+	require.NoError(t, d.CompleteRollout(ctx, dep))
+	assert.Equal(t, 2, count(f.srv.Requests(), "POST /v1/projects/prj_web/rolling-release/complete"))
+	assert.Equal(t, staged, f.srv.Production("prj_web"))
+}
+
+// A deployment without a rolling release: fine when it serves all of
+// production already (nothing to roll from), an error otherwise.
+func TestShiftTrafficWithoutARollingRelease(t *testing.T) {
+	f, d, staged := rollingFixture(t, vercel.Config{})
+	ctx := context.Background()
+	prod := shipprod.Deployment{Provider: "vercel", ID: f.prod0}
+	require.NoError(t, d.ShiftTraffic(ctx, prod, 25))
+	require.NoError(t, d.CompleteRollout(ctx, prod))
+	err := d.ShiftTraffic(ctx, shipprod.Deployment{Provider: "vercel", ID: staged}, 25)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "vercel project web, deployment "+staged+": sending 25% of production traffic to it: the project has no rolling release, and the deployment is not production")
+	assert.Zero(t, f.srv.Writes())
+	require.NoError(t, d.AbortRollout(ctx, shipprod.Deployment{Provider: "vercel", ID: staged}), "a deployment serving no traffic has nothing to abort")
+	assert.Zero(t, f.srv.Writes())
+}
