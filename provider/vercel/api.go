@@ -2,6 +2,7 @@ package vercel
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 )
 
@@ -133,7 +134,10 @@ type project struct {
 	AutoAssignCustomDomains *bool          `json:"autoAssignCustomDomains"`
 	LastAliasRequest        *aliasRequest  `json:"lastAliasRequest"`
 	Link                    map[string]any `json:"link"`
-	Targets                 struct {
+	// RollingRelease is the rolling release configuration's summary, or
+	// null; rollingHint reads it.
+	RollingRelease json.RawMessage `json:"rollingRelease"`
+	Targets        struct {
 		Production *deployment `json:"production"`
 	} `json:"targets"`
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/shipprod/shipprod"
@@ -44,6 +45,11 @@ func (d *Deployer) Production(ctx context.Context) (shipprod.Deployment, error) 
 	dep := shipprod.Deployment{Provider: d.name, Environment: "production", URL: d.cfg.URL, Details: map[string]string{"project_id": r.proj.ID}}
 	if cur == nil || cur.id() == "" {
 		return dep, nil
+	}
+	cur, err := d.currentDuringRollout(ctx, r.proj, cur, &dep)
+	if err != nil {
+		_, err = r.fail(err)
+		return dep, err
 	}
 	dep.ID, dep.Commit = cur.id(), cur.sha()
 	dep.Version, dep.Tag = cur.Meta["shipprodVersion"], cur.Meta["shipprodTag"]
@@ -116,6 +122,9 @@ func (d *Deployer) Follow(ctx context.Context, accepted shipprod.Deployment, rel
 	if err := r.project(ctx); err != nil {
 		return r.fail(err)
 	}
+	if err := r.prepareRolling(ctx); err != nil {
+		return r.fail(err)
+	}
 	dd, err := d.api.getDeployment(ctx, accepted.ID)
 	if err != nil {
 		return r.fail(err)
@@ -123,6 +132,9 @@ func (d *Deployer) Follow(ctx context.Context, accepted shipprod.Deployment, rel
 	switch st := dd.state(); {
 	case failed(st):
 		return r.fail(fmt.Errorf("the deployment is %s: %s", st, failureMessage(dd)))
+	case r.rr != nil && r.rr.active.canary() == accepted.ID:
+		// Its rolling release started before the run was interrupted.
+		return r.finishCanary(rel, dd, r.rr.active)
 	case st != "READY":
 		return r.followToLive(ctx, rel, accepted.ID)
 	}
@@ -156,7 +168,24 @@ func (d *Deployer) Preflight(ctx context.Context, rel shipprod.Release) error {
 			return fmt.Errorf("vercel project %s is not linked to a git repository, so mode: build has nothing to build from: link it in Vercel, or set git_source in the vercel section", d.project)
 		}
 	}
-	return nil
+	return d.preflightRolling(ctx, rel, p)
+}
+
+// currentDuringRollout is what serves production beside a rolling release
+// in flight: its current deployment (the project's production target
+// moves only when the release completes); the canary and its share go in
+// dep's details.
+func (d *Deployer) currentDuringRollout(ctx context.Context, p *project, cur *deployment, dep *shipprod.Deployment) (*deployment, error) {
+	active, err := d.activeRelease(ctx, p)
+	if err != nil || active == nil {
+		return cur, err
+	}
+	dep.Details["canary_deployment"] = active.canary()
+	dep.Details["canary_percent"] = strconv.Itoa(active.share())
+	if id := active.current(); id != "" && id != cur.id() {
+		return d.api.getDeployment(ctx, id)
+	}
+	return cur, nil
 }
 
 // explainAccess says what to fix when the project cannot be read.

@@ -31,6 +31,25 @@
 // POST /v1/projects/{p}/rollback/{d}. Note that Vercel then turns automatic
 // domain assignment off until the next promote.
 //
+// With Vercel Rolling Releases on, a promote does not move all traffic: it
+// starts a rolling release, whose canary serves the first stage's share
+// while the current deployment serves the rest, and the project's
+// production target moves only when the release completes. The Deployer is
+// then a shipprod.TrafficShifter: Deploy returns the canary with its share
+// (Details["traffic_percent"]), and the Pipeline's rollout approves each
+// stage (POST /v1/projects/{p}/rolling-release/approve-stage), completes the
+// release (…/complete) or aborts it with an instant rollback to the
+// current deployment, watching each stage with the monitor. shipprod must
+// hold each stage until its monitor says so: the pre-flight checks that the
+// project's rolling releases advance by manual approval through the
+// percentages of the rollout section, and says how to fix a mismatch —
+// rolling_release.configure has shipprod set them so before the promote.
+// A project with rolling releases on and no rollout section is refused (a
+// promote would leave most traffic on the previous release), and so is one
+// whose rolling release of another deployment is still in flight. During a
+// release, Production and Rollback name the current deployment, and a
+// rollback aborts the release.
+//
 // Errors are *APIError values matching ErrInvalidToken (403 with
 // invalidToken), ErrQuota (402), ErrRateLimited and ErrNotFound; 429 answers
 // are waited out until limit.reset (at most max_rate_limit_wait), 5xx
@@ -56,6 +75,8 @@
 //	    max_rate_limit_wait: 2m  # longest wait for a rate limit to reset
 //	    api_url: https://api.vercel.com
 //	    git_source: {type: github, org: acme, repo: web}  # build mode; default: the project's linked repository
+//	    rolling_release:
+//	      configure: true        # set the project's rolling releases to manual approval with the rollout's stages
 package vercel
 
 import (
@@ -149,6 +170,9 @@ type Config struct {
 	// GitSource names the repository a build-mode deployment is built
 	// from; default the project's linked repository.
 	GitSource *GitSource `yaml:"git_source"`
+	// RollingRelease says how shipprod treats the project's Rolling
+	// Releases when the Pipeline rolls releases out in stages.
+	RollingRelease *RollingReleaseConfig `yaml:"rolling_release"`
 }
 
 // GitSource names the repository a build-mode deployment is built from.
@@ -188,7 +212,8 @@ type Options struct {
 
 // Deployer deploys to one Vercel project. It implements shipprod.Deployer,
 // shipprod.Rollbacker, shipprod.ProductionReader, shipprod.CandidateFinder,
-// shipprod.Follower, shipprod.Preflighter and shipprod.ActionPlanner.
+// shipprod.Follower, shipprod.Preflighter, shipprod.ActionPlanner and
+// shipprod.TrafficShifter (with Vercel Rolling Releases).
 type Deployer struct {
 	cfg     Config
 	name    string
@@ -201,12 +226,16 @@ type Deployer struct {
 	repo        *git.Repo
 	clock       shipprod.Clock
 	log         *slog.Logger
+	// rollout is the Pipeline's rollout in stages (UseRollout), nil when
+	// it has none.
+	rollout *shipprod.Rollout
 }
 
 var (
-	_ shipprod.Deployer      = (*Deployer)(nil)
-	_ shipprod.Rollbacker    = (*Deployer)(nil)
-	_ shipprod.ActionPlanner = (*Deployer)(nil)
+	_ shipprod.Deployer       = (*Deployer)(nil)
+	_ shipprod.Rollbacker     = (*Deployer)(nil)
+	_ shipprod.ActionPlanner  = (*Deployer)(nil)
+	_ shipprod.TrafficShifter = (*Deployer)(nil)
 )
 
 // New returns a Deployer for cfg. It resolves the project and team as the
@@ -355,16 +384,29 @@ func (d *Deployer) String() string { return fmt.Sprintf("%s project %s", d.name,
 // PlanActions lists what Deploy does for rel, without asking Vercel.
 func (d *Deployer) PlanActions(ctx context.Context, rel shipprod.Release) ([]shipprod.Action, error) {
 	target := "vercel project " + d.project
+	live, built := fmt.Sprintf("wait until it is live (deadline %s)", d.cfg.Timeout), fmt.Sprintf("wait until it is READY and live (deadline %s)", d.cfg.Timeout)
+	if d.rollout != nil {
+		live = fmt.Sprintf("wait until its Vercel rolling release has started: %d%% of production traffic on it, the rest on the current deployment, moved on by the rollout step (deadline %s)",
+			d.rollout.Stages[0].Percent, d.cfg.Timeout)
+		built = live
+	}
 	var desc string
 	switch {
 	case d.cfg.Mode == ModeBuild:
-		desc = fmt.Sprintf("create a production deployment of Vercel project %s from tag %s and wait until it is READY and live (deadline %s)", d.project, rel.Tag, d.cfg.Timeout)
+		desc = fmt.Sprintf("create a production deployment of Vercel project %s from tag %s and %s", d.project, rel.Tag, built)
 	case d.facts[FactStagingDeploymentID] != "":
-		desc = fmt.Sprintf("promote staging-validated deployment %s of Vercel project %s to production (a production rebuild if it is a preview) and wait until it is live (deadline %s)", d.facts[FactStagingDeploymentID], d.project, d.cfg.Timeout)
+		desc = fmt.Sprintf("promote staging-validated deployment %s of Vercel project %s to production (a production rebuild if it is a preview) and %s", d.facts[FactStagingDeploymentID], d.project, live)
 	default:
-		desc = fmt.Sprintf("promote the READY deployment of %s's commit in Vercel project %s to production (a production rebuild if it is a preview) and wait until it is live (deadline %s)", releaseName(rel), d.project, d.cfg.Timeout)
+		desc = fmt.Sprintf("promote the READY deployment of %s's commit in Vercel project %s to production (a production rebuild if it is a preview) and %s", releaseName(rel), d.project, live)
 	}
-	return []shipprod.Action{{Kind: shipprod.ActionDeploy, Target: target, Description: desc}}, nil
+	deploy := shipprod.Action{Kind: shipprod.ActionDeploy, Target: target, Description: desc}
+	if !d.configure() {
+		return []shipprod.Action{deploy}, nil
+	}
+	cfg := shipprod.Action{Kind: shipprod.ActionAPI, Target: target,
+		Description: fmt.Sprintf("configure Vercel project %s's rolling releases as shipprod drives them, if they differ: manual approval, stages %s (PATCH /v1/projects/%s/rolling-release/config)",
+			d.project, fmtPercents(d.rolloutPercents()), d.project)}
+	return []shipprod.Action{cfg, deploy}, nil
 }
 
 func releaseName(rel shipprod.Release) string {
@@ -397,6 +439,9 @@ type run struct {
 	dep   shipprod.Deployment
 	proj  *project
 	depID string // the deployment in question, for messages
+	// rr is what the run knows of the project's rolling releases (nil:
+	// not read, or not used).
+	rr *rolling
 }
 
 func (d *Deployer) newRun(op string) *run {
@@ -439,6 +484,9 @@ func (d *Deployer) Deploy(ctx context.Context, rel shipprod.Release) (shipprod.D
 	if err := r.project(ctx); err != nil {
 		return r.fail(err)
 	}
+	if err := r.prepareRolling(ctx); err != nil {
+		return r.fail(err)
+	}
 	if d.cfg.Mode == ModeBuild {
 		return r.build(ctx, rel)
 	}
@@ -466,6 +514,9 @@ func (d *Deployer) Promote(ctx context.Context, rel shipprod.Release, id string)
 		return r.fail(err)
 	}
 	if err := r.project(ctx); err != nil {
+		return r.fail(err)
+	}
+	if err := r.prepareRolling(ctx); err != nil {
 		return r.fail(err)
 	}
 	cand, err := r.stagingDeployment(ctx, rel, id)
@@ -742,6 +793,14 @@ func (r *run) followToLive(ctx context.Context, rel shipprod.Release, id string)
 	if prev := r.proj.productionID(); prev != id {
 		r.dep.PreviousID = prev
 	}
+	if dd.ReadySubstate == "ROLLING" {
+		// It took the domains over as the canary of a rolling release.
+		rr, err := r.d.awaitCanary(ctx, r.proj.ID, id)
+		if err != nil {
+			return r.fail(err)
+		}
+		return r.finishCanary(rel, dd, rr)
+	}
 	r.dep.PreviousID = r.previousFor(ctx, rel, id)
 	return r.finish(rel, dd)
 }
@@ -758,6 +817,9 @@ func (r *run) promote(ctx context.Context, rel shipprod.Release, dd *deployment)
 	}
 	if prev := r.proj.productionID(); prev != id {
 		r.dep.PreviousID = prev
+	}
+	if r.rr.on() && r.proj.productionID() != "" {
+		return r.promoteRolling(ctx, rel, dd)
 	}
 	requested := r.d.clock.Now()
 	if err := r.d.api.promote(ctx, r.proj.ID, id); err != nil {
@@ -876,7 +938,8 @@ func (d *Deployer) follow(ctx context.Context, id string, pinned bool) (*deploym
 				if dd.AliasError != nil {
 					return dd, fmt.Errorf("the deployment is READY but assigning its production domains failed: %s: %s", dd.AliasError.Code, dd.AliasError.Message)
 				}
-				if dd.live() {
+				if dd.live() || dd.ReadySubstate == "ROLLING" {
+					// ROLLING: the canary of a rolling release.
 					return dd, nil
 				}
 				if pinned && dd.ReadySubstate == "STAGED" {
@@ -1066,7 +1129,16 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 	}
 	r.depID = target
 	r.dep.PreviousID = failed.ID
-	if r.proj.productionID() != target {
+	active, err := d.activeRelease(ctx, r.proj)
+	if err != nil {
+		return r.fail(fmt.Errorf("reading the rolling release in flight: %w", err))
+	}
+	if active != nil {
+		// Production still names the deployment the release started
+		// from: the instant rollback is what aborts the release.
+		r.note(fmt.Sprintf("the rollback aborts the rolling release of %s (%s)", active.canary(), active.describe()))
+	}
+	if r.proj.productionID() != target || active != nil {
 		requested := d.clock.Now()
 		desc := "shipprod: rolling back " + cmp.Or(failed.ID, "the failed deployment")
 		if err := d.api.rollback(ctx, r.proj.ID, target, desc); err != nil {

@@ -21,7 +21,11 @@
 // GET /v6|v7/deployments, PATCH /v12/deployments/{id}/cancel,
 // GET /v9/projects/{idOrName}, POST /v10/projects/{p}/promote/{d},
 // POST /v1|v9/projects/{p}/rollback/{d},
-// GET /v1|v9/projects/{p}/promote|rollback/aliases.
+// GET /v1|v9/projects/{p}/promote|rollback/aliases, and the Rolling
+// Releases endpoints (see rolling.go): GET|PATCH|DELETE
+// /v1/projects/{p}/rolling-release/config, GET
+// /v1/projects/{p}/rolling-release, POST
+// /v1/projects/{p}/rolling-release/approve-stage|complete|start.
 package vercelfake
 
 import (
@@ -125,6 +129,9 @@ type project struct {
 	aliasPending int
 	aliasTarget  string
 	aliasFail    bool
+	rrConfig     *RollingReleaseConfig
+	rr           *rollout
+	splits       []Split
 }
 
 type deployment struct {
@@ -162,6 +169,9 @@ type Server struct {
 	stalled     bool
 	nextFail    *[3]string
 	seq         int
+	// rrErrors answers refused rolling release requests.
+	rrErrors         RollingReleaseErrors
+	resolveOnDisable bool
 }
 
 // New starts a server; it is closed when the test ends.
@@ -182,7 +192,8 @@ func Start(opt Options) *Server {
 	if opt.Clock == nil {
 		opt.Clock = shipprod.SystemClock()
 	}
-	s := &Server{opt: opt, projects: map[string]*project{}, deployments: map[string]*deployment{}, builds: DefaultBuilds, quota: -1}
+	s := &Server{opt: opt, projects: map[string]*project{}, deployments: map[string]*deployment{}, builds: DefaultBuilds, quota: -1,
+		rrErrors: DefaultRollingReleaseErrors}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
@@ -435,8 +446,17 @@ func (s *Server) advance(d *deployment) {
 			d.aliasPolls--
 			return
 		}
-		// Only a deployment newer than production takes the domains over.
-		if cur := s.deployments[p.production]; cur == nil || cur.createdAt <= d.createdAt {
+		// Only a deployment newer than production takes the domains over;
+		// with rolling releases on, it starts a rolling release instead
+		// (or waits, queued, while another one is active).
+		cur := s.deployments[p.production]
+		switch {
+		case cur != nil && cur.createdAt > d.createdAt:
+		case p.rollingEnabled() && cur != nil:
+			if s.tick(p); p.rr == nil || p.rr.state != StateActive {
+				s.startRolling(p, d)
+			}
+		default:
 			s.makeProduction(p, d)
 		}
 	}
@@ -606,6 +626,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		"GET v9/projects/*/rollback/aliases", "GET v1/projects/*/rollback/aliases":
 		s.failedAliases(w, parts[2])
 	default:
+		if s.rollingRoute(w, r, route, parts) {
+			return
+		}
 		apiError(w, http.StatusNotFound, "not_found", "The requested endpoint was not found", nil)
 	}
 }
@@ -875,6 +898,7 @@ func (s *Server) getProject(w http.ResponseWriter, idOrName string) {
 		apiError(w, http.StatusNotFound, "not_found", "Project not found", nil)
 		return
 	}
+	s.tick(p)
 	s.advanceAlias(p)
 	var prod any
 	if d := s.deployments[p.production]; d != nil {
@@ -888,7 +912,7 @@ func (s *Server) getProject(w http.ResponseWriter, idOrName string) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": p.ID, "name": p.Name, "accountId": "team_fake", "autoAssignCustomDomains": p.autoAssign,
 		"link": p.Link, "targets": map[string]any{"production": prod}, "lastAliasRequest": last,
-		"rollingRelease": nil, "framework": "nextjs",
+		"rollingRelease": rollingReleaseField(p.rrConfig), "framework": "nextjs",
 	})
 }
 
@@ -914,6 +938,13 @@ func (s *Server) aliasRequest(w http.ResponseWriter, projectID, deploymentID, ki
 	case kind == "rollback" && s.hobby && (len(p.history) == 0 || p.history[len(p.history)-1] != d.id):
 		apiError(w, http.StatusPaymentRequired, "payment_required", "To roll back further than the previous production deployment, upgrade to pro", nil)
 		return
+	}
+	if kind == "promote" && s.promoteRolling(w, p, d) {
+		return
+	}
+	if kind == "rollback" && p.rr != nil && p.rr.state == StateActive {
+		// An instant rollback aborts the rolling release in flight.
+		s.abortRolling(p)
 	}
 	p.lastAlias = map[string]any{"fromDeploymentId": p.production, "toDeploymentId": d.id, "jobStatus": "pending",
 		"requestedAt": s.now().UnixMilli(), "type": kind}
