@@ -52,6 +52,9 @@ type execution struct {
 func (p *Pipeline) newExecution() *execution {
 	e := &execution{p: p, clock: p.clock(), log: p.logger(), ran: map[StepName]bool{}}
 	e.res = &Result{StartedAt: e.clock.Now(), Release: p.Release}
+	if ru, ok := DeployerAs[RolloutUser](p.Deployer); ok {
+		ru.UseRollout(p.Rollout)
+	}
 	if mp, ok := p.Monitor.(MonitorPlanner); ok {
 		plan := mp.MonitorPlan()
 		e.res.MonitorPlan = &plan

@@ -27,6 +27,15 @@ type TrafficShifter interface {
 	AbortRollout(ctx context.Context, dep Deployment) error
 }
 
+// RolloutUser is implemented by TrafficShifters whose platform holds the
+// stages itself (Vercel's Rolling Releases configuration): the Pipeline
+// tells them its Rollout (nil without stages) before the pre-flight, in Plan
+// and Run, so that they check their platform's stages against it, and a
+// deploy without stages does not leave most traffic on the old release.
+type RolloutUser interface {
+	UseRollout(*Rollout)
+}
+
 // Rollout asks for a release to reach production in stages.
 type Rollout struct {
 	Stages []RolloutStage `json:"stages"`
@@ -84,7 +93,9 @@ type StageInfo struct {
 type RolloutReport struct {
 	Stages []StageReport `json:"stages"`
 	// Current is the stage in progress or the last one reached.
-	Current   int  `json:"current"`
+	Current int `json:"current"`
+	// Total is how many stages the rollout has; Stages holds those reached.
+	Total     int  `json:"total"`
 	Completed bool `json:"completed,omitempty"`
 	Aborted   bool `json:"aborted,omitempty"`
 }
@@ -159,6 +170,7 @@ func (e *execution) rollout(ctx context.Context) (string, error) {
 	if e.res.Rollout == nil {
 		e.res.Rollout = &RolloutReport{}
 	}
+	e.res.Rollout.Total = len(stages)
 	for i := start; i < len(stages); i++ {
 		if err := e.stage(ctx, sh, dep, i); err != nil {
 			return "", err

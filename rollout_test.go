@@ -153,3 +153,28 @@ func (j *killedAtStage) Save(ctx context.Context, res *shipprod.Result) error {
 	}
 	return err
 }
+
+// rolloutUserDeployer is a deployer whose platform holds the stages: it
+// records the rollout the Pipeline tells it.
+type rolloutUserDeployer struct {
+	shiftingDeployer
+	told *[]*shipprod.Rollout
+}
+
+func (d rolloutUserDeployer) UseRollout(r *shipprod.Rollout) { *d.told = append(*d.told, r) }
+
+func TestPipelineTellsARolloutUserItsStagesBeforePlanAndRun(t *testing.T) {
+	f, _ := rolloutFixture(-1)
+	var told []*shipprod.Rollout
+	f.p.Deployer = rolloutUserDeployer{shiftingDeployer: f.p.Deployer.(shiftingDeployer), told: &told}
+	_, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	require.Len(t, told, 1, "Plan told the deployer")
+	assert.Same(t, f.p.Rollout, told[0])
+
+	f.p.Rollout = nil
+	_, err = f.p.Run(context.Background())
+	require.NoError(t, err)
+	require.Len(t, told, 2, "Run told the deployer")
+	assert.Nil(t, told[1], "a pipeline without stages says so")
+}

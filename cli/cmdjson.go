@@ -46,6 +46,8 @@ type JSONLastRun struct {
 	Unfinished bool `json:"unfinished"`
 	// RolledBack are the ids of the deployments runs rolled back.
 	RolledBack []string `json:"rolled_back"`
+	// Rollout is the run's staged rollout, with the stage it reached.
+	Rollout *JSONRollout `json:"rollout"`
 }
 
 // JSONLock is the repository's lock, and the run that holds it.
@@ -146,7 +148,8 @@ func encodeProduction(r *running) *JSONProduction {
 func encodeLastRun(res *shipprod.Result) *JSONLastRun {
 	out := &JSONLastRun{Outcome: string(res.Outcome), Release: encodeRelease(res.Release),
 		Deployment: encodeDeploymentPtr(res.Deployment), StartedAt: Timestamp(res.StartedAt), FinishedAt: Timestamp(res.FinishedAt),
-		Reports: list(res.Reports), Error: res.Error, Unfinished: unfinished(res), RolledBack: make([]string, len(res.RolledBackBuilds))}
+		Reports: list(res.Reports), Error: res.Error, Unfinished: unfinished(res), RolledBack: make([]string, len(res.RolledBackBuilds)),
+		Rollout: encodeRollout(res.Rollout)}
 	if out.Outcome == "" {
 		// The run has not ended: it runs now (status says whether the
 		// lock is held), or it was killed.

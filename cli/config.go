@@ -417,16 +417,8 @@ func (b *builder) rollout() error {
 	// A deployer that cannot shift traffic keeps sending the release to all
 	// traffic at once: the plan's rollout step says so.
 	b.p.Rollout = out
-	// A deployer whose platform holds the stages (Vercel's rolling
-	// releases) checks them against the rollout in its pre-flight.
-	if u, ok := shipprod.DeployerAs[rolloutUser](b.p.Deployer); ok {
-		u.UseRollout(out)
-	}
 	return nil
 }
-
-// rolloutUser is a deployer told the rollout's stages (vercel.Deployer).
-type rolloutUser interface{ UseRollout(*shipprod.Rollout) }
 
 func (b *builder) monitor() error {
 	if b.cfg.Monitor == nil {

@@ -92,6 +92,8 @@ var docSections = map[string]reflect.Type{
 	"check":           reflect.TypeFor[JSONCheck](),
 	"monitor":         reflect.TypeFor[JSONMonitor](),
 	"monitor gate":    reflect.TypeFor[JSONMonitorGate](),
+	"rollout":         reflect.TypeFor[JSONRollout](),
+	"stage run":       reflect.TypeFor[JSONStageRun](),
 	"rollback":        reflect.TypeFor[JSONRollback](),
 	"release name":    reflect.TypeFor[JSONTarget](),
 	"step":            reflect.TypeFor[JSONStep](),

@@ -96,6 +96,7 @@ type JSONResult struct {
 	PreviousProduction *JSONDeployment `json:"previous_production"`
 	Health             *JSONHealth     `json:"health"`
 	Monitor            *JSONMonitor    `json:"monitor"`
+	Rollout            *JSONRollout    `json:"rollout"`
 	Rollback           *JSONRollback   `json:"rollback"`
 	Unhealthy          string          `json:"unhealthy"`
 	NotVerified        []string        `json:"not_verified"`
@@ -103,6 +104,37 @@ type JSONResult struct {
 	Reports            []string        `json:"reports"`
 	Error              string          `json:"error"`
 	Steps              []JSONStep      `json:"steps"`
+}
+
+// JSONRollout is how a staged rollout went, stage by stage.
+type JSONRollout struct {
+	Current   int            `json:"current"`
+	Total     int            `json:"total"`
+	Completed bool           `json:"completed"`
+	Aborted   bool           `json:"aborted"`
+	Stages    []JSONStageRun `json:"stages"`
+}
+
+// JSONStageRun is one stage of a rollout.
+type JSONStageRun struct {
+	Percent    int       `json:"percent"`
+	WatchMS    int64     `json:"watch_ms"`
+	StartedAt  Timestamp `json:"started_at"`
+	FinishedAt Timestamp `json:"finished_at"`
+	Verdict    string    `json:"verdict"`
+	Reason     string    `json:"reason"`
+}
+
+func encodeRollout(r *shipprod.RolloutReport) *JSONRollout {
+	if r == nil {
+		return nil
+	}
+	out := &JSONRollout{Current: r.Current, Total: r.Total, Completed: r.Completed, Aborted: r.Aborted, Stages: make([]JSONStageRun, len(r.Stages))}
+	for i, s := range r.Stages {
+		out.Stages[i] = JSONStageRun{Percent: s.Stage.Percent, WatchMS: millis(s.Stage.Watch), StartedAt: Timestamp(s.StartedAt),
+			FinishedAt: Timestamp(s.FinishedAt), Verdict: string(s.Verdict), Reason: s.Reason}
+	}
+	return out
 }
 
 // JSONGates is what the release gates found.
@@ -345,7 +377,7 @@ func encodeResult(res *shipprod.Result, exitCode int) JSONResult {
 		StartedAt: Timestamp(res.StartedAt), FinishedAt: Timestamp(res.FinishedAt), ResumedFrom: Timestamp(res.ResumedFrom),
 		Gates: encodeGates(res.Gates), Release: encodeRelease(res.Release),
 		Deployment: encodeDeploymentPtr(res.Deployment), PreviousProduction: encodeDeploymentPtr(res.PreviousProduction),
-		Health: encodeHealth(res.Health), Rollback: encodeRollbackReport(res.Rollback), Unhealthy: res.Unhealthy,
+		Health: encodeHealth(res.Health), Rollout: encodeRollout(res.Rollout), Rollback: encodeRollbackReport(res.Rollback), Unhealthy: res.Unhealthy,
 		NotVerified: list(res.NotVerified), Warnings: list(res.Warnings), Reports: list(res.Reports),
 		Error: res.Error, Steps: make([]JSONStep, len(res.Steps)),
 	}

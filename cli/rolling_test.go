@@ -367,9 +367,23 @@ func TestRollingReleaseKilledDuringAStageResumesAtThatStage(t *testing.T) {
 	require.True(t, killed, "the run never reported stage 2; stderr:\n%s", stderr.String())
 	assert.Equal(t, "ACTIVE 5%, ACTIVE 25%", s.history())
 
+	// status says where the killed run got to.
+	code, out, errOut := s.run(nil, "status")
+	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "rollout stage 2 of 3 reached (25% of traffic), in progress")
+	code, out, _ = s.run(nil, "status", "--json")
+	require.Equal(t, ExitOK, code)
+	var st JSONStatus
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	require.NotNil(t, st.LastRun)
+	require.NotNil(t, st.LastRun.Rollout)
+	assert.Equal(t, 1, st.LastRun.Rollout.Current)
+	assert.Equal(t, 3, st.LastRun.Rollout.Total)
+	assert.Equal(t, []int{5, 25}, []int{st.LastRun.Rollout.Stages[0].Percent, st.LastRun.Rollout.Stages[1].Percent})
+
 	s.api.ResetRequests()
 	m := newMeter(s.api)
-	code, out, errOut := s.run(m, "ship", "--yes")
+	code, out, errOut = s.run(m, "ship", "--yes")
 	require.Equal(t, ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Contains(t, out, "✅ Shipped v1.3.0 to production with vercel")
 	assert.Equal(t, "ACTIVE 5%, ACTIVE 25%, COMPLETE 0%", s.history(), "it went on at 25%: never restarted, never higher")

@@ -206,6 +206,9 @@ func printLastRun(w io.Writer, run *JSONLastRun, name string) {
 	if d := run.Deployment; d != nil {
 		fmt.Fprintf(w, "             deployment %s %s\n", d.Provider, shortID(d.ID))
 	}
+	if line := rolloutLine(run.Rollout); line != "" {
+		fmt.Fprintf(w, "             rollout %s\n", line)
+	}
 	for _, path := range run.Reports {
 		fmt.Fprintf(w, "             report %s\n", path)
 	}
@@ -215,6 +218,26 @@ func printLastRun(w io.Writer, run *JSONLastRun, name string) {
 	if run.Unfinished {
 		fmt.Fprintf(w, "             unfinished: %s ship resumes it (%s ship --fresh starts over)\n", name, name)
 	}
+}
+
+// rolloutLine says where a staged rollout got to: "stage 2 of 3 (25% of
+// traffic), passed".
+func rolloutLine(r *JSONRollout) string {
+	if r == nil || len(r.Stages) == 0 {
+		return ""
+	}
+	i := min(max(r.Current, 0), len(r.Stages)-1)
+	stage := r.Stages[i]
+	line := fmt.Sprintf("stage %d of %d reached (%d%% of traffic)", i+1, max(r.Total, len(r.Stages)), stage.Percent)
+	switch {
+	case r.Completed:
+		return line + ", completed"
+	case r.Aborted:
+		return line + ", aborted"
+	case stage.Verdict != "":
+		return line + ", " + stage.Verdict
+	}
+	return line + ", in progress"
 }
 
 func lockLine(l JSONLock) string {

@@ -49,8 +49,10 @@ type Document struct {
 	// verdict, not configured, skipped and why, or still to come.
 	MonitorStatus string `json:"monitor_status"`
 	// NotVerified says why a live release is not verified.
-	NotVerified []string  `json:"not_verified,omitempty"`
-	Rollback    *Rollback `json:"rollback,omitempty"`
+	NotVerified []string `json:"not_verified,omitempty"`
+	// Rollout is how a staged rollout went, stage by stage.
+	Rollout  *Rollout  `json:"rollout,omitempty"`
+	Rollback *Rollback `json:"rollback,omitempty"`
 	// RollbackSteps are what is left to do by hand to roll back (after an
 	// automatic rollback: what is left to the user).
 	RollbackSteps []string `json:"rollback_procedure"`
@@ -138,6 +140,25 @@ type MonitorGate struct {
 	Critical     bool   `json:"critical,omitempty"`
 	DryRun       bool   `json:"dry_run,omitempty"`
 	Message      string `json:"message,omitempty"`
+}
+
+// Rollout is a staged rollout.
+type Rollout struct {
+	Stages    []RolloutStage `json:"stages"`
+	Current   int            `json:"current"`
+	Total     int            `json:"total"`
+	Completed bool           `json:"completed"`
+	Aborted   bool           `json:"aborted"`
+}
+
+// RolloutStage is one stage of a rollout.
+type RolloutStage struct {
+	Percent      int    `json:"percent"`
+	WatchSeconds int64  `json:"watch_seconds"`
+	StartedAt    string `json:"started_at"`
+	FinishedAt   string `json:"finished_at,omitempty"`
+	Verdict      string `json:"verdict,omitempty"`
+	Reason       string `json:"reason,omitempty"`
 }
 
 // MonitorPlan is what the monitor watches.
@@ -244,6 +265,7 @@ func Build(res shipprod.Result, feature string) *Document {
 	d.MonitorPlan = monitorPlan(res.MonitorPlan)
 	d.Monitor, d.MonitorStatus = monitor(res)
 	d.NotVerified = res.NotVerified
+	d.Rollout = rollout(res.Rollout)
 	if rb := res.Rollback; rb != nil {
 		d.Rollback = rollback(*rb)
 	}
@@ -284,6 +306,18 @@ func stepStatus(res shipprod.Result, name shipprod.StepName, h *Health) string {
 		return "running"
 	}
 	return "failed"
+}
+
+func rollout(r *shipprod.RolloutReport) *Rollout {
+	if r == nil {
+		return nil
+	}
+	out := &Rollout{Current: r.Current, Total: max(r.Total, len(r.Stages)), Completed: r.Completed, Aborted: r.Aborted, Stages: []RolloutStage{}}
+	for _, s := range r.Stages {
+		out.Stages = append(out.Stages, RolloutStage{Percent: s.Stage.Percent, WatchSeconds: int64(s.Stage.Watch / time.Second),
+			StartedAt: stamp(s.StartedAt), FinishedAt: stamp(s.FinishedAt), Verdict: string(s.Verdict), Reason: s.Reason})
+	}
+	return out
 }
 
 func monitorPlan(p *shipprod.MonitorPlan) *MonitorPlan {
@@ -399,7 +433,7 @@ func (d *Document) Markdown() string {
 	var md markdown
 	for _, section := range []func(*markdown){
 		d.writeTitle, d.writeSummary, d.writeDeploymentSummary, d.writeChanges, d.writeGates,
-		d.writeHealth, d.writeMonitoring, d.writeRollback, d.writeArtifacts, d.writeRollbackProcedure,
+		d.writeHealth, d.writeRollout, d.writeMonitoring, d.writeRollback, d.writeArtifacts, d.writeRollbackProcedure,
 		d.writeSteps, d.writeWarnings, d.writeFooter,
 	} {
 		section(&md)
@@ -582,6 +616,35 @@ func (d *Document) writeMonitoring(md *markdown) {
 		md.p("- %s%s%s: %d measurements, %d failed, %d errors, %d inconclusive", verdictMark(g.Verdict), g.Name, extra, g.Measurements, g.Failures, g.Errors, g.Inconclusive)
 		if g.Message != "" {
 			md.p(": %s", g.Message)
+		}
+		md.p("\n")
+	}
+	md.p("\n")
+}
+
+// writeRollout writes a staged rollout, stage by stage.
+func (d *Document) writeRollout(md *markdown) {
+	r := d.Rollout
+	if r == nil {
+		return
+	}
+	md.p("## Rollout\n\n")
+	switch {
+	case r.Completed:
+		md.p("**Status**: completed: the release serves all traffic\n\n")
+	case r.Aborted:
+		md.p("**Status**: aborted at stage %d of %d: all traffic went back to the previous release\n\n", r.Current+1, r.Total)
+	default:
+		md.p("**Status**: in progress at stage %d of %d\n\n", r.Current+1, r.Total)
+	}
+	for i, s := range r.Stages {
+		watch := ""
+		if s.WatchSeconds > 0 {
+			watch = fmt.Sprintf(", watched %s", time.Duration(s.WatchSeconds)*time.Second)
+		}
+		md.p("%d. %d%% of traffic%s: %s%s", i+1, s.Percent, watch, verdictMark(s.Verdict), cmp.Or(s.Verdict, "in progress"))
+		if s.Reason != "" {
+			md.p(" — %s", oneLine(s.Reason))
 		}
 		md.p("\n")
 	}

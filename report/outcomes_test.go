@@ -98,3 +98,20 @@ func TestReportSaysWhatHappened(t *testing.T) {
 		})
 	}
 }
+
+func TestReportShowsTheRolloutStages(t *testing.T) {
+	res := shippedResult()
+	res.Outcome = shipprod.OutcomeRolledBack
+	res.Rollout = &shipprod.RolloutReport{Current: 1, Total: 3, Aborted: true, Stages: []shipprod.StageReport{
+		{Stage: shipprod.RolloutStage{Percent: 5, Watch: 5 * time.Minute}, StartedAt: t0, FinishedAt: t0.Add(5 * time.Minute), Verdict: shipprod.VerdictPassed, Reason: "all 1 gates passed over 5m0s"},
+		{Stage: shipprod.RolloutStage{Percent: 25, Watch: 10 * time.Minute}, StartedAt: t0.Add(5 * time.Minute), FinishedAt: t0.Add(9 * time.Minute), Verdict: shipprod.VerdictFailed, Reason: "gate canary-errors failed: canary score 0"},
+	}}
+	doc := report.Build(res, "001-login")
+	body := section(doc.Markdown(), "Rollout")
+	assert.Contains(t, body, "**Status**: aborted at stage 2 of 3: all traffic went back to the previous release")
+	assert.Contains(t, body, "1. 5% of traffic, watched 5m0s: ✅ passed — all 1 gates passed over 5m0s")
+	assert.Contains(t, body, "2. 25% of traffic, watched 10m0s: ❌ failed — gate canary-errors failed: canary score 0")
+	js, err := doc.JSON()
+	assert.NoError(t, err)
+	assert.Contains(t, string(js), `"percent": 25`)
+}

@@ -224,7 +224,7 @@ func (c *client) completeRolling(ctx context.Context, project, canary string) (*
 }
 
 // UseRollout tells the deployer the stages the Pipeline takes a release
-// through (Pipeline.Rollout); the CLI calls it with the rollout section.
+// through (Pipeline.Rollout; shipprod.RolloutUser: the Pipeline calls it).
 // The pre-flight then checks the project's rolling releases against them.
 // A deployer never told refuses a project with rolling releases on: its
 // promote would start a rolling release that nothing moves on.
@@ -774,3 +774,9 @@ func (d *Deployer) activeRelease(ctx context.Context, p *project) (*rollingRelea
 	}
 	return d.api.rollingRelease(ctx, p.ID, rrActive)
 }
+
+var _ shipprod.RolloutUser = (*Deployer)(nil)
+
+// ReportsURL says that deployments carry the production URL
+// (shipprod.URLReporter): the configured url, else the project's alias.
+func (d *Deployer) ReportsURL() bool { return true }
