@@ -1,12 +1,13 @@
 // Package shipprodtest provides helpers for testing code built on shipprod:
-// a fake Clock that makes a 30-minute monitor window run in milliseconds, and
-// a Recorder that collects pipeline events. Like net/http/httptest, it is
+// a fake Clock that makes a 30-minute monitor window run in milliseconds, a
+// Recorder that collects pipeline events, and a Journal in memory. Like net/http/httptest, it is
 // shipped next to the API so that importers can test their own steps.
 package shipprodtest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -119,4 +120,62 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Journal is a shipprod.Journal in memory. It keeps what it is given as
+// JSON, as a file would, so that a resumed run shares nothing with the run
+// that saved it. It is safe for concurrent use.
+type Journal struct {
+	// OnSave, when set, is called after each save with what was saved: a
+	// test cancels the run's context there to stop it at a chosen point,
+	// as a killed process would stop.
+	OnSave func(*shipprod.Result)
+
+	mu   sync.Mutex
+	data []byte
+}
+
+// Load returns the last result saved, or nil when there is none.
+func (j *Journal) Load(context.Context) (*shipprod.Result, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.data == nil {
+		return nil, nil
+	}
+	var res shipprod.Result
+	if err := json.Unmarshal(j.data, &res); err != nil {
+		return nil, fmt.Errorf("shipprodtest: reading the journal: %w", err)
+	}
+	return &res, nil
+}
+
+// Save keeps res, replacing what was saved before.
+func (j *Journal) Save(_ context.Context, res *shipprod.Result) error {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("shipprodtest: writing the journal: %w", err)
+	}
+	j.mu.Lock()
+	j.data = data
+	j.mu.Unlock()
+	if j.OnSave != nil {
+		j.OnSave(res)
+	}
+	return nil
+}
+
+var _ shipprod.Journal = (*Journal)(nil)
+
+// CancelOnAccepted is a Journal.OnSave that calls cancel once the run
+// journals a deployment the platform accepted (Result.Accepted): the run
+// stops right after its deploy started, as a process killed there would. A
+// deployer's test then runs the pipeline again and checks that the deploy is
+// followed, not started a second time.
+func CancelOnAccepted(cancel context.CancelFunc) func(*shipprod.Result) {
+	var once sync.Once
+	return func(res *shipprod.Result) {
+		if res.Accepted != nil {
+			once.Do(cancel)
+		}
+	}
 }

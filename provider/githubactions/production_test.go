@@ -3,44 +3,13 @@ package githubactions
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/github/githubfake"
 	"github.com/shipprod/shipprod/internal/gittest"
+	"github.com/shipprod/shipprod/shipprodtest"
 )
-
-// memJournal keeps the journal in memory; cancelOnAccepted, when set, is
-// called once the run journals an accepted deployment (to interrupt it
-// there, as a killed process would be).
-type memJournal struct {
-	mu               sync.Mutex
-	last             *shipprod.Result
-	cancelOnAccepted func()
-}
-
-func (j *memJournal) Load(context.Context) (*shipprod.Result, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.last == nil {
-		return nil, nil
-	}
-	c := *j.last
-	return &c, nil
-}
-
-func (j *memJournal) Save(_ context.Context, res *shipprod.Result) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	c := *res
-	j.last = &c
-	if res.Accepted != nil && j.cancelOnAccepted != nil {
-		j.cancelOnAccepted()
-		j.cancelOnAccepted = nil
-	}
-	return nil
-}
 
 // unhealthy is a HealthChecker that fails one version.
 type unhealthy string
@@ -145,7 +114,7 @@ func TestInterruptedDeployIsFollowedNotDispatchedAgain(t *testing.T) {
 	d := f.deployer(Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	j := &memJournal{cancelOnAccepted: cancel}
+	j := &shipprodtest.Journal{OnSave: shipprodtest.CancelOnAccepted(cancel)}
 	p := &shipprod.Pipeline{Release: rel14("0"), Deployer: d, Journal: j, Clock: f.clock}
 	res, _ := p.Run(ctx)
 	if res.Outcome != shipprod.OutcomeInterrupted || res.Accepted == nil {

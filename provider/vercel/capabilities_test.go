@@ -5,45 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/shipprod/shipprod"
 	"github.com/shipprod/shipprod/internal/gittest"
 	"github.com/shipprod/shipprod/provider/vercel"
 	"github.com/shipprod/shipprod/provider/vercel/vercelfake"
+	"github.com/shipprod/shipprod/shipprodtest"
 )
-
-// memJournal keeps the journal in memory; cancelOnAccepted, when set, is
-// called once the run journals an accepted deployment (to interrupt it
-// there, as a killed process would be).
-type memJournal struct {
-	mu               sync.Mutex
-	last             *shipprod.Result
-	cancelOnAccepted func()
-}
-
-func (j *memJournal) Load(context.Context) (*shipprod.Result, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.last == nil {
-		return nil, nil
-	}
-	c := *j.last
-	return &c, nil
-}
-
-func (j *memJournal) Save(_ context.Context, res *shipprod.Result) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	c := *res
-	j.last = &c
-	if res.Accepted != nil && j.cancelOnAccepted != nil {
-		j.cancelOnAccepted()
-		j.cancelOnAccepted = nil
-	}
-	return nil
-}
 
 // unhealthy is a HealthChecker that fails one version.
 type unhealthy string
@@ -200,7 +169,7 @@ func TestRolledBackBuildIsRefused(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	staged := f.staged(sha1)
-	j := &memJournal{}
+	j := &shipprodtest.Journal{}
 	d := f.deployer(vercel.Config{}, map[string]string{vercel.FactStagingDeploymentID: staged})
 	p := &shipprod.Pipeline{Release: rel("1.1.0", sha1, "1.0.0", sha0), Deployer: d, Health: unhealthy("1.1.0"), Journal: j}
 	res, _ := p.Run(ctx)
@@ -242,7 +211,7 @@ func TestInterruptedDeployIsFollowedNotRepeated(t *testing.T) {
 			staging := tc.start(f)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			j := &memJournal{cancelOnAccepted: cancel}
+			j := &shipprodtest.Journal{OnSave: shipprodtest.CancelOnAccepted(cancel)}
 			p := &shipprod.Pipeline{Release: rel("1.1.0", sha1, "1.0.0", sha0), Journal: j,
 				Deployer: f.deployer(vercel.Config{}, map[string]string{vercel.FactStagingDeploymentID: staging})}
 			res, _ := p.Run(ctx)
