@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 )
 
 // writeIndex writes the index of a working tree whose HEAD holds files
@@ -29,9 +28,10 @@ func writeIndex(gitDir, workDir string, files map[string]string) error {
 		content := files[path]
 		var st [10]uint32 // ctime s/ns, mtime s/ns, dev, ino, mode, uid, gid, size
 		st[6] = 0o100644
-		if stat, ok := sameFile(filepath.Join(workDir, filepath.FromSlash(path)), content); ok {
-			st = [10]uint32{uint32(stat.Ctim.Sec), uint32(stat.Ctim.Nsec), uint32(stat.Mtim.Sec), uint32(stat.Mtim.Nsec),
-				uint32(stat.Dev), uint32(stat.Ino), 0o100644, stat.Uid, stat.Gid, uint32(stat.Size)}
+		if info, ok := sameFile(filepath.Join(workDir, filepath.FromSlash(path)), content); ok {
+			if data, ok := statData(info); ok {
+				st = data
+			}
 		}
 		binary.Write(&buf, binary.BigEndian, st)
 		sum := blobSHA(content)
@@ -51,19 +51,18 @@ func writeIndex(gitDir, workDir string, files map[string]string) error {
 	return os.Rename(tmp, filepath.Join(gitDir, "index"))
 }
 
-// sameFile returns the stat data of the regular file at path when it holds
+// sameFile returns the file info of the regular file at path when it holds
 // content.
-func sameFile(path, content string) (*syscall.Stat_t, bool) {
+func sameFile(path, content string) (os.FileInfo, bool) {
 	info, err := os.Lstat(path)
 	if err != nil || !info.Mode().IsRegular() || info.Size() != int64(len(content)) || info.Mode()&0o111 != 0 {
 		return nil, false
 	}
 	data, err := os.ReadFile(path)
-	stat, ok := info.Sys().(*syscall.Stat_t)
-	if err != nil || !ok || string(data) != content {
+	if err != nil || string(data) != content {
 		return nil, false
 	}
-	return stat, true
+	return info, true
 }
 
 // blobSHA is the object name git gives a file holding content.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -45,6 +46,9 @@ func (tp *Template) CopyTo(t testing.TB, dst string) {
 		if tp.dir, tp.err = os.MkdirTemp("", "gittest-template-"); tp.err == nil {
 			tp.err = tp.build(tp.dir)
 		}
+		if tp.err == nil {
+			tp.err = compact(tp.dir)
+		}
 	})
 	if tp.err != nil {
 		t.Fatalf("gittest: building the template: %v", tp.err)
@@ -59,6 +63,29 @@ func (tp *Template) Remove() {
 	if tp.dir != "" {
 		os.RemoveAll(tp.dir)
 	}
+}
+
+// compact packs the objects and refs of every repository under dir, so
+// that each copy creates a handful of files instead of one per object and
+// ref (creating files is most of what a copy costs).
+func compact(dir string) error {
+	var gitDirs []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || !isGitDir(path) {
+			return err
+		}
+		gitDirs = append(gitDirs, path)
+		return filepath.SkipDir
+	})
+	for _, g := range gitDirs {
+		for _, args := range [][]string{{"repack", "-a", "-d", "-q"}, {"pack-refs", "--all"}} {
+			cmd := exec.Command("git", append([]string{"--git-dir=" + g}, args...)...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("git %s in %s: %w: %s", args[0], g, err, out)
+			}
+		}
+	}
+	return err
 }
 
 // copyTree copies the directory tree src into dst, keeping modes and
