@@ -1,7 +1,6 @@
 package shipprod
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,14 +124,8 @@ func (e *execution) skipRollout() string {
 		return "no rollout stages configured: the release goes to all traffic at once"
 	case !hasShifter(e.p):
 		return fmt.Sprintf("deployer %s cannot shift traffic in stages: the release goes to all traffic at once", describe(e.p.Deployer))
-	case e.plan != nil:
-		return ""
-	case e.res.Deployment == nil:
-		return "nothing was deployed"
-	case e.unhealthy != nil:
-		return cmp.Or(e.unhealthySkip, "production was found unhealthy")
 	}
-	return ""
+	return e.skipUnwatched()
 }
 
 func hasShifter(p *Pipeline) bool { _, ok := p.shifter(); return ok }

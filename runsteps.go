@@ -318,6 +318,14 @@ func (e *execution) skipMonitor() string {
 		return "nothing is deployed"
 	case hasShifter(e.p) && e.p.Monitor != nil:
 		return "the rollout's stages are watched instead"
+	}
+	return e.skipUnwatched()
+}
+
+// skipUnwatched skips a step that watches the deployment in production
+// when there is none, or production was found unhealthy already.
+func (e *execution) skipUnwatched() string {
+	switch {
 	case e.plan != nil:
 		return ""
 	case e.res.Deployment == nil:

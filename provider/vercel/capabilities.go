@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -81,24 +80,17 @@ func (d *Deployer) Candidate(ctx context.Context, rel shipprod.Release) (shippro
 		return r.fail(err)
 	}
 	r.depID = cand.id()
-	switch cand.state() {
-	case "READY":
-	case "ERROR", "CANCELED", "BLOCKED":
-		return r.fail(fmt.Errorf("the deployment to promote is %s: %s", cand.state(), failureMessage(cand)))
-	default:
-		return r.fail(fmt.Errorf("the deployment to promote is %s, not READY: wait for it to finish, then run again", cand.state()))
+	if err := promotable(cand); err != nil {
+		return r.fail(err)
 	}
 	if cand.target() != "production" {
 		// Deploy reuses a production rebuild an earlier run made of it.
-		existing, err := d.api.listDeployments(ctx, r.proj.ID, url.Values{"target": {"production"}, "sha": {cand.sha()}})
+		rebuild, err := r.earlierRebuild(ctx, cand)
 		if err != nil {
 			return r.fail(err)
 		}
-		for i := range existing {
-			if e := &existing[i]; e.Meta["shipprodPromotedFrom"] == cand.id() && !failed(e.state()) {
-				cand = e
-				break
-			}
+		if rebuild != nil {
+			cand = rebuild
 		}
 	}
 	return shipprod.Deployment{Provider: d.name, ID: cand.id(), Commit: cand.sha(), Environment: cand.target(),

@@ -456,17 +456,27 @@ func (d *Deployer) shiftError(op string, dep shipprod.Deployment, err error) err
 	return &opError{op: op, project: d.project, deployment: dep.ID, err: err}
 }
 
+// releaseOf reads the project of dep and its current rolling release;
+// errors say what op was doing.
+func (d *Deployer) releaseOf(ctx context.Context, op string, dep shipprod.Deployment) (string, *rollingRelease, error) {
+	pid, err := d.projectID(ctx, dep)
+	if err != nil {
+		return "", nil, d.shiftError(op, dep, err)
+	}
+	rr, err := d.api.rollingRelease(ctx, pid, "")
+	if err != nil {
+		return "", nil, d.shiftError(op, dep, err)
+	}
+	return pid, rr, nil
+}
+
 // Traffic says which share of production traffic dep serves: its rolling
 // release's active stage; 100 once the release completed (or when it is
 // the production deployment without one); 0 otherwise.
 func (d *Deployer) Traffic(ctx context.Context, dep shipprod.Deployment) (int, error) {
-	pid, err := d.projectID(ctx, dep)
+	pid, rr, err := d.releaseOf(ctx, "reading its share of traffic", dep)
 	if err != nil {
-		return 0, d.shiftError("reading its share of traffic", dep, err)
-	}
-	rr, err := d.api.rollingRelease(ctx, pid, "")
-	if err != nil {
-		return 0, d.shiftError("reading its share of traffic", dep, err)
+		return 0, err
 	}
 	if rr.canary() == dep.ID {
 		return rr.share(), nil
@@ -489,13 +499,9 @@ func (d *Deployer) Traffic(ctx context.Context, dep shipprod.Deployment) (int, e
 // never goes down but by an abort).
 func (d *Deployer) ShiftTraffic(ctx context.Context, dep shipprod.Deployment, percent int) error {
 	op := fmt.Sprintf("sending %d%% of production traffic to it", percent)
-	pid, err := d.projectID(ctx, dep)
+	pid, rr, err := d.releaseOf(ctx, op, dep)
 	if err != nil {
-		return d.shiftError(op, dep, err)
-	}
-	rr, err := d.api.rollingRelease(ctx, pid, "")
-	if err != nil {
-		return d.shiftError(op, dep, err)
+		return err
 	}
 	if rr.canary() != dep.ID {
 		return d.noRelease(ctx, op, pid, dep, rr)
@@ -594,13 +600,9 @@ func (d *Deployer) noRelease(ctx context.Context, op, pid string, dep shipprod.D
 // traffic and becomes the project's production deployment.
 func (d *Deployer) CompleteRollout(ctx context.Context, dep shipprod.Deployment) error {
 	const op = "completing its rolling release"
-	pid, err := d.projectID(ctx, dep)
+	pid, rr, err := d.releaseOf(ctx, op, dep)
 	if err != nil {
-		return d.shiftError(op, dep, err)
-	}
-	rr, err := d.api.rollingRelease(ctx, pid, "")
-	if err != nil {
-		return d.shiftError(op, dep, err)
+		return err
 	}
 	switch {
 	case rr.canary() != dep.ID:
@@ -662,13 +664,9 @@ func (d *Deployer) awaitRolling(ctx context.Context, pid, id, want string) (*rol
 // no traffic is left as it is.
 func (d *Deployer) AbortRollout(ctx context.Context, dep shipprod.Deployment) error {
 	const op = "aborting its rolling release"
-	pid, err := d.projectID(ctx, dep)
+	pid, rr, err := d.releaseOf(ctx, op, dep)
 	if err != nil {
-		return d.shiftError(op, dep, err)
-	}
-	rr, err := d.api.rollingRelease(ctx, pid, "")
-	if err != nil {
-		return d.shiftError(op, dep, err)
+		return err
 	}
 	switch {
 	case rr.canary() == dep.ID && rr.State == rrAborted:

@@ -619,12 +619,8 @@ func pickReady(list []deployment, sha string) *deployment {
 // the promote endpoint, a preview one through a production rebuild.
 func (r *run) promoteDeployment(ctx context.Context, rel shipprod.Release, cand *deployment) (shipprod.Deployment, error) {
 	r.depID = cand.id()
-	switch cand.state() {
-	case "READY":
-	case "ERROR", "CANCELED", "BLOCKED":
-		return r.fail(fmt.Errorf("the deployment to promote is %s: %s", cand.state(), failureMessage(cand)))
-	default:
-		return r.fail(fmt.Errorf("the deployment to promote is %s, not READY: wait for it to finish, then run again", cand.state()))
+	if err := promotable(cand); err != nil {
+		return r.fail(err)
 	}
 	if cand.target() != "production" {
 		return r.rebuildForProduction(ctx, rel, cand)
@@ -632,21 +628,45 @@ func (r *run) promoteDeployment(ctx context.Context, rel shipprod.Release, cand 
 	return r.promote(ctx, rel, cand)
 }
 
+// promotable says why a deployment cannot be promoted; nil when it is
+// READY.
+func promotable(cand *deployment) error {
+	switch cand.state() {
+	case "READY":
+		return nil
+	case "ERROR", "CANCELED", "BLOCKED":
+		return fmt.Errorf("the deployment to promote is %s: %s", cand.state(), failureMessage(cand))
+	}
+	return fmt.Errorf("the deployment to promote is %s, not READY: wait for it to finish, then run again", cand.state())
+}
+
+// earlierRebuild is the production rebuild of preview that an earlier run
+// started (and that has not failed), or nil when there is none.
+func (r *run) earlierRebuild(ctx context.Context, preview *deployment) (*deployment, error) {
+	existing, err := r.d.api.listDeployments(ctx, r.proj.ID, url.Values{"target": {"production"}, "sha": {preview.sha()}})
+	if err != nil {
+		return nil, err
+	}
+	for i := range existing {
+		if e := &existing[i]; e.Meta["shipprodPromotedFrom"] == preview.id() && !failed(e.state()) {
+			return e, nil
+		}
+	}
+	return nil, nil
+}
+
 // rebuildForProduction promotes a preview deployment the way Vercel does:
 // a new production deployment of the same source.
 func (r *run) rebuildForProduction(ctx context.Context, rel shipprod.Release, preview *deployment) (shipprod.Deployment, error) {
 	r.dep.Details["promoted_from"] = preview.id()
 	// A resumed run finds the rebuild it started.
-	existing, err := r.d.api.listDeployments(ctx, r.proj.ID, url.Values{"target": {"production"}, "sha": {preview.sha()}})
+	e, err := r.earlierRebuild(ctx, preview)
 	if err != nil {
 		return r.fail(err)
 	}
-	for i := range existing {
-		e := &existing[i]
-		if e.Meta["shipprodPromotedFrom"] == preview.id() && !failed(e.state()) {
-			r.d.log.Info("vercel: reusing the production rebuild of the preview", "deployment", e.id(), "preview", preview.id())
-			return r.followToLive(ctx, rel, e.id())
-		}
+	if e != nil {
+		r.d.log.Info("vercel: reusing the production rebuild of the preview", "deployment", e.id(), "preview", preview.id())
+		return r.followToLive(ctx, rel, e.id())
 	}
 	body := createRequest{Name: r.proj.Name, Project: r.proj.ID, Target: "production", DeploymentID: preview.id(),
 		Meta: map[string]string{"action": "promote", "shipprodPromotedFrom": preview.id(), "shipprodVersion": rel.Version, "shipprodTag": rel.Tag}}
