@@ -50,11 +50,16 @@ _svc_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# _svc_free_port prints a port nothing listens on, from a random start.
+# _svc_free_port prints a port nothing listens on, from a random start,
+# below the kernel's ephemeral range: a port in that range can be handed to
+# any test's listener on port 0 (or an outgoing connection) between now and
+# the moment the tests listen on it (the exporter Prometheus scrapes).
 _svc_free_port() {
-	local port tries=0
+	local port tries=0 lo=32768 hi
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	[ "$lo" -gt 12000 ] || lo=32768
 	while [ "$tries" -lt 200 ]; do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port=$((10000 + (RANDOM * 32768 + RANDOM) % (lo - 10000)))
 		case " ${_SVC_TAKEN:-} " in *" $port "*) tries=$((tries + 1)); continue ;; esac
 		if _svc_port_free "$port"; then
 			_SVC_TAKEN="${_SVC_TAKEN:-} $port"
