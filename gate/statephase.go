@@ -113,9 +113,13 @@ func (r *recorder) minimal() bool {
 }
 
 // recoveredPhase is workflow.current_phase's value: ship-recover.sh names
-// the whole ship "ship" (with phases.ship); other files use ship-prod.
+// the whole ship "ship" (with phases.ship); other files use ship-prod. It
+// follows the key phaseMap writes (ship unless the map has ship-prod), so
+// that the name is the same whether phases.ship was there before the run
+// or the run added it: recording a run twice changes nothing the second
+// time.
 func (r *recorder) recoveredPhase() string {
-	if ph := deref(ownValue(r.ed.root, "phases")); ph != nil && ph.Kind == yaml.MappingNode && ownIndex(ph, "ship") >= 0 && ownIndex(ph, "ship-prod") < 0 {
+	if ph := deref(ownValue(r.ed.root, "phases")); ph != nil && ph.Kind == yaml.MappingNode && ownIndex(ph, "ship-prod") < 0 {
 		return "ship"
 	}
 	return r.shipPhase()

@@ -253,3 +253,16 @@ func TestStateWriterWritesNoCredentials(t *testing.T) {
 		assert.Contains(t, after, "https://***@app.example.com")
 	}
 }
+
+// ship-recover.sh's dialect names the phase "ship" in workflow.current_phase
+// and in phases: a file whose phases map has no ship entry yet gets both,
+// and recording the run again changes nothing (found by FuzzApplyPlan: the
+// first write said ship-prod, the second ship).
+func TestStateWriterNamesTheRecoveredPhaseOnceAndForAll(t *testing.T) {
+	before := "manual_gates: {staging_validation: {status: approved}}\nphases:\n  spec: done\nworkflow:\n  current_phase: validate-staging\n"
+	once, _ := writeBack(t, before, shipped())
+	assert.Contains(t, once, "  current_phase: ship\n")
+	assert.Contains(t, once, "  ship: ")
+	twice, _ := writeBack(t, before, shipped(), shipped())
+	assert.Equal(t, once, twice)
+}
