@@ -366,6 +366,21 @@ func (e *execution) outcome() Outcome {
 	return OutcomeShipped
 }
 
+// snapshot is the Result as the run would end now: its outcome, its errors
+// and why it is not verified, as the reports, the records and the
+// notification tell them. The Result's own Outcome stays unset until the
+// run ends, so that a journal written while the monitor watches says the
+// run is not finished.
+func (e *execution) snapshot() Result {
+	res := *e.res
+	res.Outcome = e.outcome()
+	res.Error = e.errText()
+	if res.Outcome == OutcomeNotVerified {
+		res.NotVerified = e.notVerified()
+	}
+	return res
+}
+
 // notVerified says why a live release is not verified: nothing checked it,
 // or the monitor could not judge it.
 func (e *execution) notVerified() []string {

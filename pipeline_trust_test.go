@@ -456,5 +456,5 @@ func TestPipelineRollbackByHand(t *testing.T) {
 	report, err = f.p.Rollback(context.Background(), failed, to, "")
 	require.ErrorIs(t, err, shipprod.ErrCannotRollback)
 	assert.Empty(t, f.calls.list(), "nothing was asked of the deployer")
-	assert.Equal(t, shipprod.ErrCannotRollback.Error(), report.Error)
+	assert.Equal(t, "deployer fake: the deployer cannot roll back", report.Error, "the report names the deployer")
 }

@@ -2,7 +2,6 @@ package shipprod
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -125,7 +124,7 @@ func (e *execution) skipRollout() string {
 	case !hasShifter(e.p):
 		return fmt.Sprintf("deployer %s cannot shift traffic in stages: the release goes to all traffic at once", describe(e.p.Deployer))
 	}
-	return e.skipUnwatched()
+	return e.skipUndeployed()
 }
 
 func hasShifter(p *Pipeline) bool { _, ok := p.shifter(); return ok }
@@ -172,6 +171,23 @@ func (e *execution) rollout(ctx context.Context) (string, error) {
 	e.res.Rollout.Completed = true
 	e.res.Monitor = e.stagesMonitorReport()
 	return "", nil
+}
+
+// resumeRollout keeps the rollout the resumed run completed: the release
+// serves all traffic, and its stages were watched.
+func (e *execution) resumeRollout() bool {
+	prev := e.prev.Rollout
+	if prev == nil || !prev.Completed {
+		return false
+	}
+	r := *prev
+	r.Stages = append([]StageReport(nil), prev.Stages...)
+	e.res.Rollout = &r
+	if m := e.prev.Monitor; m != nil {
+		mr := *m
+		e.res.Monitor = &mr
+	}
+	return true
 }
 
 // prevRollout is the rollout of the run this one resumes, when it stopped
@@ -269,32 +285,20 @@ func (e *execution) stagesMonitorReport() *MonitorReport {
 }
 
 // abortRollout is the rollback of a release still in its rollout: all
-// traffic goes back to what production ran.
+// traffic goes back to what production ran, which is then checked as any
+// rollback's target is (Pipeline.undo).
 func (e *execution) abortRollout(ctx context.Context, sh TrafficShifter, reason string) (string, error) {
-	report := &RollbackReport{Reason: reason, Target: e.rollbackTarget(), StartedAt: e.clock.Now()}
+	failed := *e.res.Deployment
+	report, warning, err := e.p.undo(ctx, failed, e.rollbackTarget(), reason, func(ctx context.Context) (Deployment, error) {
+		if err := sh.AbortRollout(ctx, failed); err != nil {
+			return Deployment{}, fmt.Errorf("aborting the rollout: %w", err)
+		}
+		e.res.Rollout.Aborted = true
+		if pp := e.res.PreviousProduction; pp != nil {
+			return *pp, nil
+		}
+		return Deployment{Provider: failed.Provider, ID: failed.PreviousID}, nil
+	})
 	e.res.Rollback = report
-	err := sh.AbortRollout(ctx, *e.res.Deployment)
-	report.FinishedAt = e.clock.Now()
-	if err != nil {
-		report.Error = err.Error()
-		return "", fmt.Errorf("aborting the rollout: %w", err)
-	}
-	e.res.Rollout.Aborted = true
-	if pp := e.res.PreviousProduction; pp != nil {
-		report.Restored = *pp
-	} else {
-		report.Restored = Deployment{Provider: e.res.Deployment.Provider, ID: e.res.Deployment.PreviousID}
-	}
-	if e.p.Health == nil || report.Restored.ID == "" {
-		return "the restored release was not health-checked", nil
-	}
-	hr, err := e.p.Health.Check(ctx, report.Target, report.Restored)
-	if err != nil {
-		return "", fmt.Errorf("checking the restored version: %w", err)
-	}
-	report.Health = &hr
-	if !hr.OK() {
-		return "", errors.Join(fmt.Errorf("the restored version is unhealthy too"), &HealthCheckError{Report: hr})
-	}
-	return "", nil
+	return warning, err
 }

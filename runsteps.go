@@ -94,6 +94,12 @@ func (e *execution) resume(prev *Result) {
 		return
 	}
 	e.res.Unhealthy, e.res.Health, e.res.Monitor = prev.Unhealthy, prev.Health, prev.Monitor
+	if prev.Deployment != nil {
+		// The deploy is not repeated (skipDeploy): what it deployed is
+		// what the failure policy applies to.
+		dep := *prev.Deployment
+		e.res.Deployment = &dep
+	}
 	var err error = &ResumedUnhealthyError{Reason: prev.Unhealthy}
 	switch {
 	case prev.Health != nil && !prev.Health.OK():
@@ -273,14 +279,11 @@ func (e *execution) resumeDeployment() bool {
 	return true
 }
 
-// skipUndeployed skips a step that needs a deployment to look at.
-func (e *execution) skipUndeployed() string {
-	switch {
-	case e.plan != nil:
-		return ""
-	case e.res.Deployment == nil:
-		return "nothing was deployed"
-	case e.unhealthy != nil:
+// skipDeploy skips the deploy of a release that the run this one resumes
+// found unhealthy: the failure policy is applied to what it deployed (a
+// rollback killed half-way goes on), rather than deploying it again.
+func (e *execution) skipDeploy() string {
+	if e.unhealthy != nil {
 		return e.unhealthySkip
 	}
 	return ""
@@ -298,16 +301,9 @@ func (e *execution) checkHealth(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// writeReport writes the report of the outcome so far. The Result's own
-// Outcome stays unset until the run ends, so that a journal written while
-// the monitor watches says the run is not finished.
+// writeReport writes the report of the outcome so far.
 func (e *execution) writeReport(ctx context.Context) (string, error) {
-	res := *e.res
-	res.Outcome = e.outcome()
-	if e.failed {
-		res.Error = e.errText()
-	}
-	paths, err := e.p.Reporter.WriteReport(ctx, res)
+	paths, err := e.p.Reporter.WriteReport(ctx, e.snapshot())
 	e.res.Reports = paths
 	return "", err
 }
@@ -319,19 +315,19 @@ func (e *execution) skipMonitor() string {
 	case hasShifter(e.p) && e.p.Monitor != nil:
 		return "the rollout's stages are watched instead"
 	}
-	return e.skipUnwatched()
+	return e.skipUndeployed()
 }
 
-// skipUnwatched skips a step that watches the deployment in production
+// skipUndeployed skips a step that looks at the deployment in production
 // when there is none, or production was found unhealthy already.
-func (e *execution) skipUnwatched() string {
+func (e *execution) skipUndeployed() string {
 	switch {
 	case e.plan != nil:
 		return ""
 	case e.res.Deployment == nil:
 		return "nothing was deployed"
 	case e.unhealthy != nil:
-		return cmp.Or(e.unhealthySkip, "production was found unhealthy")
+		return e.unhealthySkip
 	}
 	return ""
 }
@@ -445,11 +441,7 @@ func (e *execution) ranAfter(step StepName) bool {
 }
 
 func (e *execution) writeFinalReport(ctx context.Context) (string, error) {
-	res := *e.res
-	res.Outcome = e.outcome()
-	res.Error = e.errText()
-	res.NotVerified = e.notVerified()
-	paths, err := e.p.Reporter.WriteReport(ctx, res)
+	paths, err := e.p.Reporter.WriteReport(ctx, e.snapshot())
 	if err == nil {
 		e.res.Reports = paths
 	}
@@ -468,19 +460,12 @@ func (e *execution) skipArchive() string {
 
 // archive keeps the records the run wrote, with its final outcome.
 func (e *execution) archive(ctx context.Context) (string, error) {
-	res := *e.res
-	res.Outcome = e.outcome()
-	res.Error = e.errText()
-	return "", e.p.Archiver.Archive(ctx, res)
+	return "", e.p.Archiver.Archive(ctx, e.snapshot())
 }
 
 // notify sends the outcome; it runs last, whatever happened.
 func (e *execution) notify(ctx context.Context) (string, error) {
-	res := *e.res
-	res.Outcome = e.outcome()
-	res.Error = e.errText()
-	res.NotVerified = e.notVerified()
-	return "", e.p.Notifier.Notify(ctx, res)
+	return "", e.p.Notifier.Notify(ctx, e.snapshot())
 }
 
 func noTarget(t Release) bool { return t.Version == "" && t.Commit == "" && t.Tag == "" }

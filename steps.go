@@ -46,7 +46,7 @@ const (
 	// failWarn: the step's failure is a warning; the run goes on.
 	failWarn
 	// failUnverified: production was not judged (the monitor could not
-	// run); the run goes on to report it and fails.
+	// run); the run goes on to report it and ends not verified.
 	failUnverified
 )
 
@@ -121,7 +121,7 @@ func (p *Pipeline) steps() []stepSpec {
 		{name: StepBaseline, impl: p.Monitor, none: "no Monitor configured", resumed: (*execution).resumeBaseline,
 			title: fixed("Capturing production baseline"), run: (*execution).captureBaseline, classify: always(failWarn)},
 		{name: StepDeploy, impl: p.Deployer, none: "no Deployer configured", resumed: (*execution).resumeDeployment,
-			ownActions: true, title: (*execution).deployTitle, action: (*execution).deployAction,
+			skip: (*execution).skipDeploy, ownActions: true, title: (*execution).deployTitle, action: (*execution).deployAction,
 			run: (*execution).deploy, classify: unhealthyIf[*ProductionChangedError]},
 		{name: StepHealth, impl: p.Health, none: "no HealthChecker configured", skip: (*execution).skipUndeployed,
 			ownActions: true, title: fixed("Running health checks"), action: simpleAction(ActionCheck, "run health checks with "),
@@ -129,7 +129,8 @@ func (p *Pipeline) steps() []stepSpec {
 		{name: StepReport, impl: p.Reporter, none: "no Reporter configured", afterFailure: true, survivesCancel: true,
 			ownActions: true, title: fixed("Writing ship report"), action: reportAction, run: (*execution).writeReport},
 		{name: StepRollout, impl: p.Deployer, none: "no Deployer configured", skip: (*execution).skipRollout,
-			title: (*execution).rolloutTitle, action: (*execution).rolloutAction, run: (*execution).rollout, classify: monitorFailure},
+			resumed: (*execution).resumeRollout, title: (*execution).rolloutTitle, action: (*execution).rolloutAction,
+			run: (*execution).rollout, classify: unhealthyIf[*MonitorError]},
 		{name: StepMonitor, impl: p.Monitor, none: "no Monitor configured", skip: (*execution).skipMonitor,
 			ownActions: true, title: fixed("Monitoring production"), action: simpleAction(ActionWatch, "watch production with "),
 			run: (*execution).watch, classify: monitorFailure},

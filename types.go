@@ -253,7 +253,10 @@ type RollbackReport struct {
 	Health *HealthReport `json:"health,omitempty"`
 	// Notes say what else was undone (a release tag deleted, …).
 	Notes []string `json:"notes,omitempty"`
-	Error string   `json:"error,omitempty"`
+	// Warnings say what could not be checked or undone (the restored
+	// version's health, the Tagger's part).
+	Warnings []string `json:"warnings,omitempty"`
+	Error    string   `json:"error,omitempty"`
 	// Manual is set when a program asked for the rollback
 	// (Pipeline.Rollback, as `shipprod rollback` does), rather than the
 	// Pipeline on finding production unhealthy.
