@@ -51,14 +51,15 @@ func TestPreflightFailureStopsBeforeAnyChange(t *testing.T) {
 	var pe *shipprod.PreflightError
 	require.ErrorAs(t, err, &pe, "plan runs the pre-flight too")
 	assert.NotEmpty(t, plan.Actions())
-	require.Len(t, plan.Preflight, 1, "the plan lists each check it ran")
+	require.Len(t, plan.Preflight, 2, "the plan lists each check it ran: the deployer's, and the build it would promote")
 	assert.Equal(t, shipprod.StepDeploy, plan.Preflight[0].Step)
 	assert.Contains(t, plan.Preflight[0].Error, "VERCEL_ORG_ID")
+	assert.Equal(t, shipprod.PreflightCheck{Step: shipprod.StepDeploy, Impl: "fake (the build to promote)"}, plan.Preflight[1])
 
 	d.preflightErr = nil
 	plan, err = f.p.Plan(context.Background())
 	require.NoError(t, err)
-	require.Len(t, plan.Preflight, 1)
+	require.Len(t, plan.Preflight, 2)
 	assert.Equal(t, shipprod.PreflightCheck{Step: shipprod.StepDeploy, Impl: plan.Preflight[0].Impl}, plan.Preflight[0], "a check that passed has no error")
 	assert.NotEmpty(t, plan.Preflight[0].Impl)
 	d.preflightErr = errors.New("VERCEL_TOKEN is not valid for team acme: set team or VERCEL_ORG_ID")

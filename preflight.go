@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -68,18 +67,23 @@ func (e *PreflightError) Unwrap() []error {
 }
 
 // preflight asks the implementation of every step that will run whether it
-// can do its part. Steps this run resumes or skips are not asked.
+// can do its part, and checks what the Pipeline's own configuration
+// promises (pipelineChecks). Steps this run resumes or skips are not asked.
 func (e *execution) preflight(ctx context.Context) (string, error) {
-	var failures []PreflightFailure
-	if err := e.p.Rollout.Validate(); err != nil {
-		failures = append(failures, PreflightFailure{Step: StepRollout, Impl: "Pipeline.Rollout", Err: err})
-	}
-	if e.p.policy() == PolicyNotify && e.p.Notifier == nil {
-		f := PreflightFailure{Step: StepNotify, Impl: "Pipeline.OnFailure",
-			Err: errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")}
-		failures = append(failures, f)
+	var (
+		failures []PreflightFailure
+		warnings []string
+	)
+	check := func(step StepName, impl string, err error) {
 		if e.plan != nil {
-			e.plan.Preflight = append(e.plan.Preflight, PreflightCheck{Step: f.Step, Impl: f.Impl, Error: f.Err.Error()})
+			c := PreflightCheck{Step: step, Impl: impl}
+			if err != nil {
+				c.Error = err.Error()
+			}
+			e.plan.Preflight = append(e.plan.Preflight, c)
+		}
+		if err != nil {
+			failures = append(failures, PreflightFailure{Step: step, Impl: impl, Err: err})
 		}
 	}
 	for _, s := range e.preflighters() {
@@ -87,45 +91,86 @@ func (e *execution) preflight(ctx context.Context) (string, error) {
 		if err != nil && ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		e.recordPreflight(s.name, s.impl, err)
-		if err != nil {
-			failures = append(failures, PreflightFailure{Step: s.name, Impl: describe(s.impl), Err: err})
+		check(s.name, describe(s.impl), err)
+	}
+	for _, c := range e.pipelineChecks() {
+		warning, err := c.run(ctx)
+		if err != nil && ctx.Err() != nil {
+			return "", ctx.Err()
 		}
-	}
-	if err := e.checkHealthURLs(); err != nil {
-		failures = append(failures, PreflightFailure{Step: StepHealth, Impl: describe(e.p.Health), Err: err})
-	}
-	warning, err := e.checkCandidate(ctx)
-	if err != nil {
-		e.recordPreflight(StepDeploy, e.p.Deployer, err)
-		failures = append(failures, PreflightFailure{Step: StepDeploy, Impl: describe(e.p.Deployer), Err: err})
+		check(c.step, c.impl, err)
+		if warning != "" {
+			warnings = append(warnings, warning)
+		}
 	}
 	if len(failures) > 0 {
 		return "", &PreflightError{Failures: failures}
 	}
-	return warning, nil
+	return strings.Join(warnings, "; "), nil
 }
 
-// recordPreflight adds a check's answer to the plan, when planning.
-func (e *execution) recordPreflight(step StepName, impl any, err error) {
-	if e.plan == nil {
-		return
+// pipelineCheck is a pre-flight check of what the Pipeline's configuration
+// asks for, as opposed to a step implementation's own.
+type pipelineCheck struct {
+	step StepName
+	impl string
+	run  func(context.Context) (warning string, err error)
+}
+
+// pipelineChecks are the checks that apply to this Pipeline.
+func (e *execution) pipelineChecks() []pipelineCheck {
+	var out []pipelineCheck
+	if e.p.Rollout != nil && len(e.p.Rollout.Stages) > 0 {
+		out = append(out, pipelineCheck{StepRollout, "Pipeline.Rollout", func(context.Context) (string, error) { return "", e.checkRollout() }})
 	}
-	c := PreflightCheck{Step: step, Impl: describe(impl)}
-	if err != nil {
-		c.Error = err.Error()
+	if e.p.policy() == PolicyNotify {
+		out = append(out, pipelineCheck{StepNotify, "Pipeline.OnFailure", func(context.Context) (string, error) {
+			if e.p.Notifier == nil {
+				return "", errors.New("the failure policy is notify, but no Notifier is configured: nobody would be told that production is unhealthy")
+			}
+			return "", nil
+		}})
 	}
-	e.plan.Preflight = append(e.plan.Preflight, c)
+	if err := e.checkHealthURLs(); err != nil {
+		// Listed only when it fails: the health checks' own pre-flight
+		// stands for their URLs otherwise.
+		out = append(out, pipelineCheck{StepHealth, describe(e.p.Health), func(context.Context) (string, error) { return "", err }})
+	}
+	if _, ok := DeployerAs[CandidateFinder](e.p.Deployer); ok && !e.resumesDeploy() {
+		out = append(out, pipelineCheck{StepDeploy, describe(e.p.Deployer) + " (the build to promote)", e.checkCandidate})
+	}
+	return out
+}
+
+// checkRollout checks the stages, and that the monitor can watch those it
+// is asked to watch.
+func (e *execution) checkRollout() error {
+	if err := e.p.Rollout.Validate(); err != nil {
+		return err
+	}
+	if !hasShifter(e.p) || !slices.ContainsFunc(e.p.Rollout.Stages, func(s RolloutStage) bool { return s.Watch > 0 }) {
+		return nil
+	}
+	switch _, ok := e.p.Monitor.(StageWatcher); {
+	case e.p.Monitor == nil:
+		return errors.New("rollout.stages watch production, but no Monitor is configured to watch them: configure one, or give the stages no watch")
+	case !ok:
+		return fmt.Errorf("rollout.stages watch production, but the monitor %s cannot watch a stage: use one that can (health/monitor), or give the stages no watch", describe(e.p.Monitor))
+	}
+	return nil
+}
+
+// resumesDeploy reports whether this run takes the deployment of the run it
+// resumes rather than deploying.
+func (e *execution) resumesDeploy() bool {
+	return e.prev != nil && e.prev.Deployment != nil && (doneIn(e.prev, StepDeploy) || e.unhealthy != nil)
 }
 
 // checkCandidate asks a deployer that promotes an existing build which one
 // it will promote, and refuses one that an earlier run rolled back as
 // unhealthy, unless the Pipeline allows it.
 func (e *execution) checkCandidate(ctx context.Context) (string, error) {
-	cf, ok := DeployerAs[CandidateFinder](e.p.Deployer)
-	if !ok || e.resumes(stepSpec{name: StepDeploy, resumed: (*execution).hasDeployment}) {
-		return "", nil
-	}
+	cf, _ := DeployerAs[CandidateFinder](e.p.Deployer)
 	cand, err := cf.Candidate(ctx, e.res.Release)
 	if err != nil {
 		return "", err
@@ -143,67 +188,55 @@ func (e *execution) checkCandidate(ctx context.Context) (string, error) {
 }
 
 // preflighters are the steps that will run and whose implementation has a
-// pre-flight check, each implementation once (the Deployer serves the
-// deploy and the rollback, the Reporter two reports). Steps this run
-// resumes are not asked.
+// pre-flight check, each implementation once: steps that use the same
+// Pipeline field (implOf) ask it once. Steps this run resumes are not
+// asked.
 func (e *execution) preflighters() []stepSpec {
 	var (
 		out   []stepSpec
-		asked []any
+		asked = map[StepName]bool{}
 	)
 	for _, s := range e.p.steps() {
-		if _, ok := s.impl.(Preflighter); !ok || s.name == StepPreflight || e.resumes(s) || askedBefore(asked, s.impl) {
+		if _, ok := s.impl.(Preflighter); !ok || s.name == StepPreflight || e.resumes(s) || asked[implOf(s.name)] {
 			continue
 		}
-		asked = append(asked, s.impl)
+		asked[implOf(s.name)] = true
 		out = append(out, s)
 	}
 	return out
 }
 
+// implOf is the step whose Pipeline field step's implementation is: the
+// Deployer serves the deploy, the rollout and the rollback, the Reporter
+// both reports, the Monitor the baseline and the monitor.
+func implOf(step StepName) StepName {
+	switch step {
+	case StepRollout, StepRollback:
+		return StepDeploy
+	case StepFinalReport:
+		return StepReport
+	case StepMonitor:
+		return StepBaseline
+	}
+	return step
+}
+
 func (e *execution) skipPreflight() string {
-	if len(e.preflighters()) == 0 && (e.p.policy() != PolicyNotify || e.p.Notifier != nil) {
+	if len(e.preflighters()) == 0 && len(e.pipelineChecks()) == 0 {
 		return "no step implementation has a pre-flight check"
 	}
 	return ""
 }
 
-// askedBefore reports whether impl (the same value) was asked already.
-func askedBefore(asked []any, impl any) bool {
-	for _, a := range asked {
-		if sameImpl(a, impl) {
-			return true
-		}
-	}
-	return false
-}
-
-// sameImpl reports whether a and b are the same implementation: equal
-// values of one type, or, for types that cannot be compared (a slice such
-// as the Reporters of shipprod.Reporters), the same slice, map or function.
-func sameImpl(a, b any) bool {
-	ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
-	if ta != tb {
-		return false
-	}
-	if ta.Comparable() {
-		return a == b
-	}
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	switch va.Kind() {
-	case reflect.Slice:
-		return va.Len() == vb.Len() && (va.Len() == 0 || va.Pointer() == vb.Pointer())
-	case reflect.Map, reflect.Func:
-		return va.Pointer() == vb.Pointer()
-	}
-	return false
-}
+// relativeTargeter is a HealthChecker that says which of its checks have
+// relative URLs (health.Checker).
+type relativeTargeter interface{ RelativeTargets() []string }
 
 // checkHealthURLs refuses health checks whose relative paths nothing will
 // resolve: the HealthChecker says which need a base URL
 // (RelativeTargets), and the Deployer, that it reports none.
 func (e *execution) checkHealthURLs() error {
-	rt, ok := e.p.Health.(interface{ RelativeTargets() []string })
+	rt, ok := e.p.Health.(relativeTargeter)
 	if !ok || e.p.Deployer == nil {
 		return nil
 	}

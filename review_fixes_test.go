@@ -188,3 +188,72 @@ func TestAbortedRolloutIsCheckedAndUndoneAsAnyRollback(t *testing.T) {
 	assert.Contains(t, strings.Join(f.calls.list(), "\n"), "abort\nhealth 1.2.0")
 	assert.Contains(t, f.calls.list(), "after rollback v1.3.0 restored "+res.Rollback.Restored.ID)
 }
+
+// candidateDeployer promotes an existing build and has no pre-flight of
+// its own.
+type candidateDeployer struct{ *fakeDeployer }
+
+func (c candidateDeployer) Candidate(context.Context, shipprod.Release) (shipprod.Deployment, error) {
+	return shipprod.Deployment{ID: "dpl_bad"}, nil
+}
+
+// The Pipeline's own checks run even when no step implementation has a
+// pre-flight of its own, in Plan and Run, before anything changes.
+func TestPipelineChecksRunWithoutAnyPreflighter(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(f *fixture)
+		step  shipprod.StepName
+		says  string
+	}{
+		{"stages that do not end at 100%", func(f *fixture) { f.p.Rollout.Stages[2].Percent = 90 },
+			shipprod.StepRollout, "rollout.stages: the last stage sends 90% of traffic; it must be 100"},
+		{"watched stages without a monitor", func(f *fixture) { f.p.Monitor = nil },
+			shipprod.StepRollout, "rollout.stages watch production, but no Monitor is configured to watch them: configure one, or give the stages no watch"},
+		{"a build rolled back before", func(f *fixture) {
+			f.p.Rollout = nil
+			f.p.Deployer = candidateDeployer{f.dep}
+			j := &memJournal{}
+			require.NoError(t, j.Save(context.Background(), &shipprod.Result{Outcome: shipprod.OutcomeRolledBack,
+				Release: shipprod.Release{Version: "1.2.9"}, RolledBackBuilds: []shipprod.Deployment{{ID: "dpl_bad", Tag: "v1.2.9"}}}))
+			f.p.Journal = j
+		}, shipprod.StepDeploy, "deployment dpl_bad (v1.2.9) was rolled back as unhealthy by an earlier run"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, share := rolloutFixture(-1)
+			tc.setup(f)
+			plan, err := f.p.Plan(context.Background())
+			var pe *shipprod.PreflightError
+			require.ErrorAs(t, err, &pe)
+			require.Len(t, pe.Failures, 1)
+			assert.Equal(t, tc.step, pe.Failures[0].Step)
+			assert.Contains(t, pe.Failures[0].Err.Error(), tc.says)
+			assert.Contains(t, fmt.Sprint(plan.Preflight), tc.says, "the plan lists the failed check")
+
+			f.calls.log = nil
+			res, err := f.p.Run(context.Background())
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, shipprod.OutcomeFailed, res.Outcome)
+			assert.Equal(t, []string{"next"}, f.calls.list(), "nothing was applied, tagged or deployed")
+			assert.Equal(t, 5, *share, "no traffic moved")
+		})
+	}
+}
+
+// wrappedReporters is a comparable struct holding a value that is not (the
+// slice behind shipprod.Reporters), with a pre-flight check.
+type wrappedReporters struct{ shipprod.Reporter }
+
+func (wrappedReporters) Preflight(context.Context, shipprod.Release) error { return nil }
+
+func TestPreflightAsksAWrappedReportersListOnce(t *testing.T) {
+	f := newFixture()
+	f.p.Reporter = wrappedReporters{shipprod.Reporters(f.reporter)}
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err, "comparing the two reports' implementations must not panic")
+	var asked []shipprod.StepName
+	for _, c := range plan.Preflight {
+		asked = append(asked, c.Step)
+	}
+	assert.Equal(t, []shipprod.StepName{shipprod.StepReport}, asked, "both reports use one Reporter: it is asked once")
+}

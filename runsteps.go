@@ -267,9 +267,6 @@ func (e *execution) readProduction(ctx context.Context) string {
 	return ""
 }
 
-// hasDeployment reports whether the resumed run recorded a deployment.
-func (e *execution) hasDeployment() bool { return e.prev.Deployment != nil }
-
 func (e *execution) resumeDeployment() bool {
 	if e.prev.Deployment == nil {
 		return false
