@@ -11,9 +11,10 @@ import (
 // Journal records a run's progress, so that a run that failed or was
 // interrupted after it had made a release resumes where it stopped instead
 // of starting over (and finding "nothing to release" because the release's
-// tag already exists). The Pipeline saves the Result after every step once
-// the version step has made a release, and loads it at the start of the
-// next run. See the journal package for a file-backed Journal.
+// tag already exists). The Pipeline saves the Result from the start of the
+// version step on (a run killed while it applies its release is seen as
+// such), after every step and while the monitor watches, and loads it at
+// the start of the next run. See the journal package for a file-backed Journal.
 type Journal interface {
 	// Load returns the last saved Result, or nil when there is none.
 	Load(ctx context.Context) (*Result, error)

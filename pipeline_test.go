@@ -540,25 +540,16 @@ func TestDeployThatChangedProductionIsRolledBack(t *testing.T) {
 	assert.Equal(t, "the deploy failed after changing production", h.Reason)
 }
 
-// memJournal is a shipprod.Journal in memory; it keeps a JSON copy, as a
-// file would, so that nothing is shared with the run.
-type memJournal struct {
-	data []byte
-}
+// memJournal is the in-memory journal of shipprodtest (a JSON copy, as a
+// file would keep).
+type memJournal = shipprodtest.Journal
 
-func (j *memJournal) Load(context.Context) (*shipprod.Result, error) {
-	if j.data == nil {
-		return nil, nil
-	}
+// unreadableJournal holds a record that is not JSON.
+type unreadableJournal struct{ memJournal }
+
+func (*unreadableJournal) Load(context.Context) (*shipprod.Result, error) {
 	var res shipprod.Result
-	err := json.Unmarshal(j.data, &res)
-	return &res, err
-}
-
-func (j *memJournal) Save(_ context.Context, res *shipprod.Result) error {
-	data, err := json.Marshal(res)
-	j.data = data
-	return err
+	return nil, json.Unmarshal([]byte("{not json"), &res)
 }
 
 // failDeployOnce gives the pipeline a journal and runs it once with a deploy
@@ -635,12 +626,15 @@ func TestJournalOfAnOlderReleaseIsLeftBehind(t *testing.T) {
 func TestBlockedRunKeepsTheJournal(t *testing.T) {
 	f := newFixture()
 	j := failDeployOnce(t, f)
-	saved := string(j.data)
+	saved, err := j.Load(context.Background())
+	require.NoError(t, err)
 	f.p.Gates = gate.Static("ops", shipprod.GateResult{Name: "freeze", Found: "on", Required: "off", Key: "freeze"})
-	_, err := f.p.Run(context.Background())
+	_, err = f.p.Run(context.Background())
 	var blocked *shipprod.GateBlockedError
 	require.ErrorAs(t, err, &blocked)
-	assert.Equal(t, saved, string(j.data), "a run that made no release does not overwrite the one to resume")
+	after, err := j.Load(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, saved, after, "a run that made no release does not overwrite the one to resume")
 }
 
 // A run killed while the monitor watches is not finished: its journal must
@@ -694,7 +688,7 @@ func TestGivenReleaseIsResumedToo(t *testing.T) {
 // release must not be made twice because its record was lost.
 func TestUnreadableJournalStopsTheRun(t *testing.T) {
 	f := newFixture()
-	f.p.Journal = &memJournal{data: []byte("{not json")}
+	f.p.Journal = &unreadableJournal{}
 	res, err := f.p.Run(context.Background())
 	var se *shipprod.StepError
 	require.ErrorAs(t, err, &se)

@@ -257,3 +257,40 @@ func TestPreflightAsksAWrappedReportersListOnce(t *testing.T) {
 	}
 	assert.Equal(t, []shipprod.StepName{shipprod.StepReport}, asked, "both reports use one Reporter: it is asked once")
 }
+
+// A program that shows the plan before running it (ship without --yes)
+// cleans up a cut-short bump with Recover first; RunPlan cleans up too.
+func TestRecoverBeforeAPlanThatIsRun(t *testing.T) {
+	f := newFixture()
+	f.p.Versioner = &recoveringVersioner{fakeVersioner: f.ver}
+	j := &crashingJournal{at: shipprod.StepVersion}
+	f.p.Journal = j
+	_, _ = f.p.Run(context.Background())
+	require.True(t, j.crashed)
+	f.p.Journal = &j.memJournal
+
+	f.calls.log = nil
+	_, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	assert.NotContains(t, f.calls.list(), "recover 1.3.0", "plan changes nothing")
+
+	f.calls.log = nil
+	note, err := f.p.Recover(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "restored VERSION, which the cut-short run had written", note)
+	assert.Equal(t, []string{"recover 1.3.0"}, f.calls.list())
+
+	plan, err := f.p.Plan(context.Background())
+	require.NoError(t, err)
+	f.calls.log = nil
+	res, err := f.p.RunPlan(context.Background(), plan)
+	require.NoError(t, err)
+	assert.Equal(t, shipprod.OutcomeShipped, res.Outcome)
+	assert.Equal(t, []string{"recover 1.3.0", "apply 1.3.0"}, f.calls.list()[:2], "RunPlan cleans up before it applies, as Run does")
+
+	f.calls.log = nil
+	note, err = f.p.Recover(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, note, "the run ended: nothing left to clean up")
+	assert.Empty(t, f.calls.list())
+}

@@ -113,28 +113,43 @@ func (e *execution) resume(prev *Result) {
 }
 
 // recoverApply lets the Versioner clean up after a run that was killed while
-// it applied its release (the journal says the version step was running).
-// Plan only looks; it changes nothing.
+// it applied its release (Pipeline.Recover). Plan only looks; it changes
+// nothing.
 func (e *execution) recoverApply(ctx context.Context) error {
-	ar, ok := e.p.Versioner.(ApplyRecoverer)
-	if !ok || e.plan != nil || e.confirmed != nil {
+	if e.plan != nil {
 		return nil
 	}
-	last, err := e.p.loadJournal(ctx)
-	if err != nil || last == nil || last.Outcome != "" {
-		return err
-	}
-	if s, ok := last.Step(StepVersion); !ok || s.Status != StepRunning {
-		return nil
-	}
-	note, err := ar.RecoverApply(ctx, last.Release)
-	if err != nil {
-		return fmt.Errorf("cleaning up after the run of %s, which was cut short while it applied %s: %w", last.StartedAt.Format(time.RFC3339), last.Release.Tag, err)
-	}
+	note, err := e.p.Recover(ctx)
 	if note != "" {
 		e.warn(note)
 	}
-	return nil
+	return err
+}
+
+// Recover cleans up after a run that was killed while it applied its
+// release (the journal says the version step was running): a Versioner that
+// is an ApplyRecoverer restores the files it was writing. Run and RunPlan
+// do it first; Plan does not (it changes nothing), so a program that shows
+// a plan before running it calls Recover before Plan, or the half-written
+// files make the plan refuse a dirty tree. note says what was done ("" when
+// there was nothing to do).
+func (p *Pipeline) Recover(ctx context.Context) (note string, err error) {
+	ar, ok := p.Versioner.(ApplyRecoverer)
+	if !ok {
+		return "", nil
+	}
+	last, err := p.loadJournal(ctx)
+	if err != nil || last == nil || last.Outcome != "" {
+		return "", err
+	}
+	if s, ok := last.Step(StepVersion); !ok || s.Status != StepRunning {
+		return "", nil
+	}
+	note, err = ar.RecoverApply(ctx, last.Release)
+	if err != nil {
+		return "", fmt.Errorf("cleaning up after the run of %s, which was cut short while it applied %s: %w", last.StartedAt.Format(time.RFC3339), last.Release.Tag, err)
+	}
+	return note, nil
 }
 
 // sameRun reports whether two journaled runs are the same one.

@@ -43,7 +43,9 @@
 // configured, the monitor passed), not-verified (live, but nothing verified
 // it, or the monitor could not judge), released (tagged and published, with
 // no Deployer), rolled-back or unhealthy (production was found unhealthy),
-// blocked (a gate refused), nothing-to-release, or failed.
+// blocked (a gate refused), nothing-to-release, failed, or interrupted (a
+// signal stopped it at a safe point). A failed or interrupted run that made
+// its release is resumed by the next one (see Journal).
 package shipprod
 
 import (
@@ -93,7 +95,9 @@ type HealthChecker interface {
 }
 
 // Reporter writes the ship report for a run and returns the paths it wrote.
-// It is called once after the health checks and again after the monitor.
+// It is called after the health checks, and again at the end of the run
+// when something happened since (the monitor's verdict, a rollback, a
+// failure); each call gets the Result as the run would end at that point.
 type Reporter interface {
 	WriteReport(ctx context.Context, res Result) ([]string, error)
 }
@@ -249,10 +253,11 @@ func (r *Result) Step(name StepName) (StepRecord, bool) {
 	return StepRecord{}, false
 }
 
-// Pipeline runs the release steps in order: gates, version, tag, baseline,
-// deploy, health, report, monitor, final report; the rollback runs as soon
-// as health checks or the monitor find production unhealthy. Any step may be
-// nil: it is then skipped and the skip recorded.
+// Pipeline runs the release steps in order (the package doc's table):
+// gates, preflight, version, tag, baseline, deploy, health, report, rollout,
+// monitor, final-report, archive, notify; the rollback runs as soon as a
+// step finds production unhealthy. Any implementation may be nil: its step
+// is then skipped and the skip recorded.
 //
 // A Pipeline holds no state between runs; its fields are read-only while Run
 // or Plan execute.
@@ -303,7 +308,10 @@ type Pipeline struct {
 // error: *GateBlockedError when a gate refused, *PreflightError when a step
 // could not do its part (nothing was changed), *HealthCheckError or
 // *MonitorError when production was unhealthy after the deploy
-// (Result.Outcome says whether it was rolled back), *NotVerifiedError when
+// (Result.Outcome says whether it was rolled back; a run that resumes one
+// that found production unhealthy returns those errors again, or a
+// *ResumedUnhealthyError when the journal kept only the reason),
+// *NotVerifiedError when
 // the release is live but nothing verified it, or a *StepError wrapping the
 // failure of any other step. "Nothing to release" is not an error.
 func (p *Pipeline) Run(ctx context.Context) (*Result, error) {

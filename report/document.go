@@ -191,6 +191,7 @@ type Rollback struct {
 	Restored   *Deploy  `json:"restored,omitempty"`
 	Health     *Health  `json:"health,omitempty"`
 	Notes      []string `json:"notes,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
 	Error      string   `json:"error,omitempty"`
 	StartedAt  string   `json:"started_at"`
 	FinishedAt string   `json:"finished_at"`
@@ -360,8 +361,8 @@ func monitor(res shipprod.Result) (*Monitor, string) {
 
 func rollback(rb shipprod.RollbackReport) *Rollback {
 	t := rb.Target
-	out := &Rollback{Manual: rb.Manual, Reason: rb.Reason, Target: cmp.Or(t.Tag, t.Version, t.Commit), Notes: rb.Notes, Error: rb.Error,
-		StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
+	out := &Rollback{Manual: rb.Manual, Reason: rb.Reason, Target: cmp.Or(t.Tag, t.Version, t.Commit), Notes: rb.Notes, Warnings: rb.Warnings,
+		Error: rb.Error, StartedAt: stamp(rb.StartedAt), FinishedAt: stamp(rb.FinishedAt)}
 	if rb.Restored.ID != "" {
 		out.Restored = deploy(rb.Restored)
 	}
@@ -686,7 +687,8 @@ func (d *Document) writeMonitorPlan(md *markdown) {
 	md.p("\n")
 }
 
-// writeRollback writes the automatic rollback, when there was one.
+// writeRollback writes the rollback, automatic or asked for by hand, when
+// there was one.
 func (d *Document) writeRollback(md *markdown) {
 	rb := d.Rollback
 	if rb == nil {
@@ -713,6 +715,9 @@ func (d *Document) writeRollback(md *markdown) {
 	}
 	for _, n := range rb.Notes {
 		md.p("- %s\n", n)
+	}
+	for _, w := range rb.Warnings {
+		md.p("- ⚠️ %s\n", oneLine(w))
 	}
 	md.p("\n")
 	if rb.Health != nil {

@@ -115,3 +115,17 @@ func TestReportShowsTheRolloutStages(t *testing.T) {
 	assert.NoError(t, err)
 	assert.Contains(t, string(js), `"percent": 25`)
 }
+
+func TestReportShowsWhatTheRollbackCouldNotCheckOrUndo(t *testing.T) {
+	res := shippedResult()
+	res.Outcome = shipprod.OutcomeRolledBack
+	res.Rollback = &shipprod.RollbackReport{Reason: "health checks failed", Target: shipprod.Release{Tag: "v1.2.0"},
+		Restored: shipprod.Deployment{ID: "dpl_old", Provider: "vercel"},
+		Warnings: []string{"production was rolled back, but git tag could not undo its part: remote refused the deletion"}}
+	doc := report.Build(res, "001-login")
+	body := section(doc.Markdown(), "Automatic Rollback")
+	assert.Contains(t, body, "- ⚠️ production was rolled back, but git tag could not undo its part: remote refused the deletion\n")
+	js, err := doc.JSON()
+	assert.NoError(t, err)
+	assert.Contains(t, string(js), `"warnings": [`)
+}
