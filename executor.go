@@ -127,8 +127,6 @@ func (e *execution) stopped(s stepSpec) bool {
 // skipReason says why s does not run ("" when it does).
 func (e *execution) skipReason(s stepSpec) string {
 	switch {
-	case s.name == StepVersion && s.impl == nil:
-		return reasonGivenRelease
 	case s.impl == nil:
 		return s.none
 	case s.skip != nil:
