@@ -25,6 +25,18 @@ type Journal interface {
 // among version, tag, baseline, deploy and rollback (see stepSpec.resumed);
 // the checks, the reports and the monitor always run again.
 
+// Resumable reports whether the next run resumes this one: it made its
+// release (or was given one) and then failed or stopped before its end. The
+// next run resumes it unless the repository moved on since (a new commit
+// means a new release).
+func (r *Result) Resumable() bool { return resumable(r) }
+
+// MadeChanges reports whether the run changed anything outside itself: it
+// applied its version, tagged or deployed (or resumed a run that did).
+func (r *Result) MadeChanges() bool {
+	return doneIn(r, StepVersion) || doneIn(r, StepTag) || doneIn(r, StepDeploy)
+}
+
 // resumable reports whether prev is a run to resume: it made a release and
 // then failed or stopped before its end.
 func resumable(prev *Result) bool {

@@ -294,3 +294,23 @@ func TestRecoverBeforeAPlanThatIsRun(t *testing.T) {
 	assert.Empty(t, note, "the run ended: nothing left to clean up")
 	assert.Empty(t, f.calls.list())
 }
+
+func TestResultSaysWhetherItIsResumableAndChangedAnything(t *testing.T) {
+	f := newFixture()
+	f.dep.err = errors.New("production branch is protected")
+	res, _ := f.p.Run(context.Background())
+	assert.True(t, res.Resumable(), "released, then failed: the next run resumes it")
+	assert.True(t, res.MadeChanges(), "its version commit and tag exist")
+
+	f = newFixture()
+	f.p.Gates = blockedGate()
+	res, _ = f.p.Run(context.Background())
+	assert.False(t, res.Resumable())
+	assert.False(t, res.MadeChanges())
+
+	f = newFixture()
+	res, err := f.p.Run(context.Background())
+	require.NoError(t, err)
+	assert.False(t, res.Resumable(), "it shipped")
+	assert.True(t, res.MadeChanges())
+}
