@@ -78,6 +78,10 @@ type Fault struct {
 	// Method and Path select requests: an empty Method matches any, Path is
 	// a prefix of the request path ("" matches any).
 	Method, Path string
+	// Match, when set, selects among those too: the fault applies to the
+	// requests it returns true for (one path but not its sub-paths, one
+	// query). It runs with the server locked and must not call it.
+	Match func(r *http.Request) bool
 	// Times is how many matching requests fail (default 1).
 	Times int
 	// Status and Body answer the request (Body defaults to Vercel's error
@@ -518,7 +522,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) takeFault(r *http.Request) *Fault {
 	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) {
+		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) && (f.Match == nil || f.Match(r)) {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
