@@ -1,6 +1,7 @@
 package vercel
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -150,6 +151,23 @@ func (r *rollingRelease) describe() string {
 	return strings.ToLower(r.State)
 }
 
+// rrBilling is GET /v1/projects/{p}/rolling-release/billing: whether the
+// team's plan lets the project turn rolling releases on. Reason is
+// available_slots, unlimited_slots, no_available_slots (EnabledProjects
+// then use the team's slots) or plan_not_supported (Vercel's REST
+// reference, "Get rolling release billing status").
+type rrBilling struct {
+	Reason          string   `json:"reason"`
+	Message         string   `json:"message"`
+	EnabledProjects []string `json:"enabledProjects"`
+}
+
+// Billing reasons that refuse turning rolling releases on.
+const (
+	billingPlanNotSupported = "plan_not_supported"
+	billingNoSlots          = "no_available_slots"
+)
+
 type rrConfigEnvelope struct {
 	RollingRelease *rrConfig `json:"rollingRelease"`
 }
@@ -176,6 +194,14 @@ func (c *client) setRollingConfig(ctx context.Context, project string, body any)
 		return nil, err
 	}
 	return env.RollingRelease, nil
+}
+
+func (c *client) rollingBilling(ctx context.Context, project string) (*rrBilling, error) {
+	var b rrBilling
+	if err := c.do(ctx, c.reads, http.MethodGet, rrPath(project, "/billing"), nil, nil, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
 }
 
 // rollingRelease reads the project's latest release (with state, the
@@ -715,8 +741,9 @@ func (d *Deployer) abortActive(ctx context.Context, pid string, dep shipprod.Dep
 }
 
 // preflightRolling checks, reading only, that the project's rolling
-// releases are what the rollout needs (or can be configured so), and that
-// no other deployment's release is in flight.
+// releases are what the rollout needs (or can be configured so: the
+// stages fit, and the team's plan has them), and that no other
+// deployment's release is in flight.
 func (d *Deployer) preflightRolling(ctx context.Context, rel shipprod.Release, p *project) error {
 	if !d.usesRolling(p) {
 		return nil
@@ -728,6 +755,11 @@ func (d *Deployer) preflightRolling(ctx context.Context, rel shipprod.Release, p
 	if err := d.checkRolling(cfg); err != nil {
 		return err
 	}
+	if d.configure() && !d.drivable(cfg) {
+		if err := d.checkBilling(ctx, p.ID, cfg); err != nil {
+			return fmt.Errorf("vercel project %s: %w", d.project, err)
+		}
+	}
 	active, err := d.api.rollingRelease(ctx, p.ID, rrActive)
 	if err != nil || active == nil {
 		return err
@@ -737,6 +769,26 @@ func (d *Deployer) preflightRolling(ctx context.Context, rel shipprod.Release, p
 		return err
 	}
 	return fmt.Errorf("vercel project %s: %w", d.project, d.busyError(active))
+}
+
+// checkBilling asks Vercel whether the team's plan lets the project's
+// rolling releases be configured (cfg is the configuration now), so that
+// a plan without them fails the pre-flight rather than the deploy's
+// PATCH, after the release was tagged.
+func (d *Deployer) checkBilling(ctx context.Context, pid string, cfg *rrConfig) error {
+	b, err := d.api.rollingBilling(ctx, pid)
+	if err != nil {
+		return fmt.Errorf("reading whether the team's plan allows rolling releases: %w", err)
+	}
+	switch {
+	case b.Reason == billingPlanNotSupported:
+		return fmt.Errorf("rolling_release.configure cannot turn Rolling Releases on: the team's Vercel plan does not include them (Vercel says: %s); upgrade the team to Pro or Enterprise, or remove the rollout section to promote all at once",
+			cmp.Or(b.Message, b.Reason))
+	case b.Reason == billingNoSlots && !cfg.enabled():
+		return fmt.Errorf("rolling_release.configure cannot turn Rolling Releases on: the team has no slot left, they are on for %s (Vercel says: %s); turn them off for one of those, or remove the rollout section to promote all at once",
+			cmp.Or(strings.Join(b.EnabledProjects, ", "), "other projects"), cmp.Or(b.Message, b.Reason))
+	}
+	return nil
 }
 
 // isRelease reports whether deployment id is a build of rel (a resumed

@@ -25,7 +25,8 @@
 // Releases endpoints (see rolling.go): GET|PATCH|DELETE
 // /v1/projects/{p}/rolling-release/config, GET
 // /v1/projects/{p}/rolling-release, POST
-// /v1/projects/{p}/rolling-release/approve-stage|complete|start.
+// /v1/projects/{p}/rolling-release/approve-stage|complete|start, GET
+// /v1/projects/{p}/rolling-release/billing.
 package vercelfake
 
 import (
@@ -282,7 +283,8 @@ func (s *Server) SetQuota(n int) {
 }
 
 // SetHobby restricts rollbacks to the previous production deployment (402
-// otherwise), as on the Hobby plan.
+// otherwise) and refuses to turn rolling releases on (402; billing answers
+// plan_not_supported), as on the Hobby plan.
 func (s *Server) SetHobby(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
