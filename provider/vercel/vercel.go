@@ -432,7 +432,7 @@ func (e *opError) Error() string {
 
 func (e *opError) Unwrap() error { return e.err }
 
-// run is the state of one Deploy, Promote or Rollback.
+// run is the state of one call of the Deployer (Deploy, Follow, Rollback…).
 type run struct {
 	d     *Deployer
 	op    string
@@ -505,25 +505,6 @@ func (r *run) candidate(ctx context.Context, rel shipprod.Release) (*deployment,
 		return r.stagingDeployment(ctx, rel, id)
 	}
 	return r.findByCommit(ctx, rel)
-}
-
-// Promote puts the existing deployment id into production.
-func (d *Deployer) Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
-	r := d.newRun("promoting " + id)
-	if err := ctx.Err(); err != nil {
-		return r.fail(err)
-	}
-	if err := r.project(ctx); err != nil {
-		return r.fail(err)
-	}
-	if err := r.prepareRolling(ctx); err != nil {
-		return r.fail(err)
-	}
-	cand, err := r.stagingDeployment(ctx, rel, id)
-	if err != nil {
-		return r.fail(err)
-	}
-	return r.promoteDeployment(ctx, rel, cand)
 }
 
 // stagingDeployment reads the deployment id of the project, as staging
@@ -1194,12 +1175,4 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		dep.RollbackSteps = []string{fmt.Sprintf("vercel promote %s%s --yes", failed.ID, d.scopeFlag())}
 	}
 	return dep, err
-}
-
-// Cancel cancels a deployment that is still building.
-func (d *Deployer) Cancel(ctx context.Context, dep shipprod.Deployment) error {
-	if err := d.api.cancel(ctx, dep.ID); err != nil {
-		return &opError{op: "cancelling", project: d.project, deployment: dep.ID, err: err}
-	}
-	return nil
 }
