@@ -22,8 +22,11 @@
 //
 //	1 of 12 assets of https://www.example.com/ failed (9 script, 2 style, 1 preload); first: https://www.example.com/assets/chunk-9f8e.js (script): 200 OK, content type text/html; charset=utf-8, want JavaScript (text/javascript or application/javascript)
 //
-// A Checker implements shipprod.HealthChecker and shipprod.ActionPlanner. It
-// runs every check concurrently on a bounded pool of workers. Each check is
+// A Checker implements shipprod.HealthChecker, shipprod.ActionPlanner and
+// shipprod.Preflighter: its pre-flight resolves every check's target
+// before the deploy, without a request (a relative URL is left to the
+// deployer's URL when health.base_url is not set; RelativeTargets names
+// those). It runs every check concurrently on a bounded pool of workers. Each check is
 // retried in the style of Kubernetes probes: after an initial delay it is
 // attempted every period, each attempt bounded by a timeout, until it has
 // succeeded SuccessThreshold times in a row (passed) or failed

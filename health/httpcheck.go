@@ -61,7 +61,7 @@ func resolveURL(raw, base string) (string, error) {
 		return raw, nil
 	}
 	if base == "" {
-		return "", fmt.Errorf("URL %q is relative and there is no base URL: set health.base_url, or deploy with a provider that reports the deployment URL", raw)
+		return "", fmt.Errorf("URL %q is relative and there is %w: set health.base_url, or deploy with a provider that reports the deployment URL", raw, ErrNoBaseURL)
 	}
 	if err := checkBaseURL(base); err != nil {
 		return "", fmt.Errorf("base URL (the deployment URL): %w", err)

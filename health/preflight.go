@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/shipprod/shipprod"
@@ -42,47 +41,37 @@ func (c *Checker) Preflight(ctx context.Context, rel shipprod.Release) error {
 	return nil
 }
 
-// urlProblem says what is wrong with a check's URL, "" when nothing is, when
-// it targets no URL, or when only the deployment's URL can tell.
+// urlProblem says what is wrong with a check's target, "" when nothing is,
+// when it has none to resolve, or when only the deployment's URL can tell
+// (a relative target without health.base_url: ErrNoBaseURL).
 func (c *Checker) urlProblem(ch Check, rel shipprod.Release) string {
 	tr, ok := ch.Probe.(TargetResolver)
 	if !ok {
 		return ""
 	}
-	if hp, isHTTP := ch.Probe.(*httpProbe); isHTTP && c.baseURL == "" {
-		if u, err := url.Parse(hp.rawURL); err == nil && !u.IsAbs() {
-			return "" // resolved against the deployer's URL, after the deploy
-		}
+	_, err := tr.ResolveTarget(Target{Release: rel, BaseURL: c.baseURL})
+	if err == nil || (c.baseURL == "" && errors.Is(err, ErrNoBaseURL)) {
+		return ""
 	}
-	if _, err := tr.ResolveTarget(Target{Release: rel, BaseURL: c.baseURL}); err != nil {
-		if c.baseURL == "" && strings.Contains(err.Error(), "no base URL") {
-			return "" // a custom probe's relative target: as above
-		}
-		return fmt.Sprintf("health check %q: %v", ch.Name, err)
-	}
-	return ""
+	return fmt.Sprintf("health check %q: %v", ch.Name, err)
 }
 
-// RelativeTargets names the checks whose URL is relative while
-// health.base_url is not set: they resolve against the URL the deployer
-// reports, and the pipeline's pre-flight refuses them when the deployer
-// says it reports none (shipprod.URLReporter).
+// RelativeTargets names the checks whose target is relative while
+// health.base_url is not set (their TargetResolver returns ErrNoBaseURL
+// without one): they resolve against the URL the deployer reports, and
+// the pipeline's pre-flight refuses them when the deployer says it
+// reports none (shipprod.URLReporter).
 func (c *Checker) RelativeTargets() []string {
 	if c.baseURL != "" {
 		return nil
 	}
 	var names []string
 	for _, ch := range c.checks {
-		raw := ""
-		switch p := ch.Probe.(type) {
-		case *httpProbe:
-			raw = p.rawURL
-		case *assetsProbe:
-			raw = p.page
-		default:
+		tr, ok := ch.Probe.(TargetResolver)
+		if !ok {
 			continue
 		}
-		if u, err := url.Parse(raw); err == nil && !u.IsAbs() {
+		if _, err := tr.ResolveTarget(Target{}); errors.Is(err, ErrNoBaseURL) {
 			names = append(names, ch.Name)
 		}
 	}

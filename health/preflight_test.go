@@ -3,6 +3,8 @@ package health_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +21,48 @@ func (badTarget) Probe(context.Context, health.Target) (health.Observation, erro
 
 func (badTarget) ResolveTarget(health.Target) (string, error) {
 	return "", errors.New("queue name missing")
+}
+
+// queueProbe is a custom probe whose target is a path on the deployment,
+// like an http check's relative URL.
+type queueProbe struct{}
+
+func (queueProbe) Probe(context.Context, health.Target) (health.Observation, error) {
+	return health.Observation{}, nil
+}
+
+func (queueProbe) ResolveTarget(t health.Target) (string, error) {
+	if t.BaseURL == "" {
+		return "", fmt.Errorf("queue /jobs is on the deployment and there is %w", health.ErrNoBaseURL)
+	}
+	return t.BaseURL + "/jobs", nil
+}
+
+// Every check whose target is relative is named, custom probes included,
+// so that the pipeline's pre-flight can refuse them for a deployer that
+// reports no URL.
+func TestRelativeTargets(t *testing.T) {
+	checks := []health.Check{{Name: "jobs", Kind: "queue", Probe: queueProbe{}}, {Name: "broken", Kind: "queue", Probe: badTarget{}}}
+	cfg := health.Config{Checks: []health.CheckConfig{
+		{Name: "api", HTTP: "/health"},
+		{Name: "abs", HTTP: "https://www.example.com/health"},
+		{Name: "tcp", TCP: "db.internal:5432"},
+		{Name: "assets", Assets: &health.AssetsConfig{Page: "/"}},
+	}}
+	c, err := health.New(cfg, health.Options{Checks: checks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.RelativeTargets(), []string{"api", "assets", "jobs"}; !slices.Equal(got, want) {
+		t.Errorf("RelativeTargets() = %q, want %q", got, want)
+	}
+	cfg.BaseURL = "https://www.example.com"
+	if c, err = health.New(cfg, health.Options{Checks: checks[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RelativeTargets(); len(got) != 0 {
+		t.Errorf("with base_url: RelativeTargets() = %q", got)
+	}
 }
 
 func TestPreflightChecksTheURLsItCan(t *testing.T) {
@@ -40,6 +84,7 @@ func TestPreflightChecksTheURLsItCan(t *testing.T) {
 		{name: "relative URLs without base_url", cfg: health.Config{Checks: relative}},
 		{name: "a target that cannot be resolved", checks: []health.Check{{Name: "jobs", Kind: "queue", Probe: badTarget{}}},
 			want: `health check "jobs": queue name missing`},
+		{name: "a custom probe's relative target without base_url", checks: []health.Check{{Name: "jobs", Kind: "queue", Probe: queueProbe{}}}},
 	} {
 		c, err := health.New(tc.cfg, health.Options{Checks: tc.checks})
 		if err != nil {

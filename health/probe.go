@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 
 	"github.com/shipprod/shipprod"
 )
@@ -46,9 +47,18 @@ type Observation struct {
 // release runs, such as a URL relative to the base URL. The Checker calls it
 // before any check runs: an error means the check cannot run at all (and
 // Check returns it), the string replaces Check.Target in the report.
+//
+// A target relative to a base URL that t does not have is an error wrapping
+// ErrNoBaseURL: the pre-flight then leaves it to the URL the deployer
+// reports (Checker.RelativeTargets names the check).
 type TargetResolver interface {
 	ResolveTarget(t Target) (string, error)
 }
+
+// ErrNoBaseURL means a target is relative and there is no base URL to
+// resolve it against: health.base_url is not set and the deployer reported
+// no URL.
+var ErrNoBaseURL = errors.New("no base URL")
 
 // SecretHolder is implemented by Probes that hold secrets (passwords, DSNs,
 // tokens); the Checker masks them in every report, error and log line.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -79,17 +80,16 @@ func (c *Client) explainAccess(err error) error {
 	return err
 }
 
-// tokenNames names the token's variable for messages: "GH_TOKEN (or
-// GITHUB_TOKEN)" when it was read from the defaults.
+// tokenNames names the token's variable for messages. When it was read from
+// the defaults, it also says why that one: "GH_TOKEN (read before
+// GITHUB_TOKEN)", or "GITHUB_TOKEN (GH_TOKEN is not set)".
 func (c *Client) tokenNames() string {
-	if c.tokenEnv == DefaultTokenEnvs[0] || c.tokenEnv == DefaultTokenEnvs[1] {
-		others := []string{}
-		for _, n := range DefaultTokenEnvs {
-			if n != c.tokenEnv {
-				others = append(others, n)
-			}
-		}
-		return "the token in " + c.tokenEnv + " (read before " + strings.Join(others, ", ") + ")"
+	i := slices.Index(DefaultTokenEnvs, c.tokenEnv)
+	if !c.tokenDefault || i < 0 {
+		return "the token in " + c.tokenEnv
 	}
-	return "the token in " + c.tokenEnv
+	if i == 0 {
+		return "the token in " + c.tokenEnv + " (read before " + strings.Join(DefaultTokenEnvs[1:], ", ") + ")"
+	}
+	return "the token in " + c.tokenEnv + " (" + strings.Join(DefaultTokenEnvs[:i], ", ") + " is not set)"
 }

@@ -29,19 +29,26 @@ func TestCheckAccess(t *testing.T) {
 			t.Fatalf("a read-only token: %v", err)
 		}
 	})
-	t.Run("invalid token", func(t *testing.T) {
-		h := newHarness(t, func(o *Options) {
-			o.Getenv = func(k string) string { return map[string]string{"GH_TOKEN": "ghp_revoked0000"}[k] }
+	for _, tt := range []struct{ name, tokenEnv, env, want string }{
+		{"invalid token", "", "GH_TOKEN", "the token in GH_TOKEN (read before GITHUB_TOKEN) is not valid (GitHub answered 401 Bad credentials)"},
+		{"invalid GITHUB_TOKEN", "", "GITHUB_TOKEN", "the token in GITHUB_TOKEN (GH_TOKEN is not set) is not valid (GitHub answered 401 Bad credentials)"},
+		{"invalid configured token", "GITHUB_TOKEN", "GITHUB_TOKEN", "the token in GITHUB_TOKEN is not valid (GitHub answered 401 Bad credentials)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *Options) {
+				o.TokenEnv = tt.tokenEnv
+				o.Getenv = func(k string) string { return map[string]string{tt.env: "ghp_revoked0000"}[k] }
+			})
+			_, err := h.c.CheckAccess(ctx, "contents: write")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("a revoked token: %v, want %q", err, tt.want)
+			}
+			if StatusOf(err) != 401 {
+				t.Fatalf("the API error is wrapped: %v", err)
+			}
+			noToken(t, err)
 		})
-		_, err := h.c.CheckAccess(ctx, "contents: write")
-		if err == nil || !strings.Contains(err.Error(), "the token in GH_TOKEN (read before GITHUB_TOKEN) is not valid (GitHub answered 401 Bad credentials)") {
-			t.Fatalf("a revoked token: %v", err)
-		}
-		if StatusOf(err) != 401 {
-			t.Fatalf("the API error is wrapped: %v", err)
-		}
-		noToken(t, err)
-	})
+	}
 	t.Run("unknown repository", func(t *testing.T) {
 		h := newHarness(t, func(o *Options) { o.Repository = "acme/nope" })
 		_, err := h.c.CheckAccess(ctx, "contents: write")

@@ -100,8 +100,11 @@ type Client struct {
 	api         *gogithub.Client
 	owner, repo string
 	apiURL      string
-	// tokenEnv is the variable the token was read from, for messages.
-	tokenEnv string
+	// tokenEnv is the variable the token was read from, for messages;
+	// tokenDefault says it was found among DefaultTokenEnvs (no variable
+	// was configured).
+	tokenEnv     string
+	tokenDefault bool
 	// installation marks a GitHub App installation token (ghs_…), whose
 	// rights the repository answer does not describe.
 	installation bool
@@ -145,8 +148,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{owner: owner, repo: repo, apiURL: apiURL, tokenEnv: tokenEnv, installation: strings.HasPrefix(token, "ghs_"),
-		log: o.Logger, clock: o.Clock}
+	c := &Client{owner: owner, repo: repo, apiURL: apiURL, tokenEnv: tokenEnv, tokenDefault: o.TokenEnv == "",
+		installation: strings.HasPrefix(token, "ghs_"), log: o.Logger, clock: o.Clock}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

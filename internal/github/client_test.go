@@ -408,10 +408,15 @@ func TestTransientFailures(t *testing.T) {
 				if err != nil || rel.TagName != "v1.0.0" || rel.Draft != draft {
 					t.Fatalf("fault %v, draft %v: release %+v, err %v", fault.Kind, draft, rel, err)
 				}
-				// GitHub accepts any number of drafts for one tag: a blind
-				// second create would have made two.
 				if n := len(h.fake.Releases(testRepo)); n != 1 {
 					t.Fatalf("fault %v, draft %v: %d releases", fault.Kind, draft, n)
+				}
+				// GitHub accepts any number of drafts for one tag: the create
+				// sent blindly again would have made a second draft (a second
+				// published release is refused).
+				_, err = h.c.createRelease(ctx, ReleaseRequest{TagName: "v1.0.0", Draft: draft})
+				if want := map[bool]int{false: 1, true: 2}[draft]; len(h.fake.Releases(testRepo)) != want || (err == nil) != draft {
+					t.Fatalf("fault %v, draft %v: a blind resend left %d releases (err %v), want %d", fault.Kind, draft, len(h.fake.Releases(testRepo)), err, want)
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,45 +78,38 @@ func (c *Client) createDeployment(ctx context.Context, req DeploymentRequest) (i
 	return d.GetID(), nil
 }
 
-func (r DeploymentRequest) environment() string {
-	if r.Environment == "" {
-		return "production"
-	}
-	return r.Environment
-}
+// defaultEnvironment is the environment of a deployment that names none.
+const defaultEnvironment = "production"
+
+func (r DeploymentRequest) environment() string { return cmp.Or(r.Environment, defaultEnvironment) }
 
 // findDeployment looks for the deployment of req that carries token among
 // the newest deployments of its ref and environment.
 func (c *Client) findDeployment(ctx context.Context, req DeploymentRequest, token string) (int64, bool, error) {
-	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
-	opt := &gogithub.DeploymentsListOptions{Ref: req.Ref, Environment: req.environment(), Task: "deploy", ListOptions: gogithub.ListOptions{PerPage: 30}}
-	list, resp, err := c.api.Repositories.ListDeployments(ctx, c.owner, c.repo, opt)
-	if err != nil {
-		return 0, false, c.wrap(http.MethodGet, path, resp, err)
-	}
-	for _, d := range list {
-		var payload map[string]any
-		if json.Unmarshal(d.Payload, &payload) == nil && payload[payloadToken] == token {
-			return d.GetID(), true, nil
-		}
-	}
-	return 0, false, nil
+	return c.scanDeployments(ctx, req.Ref, req.environment(), func(t any) bool { return t == token })
 }
 
-// LatestDeployment returns the newest deployment of ref in environment that
-// shipprod recorded (its payload carries the request token CreateDeployment
-// adds), and false when there is none among the newest 30.
+// LatestDeployment returns the newest deployment of ref in environment
+// (default production) that shipprod recorded (its payload carries the
+// request token CreateDeployment adds), and false when there is none among
+// the newest 30.
 func (c *Client) LatestDeployment(ctx context.Context, ref, environment string) (int64, bool, error) {
+	return c.scanDeployments(ctx, ref, cmp.Or(environment, defaultEnvironment), func(t any) bool { return t != nil })
+}
+
+// scanDeployments returns the newest of the 30 newest deploy-task
+// deployments of ref in environment whose payload's request token
+// satisfies match (nil when the payload has none).
+func (c *Client) scanDeployments(ctx context.Context, ref, environment string, match func(token any) bool) (int64, bool, error) {
 	path := fmt.Sprintf("repos/%s/%s/deployments", c.owner, c.repo)
-	req := DeploymentRequest{Ref: ref, Environment: environment}
-	opt := &gogithub.DeploymentsListOptions{Ref: ref, Environment: req.environment(), Task: "deploy", ListOptions: gogithub.ListOptions{PerPage: 30}}
+	opt := &gogithub.DeploymentsListOptions{Ref: ref, Environment: environment, Task: "deploy", ListOptions: gogithub.ListOptions{PerPage: 30}}
 	list, resp, err := c.api.Repositories.ListDeployments(ctx, c.owner, c.repo, opt)
 	if err != nil {
 		return 0, false, c.wrap(http.MethodGet, path, resp, err)
 	}
 	for _, d := range list { // newest first
 		var payload map[string]any
-		if json.Unmarshal(d.Payload, &payload) == nil && payload[payloadToken] != nil {
+		if json.Unmarshal(d.Payload, &payload) == nil && match(payload[payloadToken]) {
 			return d.GetID(), true, nil
 		}
 	}

@@ -15,9 +15,9 @@
 // retries, rewinding request bodies — the library leaves to its caller
 // anyway.
 //
-// The package depends on no other shipprod package: Clock is declared here
-// with the method set of shipprod.Clock, which its values satisfy as they
-// are.
+// The package imports no shipprod package but internal/clock: Clock is an
+// alias of clock.Clock, which has the method set of shipprod.Clock, so a
+// shipprod.Clock (shipprodtest.Clock in tests) is passed as it is.
 package httpretry
 
 import (
@@ -34,8 +34,7 @@ import (
 	"github.com/shipprod/shipprod/internal/clock"
 )
 
-// Clock is the time source of the waits: shipprod.Clock's method set, so a
-// shipprod.Clock (shipprodtest.Clock in tests) can be passed as it is.
+// Clock is the time source of the waits (an alias of clock.Clock).
 type Clock = clock.Clock
 
 // Defaults for the zero Transport.

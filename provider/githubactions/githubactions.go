@@ -135,8 +135,7 @@ type RollbackConfig struct {
 
 // Deployer runs a GitHub Actions workflow to deploy. It implements
 // shipprod.Deployer, shipprod.Rollbacker, shipprod.ProductionReader,
-// shipprod.Follower, shipprod.Preflighter and shipprod.ActionPlanner; Cancel
-// cancels a run.
+// shipprod.Follower, shipprod.Preflighter and shipprod.ActionPlanner.
 type Deployer struct {
 	cfg   Config
 	w     *Watcher
@@ -439,15 +438,6 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		dep.URL = url
 	}
 	return dep, nil
-}
-
-// Cancel cancels the deployment's workflow run.
-func (d *Deployer) Cancel(ctx context.Context, dep shipprod.Deployment) error {
-	id, err := strconv.ParseInt(dep.ID, 10, 64)
-	if err != nil {
-		return fmt.Errorf("cancel: deployment id %q is not a workflow run id", dep.ID)
-	}
-	return d.w.client.CancelRun(ctx, id)
 }
 
 // dispatch is one dispatch of a workflow: what to send, and what production

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -151,7 +150,7 @@ func (d *Deployer) Preflight(ctx context.Context, rel shipprod.Release) error {
 	if _, err := d.w.client.CheckAccess(ctx, need); err != nil {
 		return fmt.Errorf("deploy.github-actions: %w", err)
 	}
-	wf, err := d.checkWorkflow(ctx, "deploy.github-actions.workflow", d.cfg.Workflow)
+	wf, err := d.w.checkWorkflow(ctx, "deploy.github-actions.workflow", d.cfg.Workflow)
 	if err != nil || d.cfg.Trigger == TriggerPush {
 		return err
 	}
@@ -167,7 +166,7 @@ func (d *Deployer) Preflight(ctx context.Context, rel shipprod.Release) error {
 	}
 	rbwf := wf
 	if d.tmpl.rbWorkflow != d.cfg.Workflow {
-		if rbwf, err = d.checkWorkflow(ctx, "deploy.github-actions.rollback.workflow", d.tmpl.rbWorkflow); err != nil {
+		if rbwf, err = d.w.checkWorkflow(ctx, "deploy.github-actions.rollback.workflow", d.tmpl.rbWorkflow); err != nil {
 			return err
 		}
 	}
@@ -176,16 +175,18 @@ func (d *Deployer) Preflight(ctx context.Context, rel shipprod.Release) error {
 	return d.checkDispatch(ctx, rbwf, "deploy.github-actions.rollback.inputs", sentInputs(d.tmpl.rbInputs, ""), rbRef, prev.Commit)
 }
 
-// checkWorkflow makes sure the workflow exists and is enabled.
-func (d *Deployer) checkWorkflow(ctx context.Context, key, name string) (github.Workflow, error) {
-	wf, err := d.w.client.Workflow(ctx, name)
+// checkWorkflow makes sure the workflow exists and is enabled (a disabled
+// workflow is neither dispatched nor run on a push); key is the
+// configuration key that names it, for the messages.
+func (w *Watcher) checkWorkflow(ctx context.Context, key, name string) (github.Workflow, error) {
+	wf, err := w.client.Workflow(ctx, name)
 	switch {
 	case github.IsNotFound(err):
-		return wf, fmt.Errorf("%s: %s has no workflow %s (give the file name under .github/workflows, or its id): %w", key, d.w.Repository(), name, err)
+		return wf, fmt.Errorf("%s: %s has no workflow %s (give the file name under .github/workflows, or its id): %w", key, w.Repository(), name, err)
 	case err != nil:
 		return wf, fmt.Errorf("%s: reading workflow %s: %w", key, name, err)
 	case wf.State != "" && wf.State != "active":
-		return wf, fmt.Errorf("%s: workflow %s of %s is %s: enable it (gh workflow enable %s --repo %s)", key, name, d.w.Repository(), wf.State, name, d.w.Repository())
+		return wf, fmt.Errorf("%s: workflow %s of %s is %s: enable it (gh workflow enable %s --repo %s)", key, name, w.Repository(), wf.State, name, w.Repository())
 	}
 	return wf, nil
 }
@@ -197,11 +198,12 @@ func (d *Deployer) checkDispatch(ctx context.Context, wf github.Workflow, key st
 	if err != nil {
 		return fmt.Errorf("deploy.github-actions.workflow: %w", err)
 	}
-	has, declared, err := dispatchTrigger([]byte(text))
+	parsed, err := parseWorkflow([]byte(text))
 	if err != nil {
 		return fmt.Errorf("deploy.github-actions.workflow: %s at %s is not a valid workflow file: %w", wf.Path, where, err)
 	}
-	if !has {
+	declared := parsed.inputs
+	if !parsed.trigger {
 		return fmt.Errorf("deploy.github-actions.workflow: %s at %s has no workflow_dispatch trigger, so GitHub refuses to dispatch it: add `on: workflow_dispatch` to it (on the default branch too), or set trigger: push",
 			wf.Path, where)
 	}
@@ -279,7 +281,8 @@ func orNone(list []string) string {
 }
 
 // Preflight checks that the token is valid and sees the repository, and
-// that the workflow to follow exists: reading only, as following does.
+// that the workflow to follow exists and is enabled: reading only, as
+// following does.
 func (f PushFollower) Preflight(ctx context.Context, _ shipprod.Release) error {
 	if _, err := f.Watcher.client.CheckAccess(ctx, ""); err != nil {
 		return err
@@ -287,11 +290,6 @@ func (f PushFollower) Preflight(ctx context.Context, _ shipprod.Release) error {
 	if f.Workflow == "" {
 		return nil
 	}
-	if _, err := f.Watcher.client.Workflow(ctx, f.Workflow); err != nil {
-		if github.StatusOf(err) == http.StatusNotFound {
-			return fmt.Errorf("deploy.follow_ci.workflow: %s has no workflow %s: %w", f.Watcher.Repository(), f.Workflow, err)
-		}
-		return err
-	}
-	return nil
+	_, err := f.Watcher.checkWorkflow(ctx, "deploy.follow_ci.workflow", f.Workflow)
+	return err
 }

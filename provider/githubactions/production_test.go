@@ -162,6 +162,10 @@ func TestPreflight(t *testing.T) {
 	}{
 		{"no such workflow", func(*fixture) Config { return Config{Workflow: "deploy-prod.yml"} },
 			"deploy.github-actions.workflow: acme/web has no workflow deploy-prod.yml"},
+		{"disabled workflow", func(f *fixture) Config {
+			f.fake.AddWorkflow(repoName, githubfake.Workflow{File: "deploy-prod.yml", State: "disabled_inactivity"})
+			return Config{Workflow: "deploy-prod.yml"}
+		}, "deploy.github-actions.workflow: workflow deploy-prod.yml of acme/web is disabled_inactivity: enable it (gh workflow enable deploy-prod.yml --repo acme/web)"},
 		{"no workflow_dispatch at the ref", func(f *fixture) Config {
 			f.fake.SetFile(repoName, "v1.4.2", ".github/workflows/deploy.yml", "on:\n  push:\n    tags: ['v*']\njobs: {}\n")
 			return Config{}
@@ -224,6 +228,13 @@ func TestPushFollowerPreflight(t *testing.T) {
 	err = (PushFollower{Watcher: w, Workflow: "cd.yml"}).Preflight(context.Background(), shipprod.Release{})
 	if err == nil || !strings.Contains(err.Error(), "deploy.follow_ci.workflow: acme/web has no workflow cd.yml") {
 		t.Fatalf("err %v", err)
+	}
+	// A disabled workflow does not run on the push: nothing would come to
+	// follow.
+	f.fake.AddWorkflow(repoName, githubfake.Workflow{File: "nightly.yml", State: "disabled_manually"})
+	err = (PushFollower{Watcher: w, Workflow: "nightly.yml"}).Preflight(context.Background(), shipprod.Release{})
+	if want := "deploy.follow_ci.workflow: workflow nightly.yml of acme/web is disabled_manually: enable it (gh workflow enable nightly.yml --repo acme/web)"; err == nil || err.Error() != want {
+		t.Fatalf("err %v\nwant %s", err, want)
 	}
 	if f.fake.Writes() != 0 {
 		t.Fatal("the pre-flight wrote")

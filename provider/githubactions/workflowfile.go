@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -33,32 +34,16 @@ func detectCorrelationInput(dir, workflow string) string {
 	if err != nil {
 		return ""
 	}
-	inputs, runName, ok := parseWorkflow(b)
-	if !ok {
+	wf, err := parseWorkflow(b)
+	if err != nil {
 		return ""
 	}
 	for _, name := range correlationCandidates {
-		if _, declared := inputs[name]; declared && showsInput(runName, name) {
+		if _, declared := wf.inputs[name]; declared && showsInput(wf.runName, name) {
 			return name
 		}
 	}
 	return ""
-}
-
-// parseWorkflow returns the declared workflow_dispatch inputs and the
-// run-name of a workflow file.
-func parseWorkflow(b []byte) (map[string]any, string, bool) {
-	var wf workflowFile
-	if err := yaml.Unmarshal(b, &wf); err != nil {
-		return nil, "", false
-	}
-	on, ok := wf.On.(map[string]any)
-	if !ok {
-		return nil, wf.RunName, true
-	}
-	disp, _ := on["workflow_dispatch"].(map[string]any)
-	inputs, _ := disp["inputs"].(map[string]any)
-	return inputs, wf.RunName, true
 }
 
 // showsInput reports whether a run-name expression uses inputs.<name>
@@ -73,40 +58,44 @@ type inputSpec struct {
 	required, hasDefault bool
 }
 
-// dispatchTrigger reads a workflow file's `on:` — a string, a list of
-// events or a map of them — and tells whether it has workflow_dispatch and
-// which inputs that declares.
-func dispatchTrigger(b []byte) (bool, map[string]inputSpec, error) {
+// dispatchable is what a workflow file says about dispatching it.
+type dispatchable struct {
+	// trigger says the file's `on:` has workflow_dispatch.
+	trigger bool
+	// inputs are the inputs workflow_dispatch declares.
+	inputs map[string]inputSpec
+	// runName is the file's run-name.
+	runName string
+}
+
+// parseWorkflow reads a workflow file's run-name and its `on:` — a string,
+// a list of events or a map of them — and tells whether it has
+// workflow_dispatch and which inputs that declares.
+func parseWorkflow(b []byte) (dispatchable, error) {
 	var wf workflowFile
 	if err := yaml.Unmarshal(b, &wf); err != nil {
-		return false, nil, err
+		return dispatchable{}, err
 	}
+	out := dispatchable{runName: wf.RunName, inputs: map[string]inputSpec{}}
 	switch on := wf.On.(type) {
 	case string:
-		return on == "workflow_dispatch", map[string]inputSpec{}, nil
+		out.trigger = on == "workflow_dispatch"
 	case []any:
-		for _, e := range on {
-			if e == "workflow_dispatch" {
-				return true, map[string]inputSpec{}, nil
-			}
-		}
-		return false, nil, nil
+		out.trigger = slices.Contains(on, any("workflow_dispatch"))
 	case map[string]any:
 		disp, has := on["workflow_dispatch"]
-		if !has {
-			return false, nil, nil
-		}
+		out.trigger = has
 		m, _ := disp.(map[string]any)
 		raw, _ := m["inputs"].(map[string]any)
-		inputs := make(map[string]inputSpec, len(raw))
 		for name, v := range raw {
 			spec, _ := v.(map[string]any)
 			_, hasDefault := spec["default"]
-			inputs[name] = inputSpec{required: spec["required"] == true || spec["required"] == "true", hasDefault: hasDefault}
+			out.inputs[name] = inputSpec{required: spec["required"] == true || spec["required"] == "true", hasDefault: hasDefault}
 		}
-		return true, inputs, nil
 	case nil:
-		return false, nil, fmt.Errorf("it has no `on:` triggers")
+		return out, fmt.Errorf("it has no `on:` triggers")
+	default:
+		return out, fmt.Errorf("its `on:` is a %T, not events", wf.On)
 	}
-	return false, nil, fmt.Errorf("its `on:` is a %T, not events", wf.On)
+	return out, nil
 }

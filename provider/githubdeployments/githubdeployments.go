@@ -11,9 +11,11 @@
 //
 // Every record is made with auto_merge: false and required_contexts: [], so
 // that GitHub never merges branches on the user's behalf nor refuses the
-// record over commit statuses. Recording is best effort: a GitHub failure
-// is logged and noted in the Deployment's Details, and never fails the
-// deploy itself. No URL sent to GitHub carries credentials: user
+// record over commit statuses. Recording is best effort and never fails
+// the deploy itself: a record GitHub refuses to create is logged and
+// noted in the Deployment's Details (key github_deployment); a status it
+// refuses (in_progress, the outcome, a rolled-back record's failure) is
+// logged only. No URL sent to GitHub carries credentials: user
 // information (https://user:token@host) is stripped from the environment
 // and log URLs.
 //

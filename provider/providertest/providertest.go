@@ -37,8 +37,10 @@
 //     Platform.Stall) during a deploy, and the error wraps context.Canceled;
 //   - a refused deploy (Platform.Break, required) is an error that carries
 //     the platform's cause for errors.Is/As;
-//   - a Rollbacker restores the previous release, twice in a row without
-//     harm, and honours cancellation;
+//   - a deployer that can roll back (shipprod.CanRollback: a wrapper's
+//     Rollback counts only when the wrapped deployer has one) restores the
+//     previous release, twice in a row without harm, and honours
+//     cancellation;
 //   - an ActionPlanner lists the same actions whether or not the release
 //     commit is known yet (Plan runs before the commit exists, Run after) and
 //     changes nothing while planning;
@@ -178,7 +180,9 @@ var checks = []check{
 	{"PreflightChangesNothing", isPreflighter, checkPreflight},
 }
 
-func isRollbacker(i *instance) bool { _, ok := i.d.(shipprod.Rollbacker); return ok }
+// isRollbacker asks what the Pipeline asks: a wrapper's Rollback is used
+// only when the deployer it wraps can roll back.
+func isRollbacker(i *instance) bool { return shipprod.CanRollback(i.d) }
 func isPlanner(i *instance) bool    { _, ok := i.d.(shipprod.ActionPlanner); return ok }
 func isProductionReader(i *instance) bool {
 	_, ok := shipprod.DeployerAs[shipprod.ProductionReader](i.d)
@@ -515,7 +519,7 @@ func (inst *instance) deployBoth(ctx context.Context) (shipprod.Deployment, erro
 }
 
 func checkRollback(ctx context.Context, inst *instance) error {
-	rb := inst.d.(shipprod.Rollbacker)
+	rb, _ := shipprod.DeployerAs[shipprod.Rollbacker](inst.d)
 	r0, r1 := inst.p.Releases[0], inst.p.Releases[1]
 	dep, err := inst.deployBoth(ctx)
 	if err != nil {
@@ -540,7 +544,7 @@ func checkRollback(ctx context.Context, inst *instance) error {
 }
 
 func checkRollbackCanceled(ctx context.Context, inst *instance) error {
-	rb := inst.d.(shipprod.Rollbacker)
+	rb, _ := shipprod.DeployerAs[shipprod.Rollbacker](inst.d)
 	r1 := inst.p.Releases[1]
 	dep, err := inst.deployBoth(ctx)
 	if err != nil {

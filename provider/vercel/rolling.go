@@ -1,6 +1,7 @@
 package vercel
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/shipprod/shipprod"
 )
@@ -151,6 +151,23 @@ func (r *rollingRelease) describe() string {
 	return strings.ToLower(r.State)
 }
 
+// rrBilling is GET /v1/projects/{p}/rolling-release/billing: whether the
+// team's plan lets the project turn rolling releases on. Reason is
+// available_slots, unlimited_slots, no_available_slots (EnabledProjects
+// then use the team's slots) or plan_not_supported (Vercel's REST
+// reference, "Get rolling release billing status").
+type rrBilling struct {
+	Reason          string   `json:"reason"`
+	Message         string   `json:"message"`
+	EnabledProjects []string `json:"enabledProjects"`
+}
+
+// Billing reasons that refuse turning rolling releases on.
+const (
+	billingPlanNotSupported = "plan_not_supported"
+	billingNoSlots          = "no_available_slots"
+)
+
 type rrConfigEnvelope struct {
 	RollingRelease *rrConfig `json:"rollingRelease"`
 }
@@ -177,6 +194,14 @@ func (c *client) setRollingConfig(ctx context.Context, project string, body any)
 		return nil, err
 	}
 	return env.RollingRelease, nil
+}
+
+func (c *client) rollingBilling(ctx context.Context, project string) (*rrBilling, error) {
+	var b rrBilling
+	if err := c.do(ctx, c.reads, http.MethodGet, rrPath(project, "/billing"), nil, nil, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
 }
 
 // rollingRelease reads the project's latest release (with state, the
@@ -280,6 +305,13 @@ func (d *Deployer) fixCommand() string {
 	return fmt.Sprintf("vercel rolling-release configure --cfg='%s'%s", cfg, d.scopeFlag())
 }
 
+// drivable reports whether the project's configuration c is the one
+// shipprod drives: enabled, manual approval, the rollout's stages.
+// checkRolling says which of them is not.
+func (d *Deployer) drivable(c *rrConfig) bool {
+	return d.rollout != nil && c.enabled() && c.advancement() == advanceManual && slices.Equal(configPercents(c), d.rolloutPercents())
+}
+
 // checkRolling checks the project's rolling release configuration against
 // the rollout the Pipeline drives, and says how to fix a mismatch.
 func (d *Deployer) checkRolling(c *rrConfig) error {
@@ -323,7 +355,7 @@ func (rr *rolling) on() bool { return rr != nil && rr.cfg != nil }
 // readRolling reads the project's configuration and the release in
 // flight, unless neither the Pipeline nor the project uses them.
 func (r *run) readRolling(ctx context.Context) error {
-	if r.d.rollout == nil && !r.proj.rollingHint() {
+	if !r.d.usesRolling(r.proj) {
 		return nil
 	}
 	cfg, err := r.d.api.rollingConfig(ctx, r.proj.ID)
@@ -349,7 +381,7 @@ func (r *run) prepareRolling(ctx context.Context) error {
 		return err
 	}
 	cfg := r.rr.cfg
-	if r.d.configure() && (!cfg.enabled() || cfg.advancement() != advanceManual || !slices.Equal(configPercents(cfg), r.d.rolloutPercents())) {
+	if r.d.configure() && !r.d.drivable(cfg) {
 		got, err := r.d.api.setRollingConfig(ctx, r.proj.ID, r.d.wantConfig())
 		if err != nil {
 			return fmt.Errorf("configuring rolling releases (manual approval, stages %s): %w", fmtPercents(r.d.rolloutPercents()), err)
@@ -399,29 +431,27 @@ func (r *run) promoteRolling(ctx context.Context, rel shipprod.Release, dd *depl
 // awaitCanary follows the project's rolling release until it is the
 // release of deployment id.
 func (d *Deployer) awaitCanary(ctx context.Context, projectID, id string) (*rollingRelease, error) {
-	deadline := d.clock.Now().Add(d.cfg.Timeout)
-	interval := min(d.cfg.PollInterval, time.Second)
-	for {
+	var started *rollingRelease
+	err := d.poll(ctx, "the rolling release to start", func() error {
+		return fmt.Errorf("no rolling release of the deployment started within %s", d.cfg.Timeout)
+	}, func() (bool, error) {
 		rr, err := d.api.rollingRelease(ctx, projectID, "")
-		if err != nil && (ctx.Err() != nil || !transient(err)) {
-			return nil, err
+		if err != nil || rr.canary() != id {
+			return false, err
 		}
-		if err == nil && rr.canary() == id {
-			switch rr.State {
-			case rrActive, rrComplete:
-				return rr, nil
-			case rrAborted:
-				return nil, errors.New("the rolling release of the deployment was aborted as it started")
-			}
+		switch rr.State {
+		case rrActive, rrComplete:
+			started = rr
+			return true, nil
+		case rrAborted:
+			return false, errors.New("the rolling release of the deployment was aborted as it started")
 		}
-		if !d.clock.Now().Before(deadline) {
-			return nil, fmt.Errorf("no rolling release of the deployment started within %s", d.cfg.Timeout)
-		}
-		if err := d.clock.Sleep(ctx, interval); err != nil {
-			return nil, fmt.Errorf("waiting for the rolling release to start: %w", err)
-		}
-		interval = min(interval*3/2, MaxPollInterval)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return started, nil
 }
 
 // finishCanary fills the Deployment of a canary: the share it serves, not
@@ -634,26 +664,25 @@ func (d *Deployer) CompleteRollout(ctx context.Context, dep shipprod.Deployment)
 // awaitRolling follows dep's release until it leaves ACTIVE (want is the
 // state expected, for the message).
 func (d *Deployer) awaitRolling(ctx context.Context, pid, id, want string) (*rollingRelease, error) {
-	deadline := d.clock.Now().Add(d.cfg.Timeout)
-	interval := min(d.cfg.PollInterval, time.Second)
-	for {
-		if err := d.clock.Sleep(ctx, interval); err != nil {
-			return nil, fmt.Errorf("waiting for the rolling release to be %s: %w", strings.ToLower(want), err)
-		}
+	want = strings.ToLower(want)
+	var left *rollingRelease
+	err := d.poll(ctx, "the rolling release to be "+want, func() error {
+		return fmt.Errorf("the rolling release was not %s within %s", want, d.cfg.Timeout)
+	}, func() (bool, error) {
 		rr, err := d.api.rollingRelease(ctx, pid, "")
 		switch {
-		case err != nil && (ctx.Err() != nil || !transient(err)):
-			return nil, err
-		case err == nil && rr.canary() != id:
-			return nil, errors.New("the project's rolling release is no longer this deployment's")
-		case err == nil && rr.State != rrActive:
-			return rr, nil
+		case err != nil:
+			return false, err
+		case rr.canary() != id:
+			return false, errors.New("the project's rolling release is no longer this deployment's")
 		}
-		if !d.clock.Now().Before(deadline) {
-			return nil, fmt.Errorf("the rolling release was not %s within %s", strings.ToLower(want), d.cfg.Timeout)
-		}
-		interval = min(interval*3/2, MaxPollInterval)
+		left = rr
+		return rr.State != rrActive, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return left, nil
 }
 
 // AbortRollout sends all production traffic back to the deployment that
@@ -712,10 +741,11 @@ func (d *Deployer) abortActive(ctx context.Context, pid string, dep shipprod.Dep
 }
 
 // preflightRolling checks, reading only, that the project's rolling
-// releases are what the rollout needs (or can be configured so), and that
-// no other deployment's release is in flight.
+// releases are what the rollout needs (or can be configured so: the
+// stages fit, and the team's plan has them), and that no other
+// deployment's release is in flight.
 func (d *Deployer) preflightRolling(ctx context.Context, rel shipprod.Release, p *project) error {
-	if d.rollout == nil && !p.rollingHint() {
+	if !d.usesRolling(p) {
 		return nil
 	}
 	cfg, err := d.api.rollingConfig(ctx, p.ID)
@@ -724,6 +754,11 @@ func (d *Deployer) preflightRolling(ctx context.Context, rel shipprod.Release, p
 	}
 	if err := d.checkRolling(cfg); err != nil {
 		return err
+	}
+	if d.configure() && !d.drivable(cfg) {
+		if err := d.checkBilling(ctx, p.ID, cfg); err != nil {
+			return fmt.Errorf("vercel project %s: %w", d.project, err)
+		}
 	}
 	active, err := d.api.rollingRelease(ctx, p.ID, rrActive)
 	if err != nil || active == nil {
@@ -734,6 +769,26 @@ func (d *Deployer) preflightRolling(ctx context.Context, rel shipprod.Release, p
 		return err
 	}
 	return fmt.Errorf("vercel project %s: %w", d.project, d.busyError(active))
+}
+
+// checkBilling asks Vercel whether the team's plan lets the project's
+// rolling releases be configured (cfg is the configuration now), so that
+// a plan without them fails the pre-flight rather than the deploy's
+// PATCH, after the release was tagged.
+func (d *Deployer) checkBilling(ctx context.Context, pid string, cfg *rrConfig) error {
+	b, err := d.api.rollingBilling(ctx, pid)
+	if err != nil {
+		return fmt.Errorf("reading whether the team's plan allows rolling releases: %w", err)
+	}
+	switch {
+	case b.Reason == billingPlanNotSupported:
+		return fmt.Errorf("rolling_release.configure cannot turn Rolling Releases on: the team's Vercel plan does not include them (Vercel says: %s); upgrade the team to Pro or Enterprise, or remove the rollout section to promote all at once",
+			cmp.Or(b.Message, b.Reason))
+	case b.Reason == billingNoSlots && !cfg.enabled():
+		return fmt.Errorf("rolling_release.configure cannot turn Rolling Releases on: the team has no slot left, they are on for %s (Vercel says: %s); turn them off for one of those, or remove the rollout section to promote all at once",
+			cmp.Or(strings.Join(b.EnabledProjects, ", "), "other projects"), cmp.Or(b.Message, b.Reason))
+	}
+	return nil
 }
 
 // isRelease reports whether deployment id is a build of rel (a resumed
@@ -757,6 +812,11 @@ func (d *Deployer) isRelease(ctx context.Context, id string, rel shipprod.Releas
 	return staging != "" && dd.Meta["shipprodPromotedFrom"] == staging, nil
 }
 
+// usesRolling reports whether the project's rolling releases need reading:
+// the Pipeline drives a rollout, or GET /v9/projects says the project has
+// a rolling release configuration.
+func (d *Deployer) usesRolling(p *project) bool { return d.rollout != nil || p.rollingHint() }
+
 // rollingHint reports whether GET /v9/projects says the project has a
 // rolling release configuration (its rollingRelease field is not null).
 func (p *project) rollingHint() bool {
@@ -767,7 +827,7 @@ func (p *project) rollingHint() bool {
 // activeRelease reads the release in flight of a project whose rolling
 // releases are (or were) configured; nil otherwise.
 func (d *Deployer) activeRelease(ctx context.Context, p *project) (*rollingRelease, error) {
-	if !p.rollingHint() && d.rollout == nil {
+	if !d.usesRolling(p) {
 		return nil, nil
 	}
 	return d.api.rollingRelease(ctx, p.ID, rrActive)

@@ -172,7 +172,11 @@ func TestPreflightChecksTheRollingReleaseConfiguration(t *testing.T) {
 		project   *vercelfake.RollingReleaseConfig
 		rollout   *shipprod.Rollout
 		configure bool
-		want      []string // "" means it passes
+		// hobby puts the team on the Hobby plan; billing is the billing
+		// status Vercel answers instead of the fake's.
+		hobby   bool
+		billing string
+		want    []string // "" means it passes
 	}{
 		{name: "no rollout, no rolling releases"},
 		{name: "rolling releases on but no rollout", project: ptr(manual(10, 50, 100)),
@@ -185,6 +189,13 @@ func TestPreflightChecksTheRollingReleaseConfiguration(t *testing.T) {
 			want: []string{"rollout.stages (5%, 25%, 100%) do not match the stages of vercel project web's rolling releases (10%, 50%, 100%)", "change rollout.stages to 10%, 50%, 100%", fix}},
 		{name: "matching", project: ptr(manual(5, 25, 100)), rollout: stages},
 		{name: "configure", project: &automatic, rollout: stages, configure: true},
+		{name: "configure on a plan without rolling releases", project: &automatic, rollout: stages, configure: true, hobby: true,
+			want: []string{"vercel project web: rolling_release.configure cannot turn Rolling Releases on: the team's Vercel plan does not include them (Vercel says: Rolling Releases are available on the Pro and Enterprise plans); upgrade the team to Pro or Enterprise, or remove the rollout section"}},
+		{name: "configure with no slot left", rollout: stages, configure: true,
+			billing: `{"availableSlots":0,"reason":"no_available_slots","message":"All 1 slots are in use","enabledProjects":["api","docs"]}`,
+			want:    []string{"vercel project web: rolling_release.configure cannot turn Rolling Releases on: the team has no slot left, they are on for api, docs (Vercel says: All 1 slots are in use); turn them off for one of those"}},
+		{name: "configure a project that has a slot", project: &automatic, rollout: stages, configure: true,
+			billing: `{"availableSlots":0,"reason":"no_available_slots","message":"All 1 slots are in use","enabledProjects":["web"]}`},
 		{name: "configure with one stage", rollout: &shipprod.Rollout{Stages: []shipprod.RolloutStage{{Percent: 100}}}, configure: true,
 			want: []string{"rollout.stages has 1 stage(s); Vercel's rolling releases have 2 to 10"}},
 	}
@@ -193,6 +204,10 @@ func TestPreflightChecksTheRollingReleaseConfiguration(t *testing.T) {
 			f := newFixture(t)
 			if tt.project != nil {
 				f.srv.SetRollingRelease("prj_web", *tt.project)
+			}
+			f.srv.SetHobby(tt.hobby)
+			if tt.billing != "" {
+				f.srv.Inject(vercelfake.Fault{Method: "GET", Path: "/v1/projects/prj_web/rolling-release/billing", Status: 200, Body: tt.billing})
 			}
 			cfg := vercel.Config{}
 			if tt.configure {

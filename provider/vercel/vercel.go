@@ -432,7 +432,7 @@ func (e *opError) Error() string {
 
 func (e *opError) Unwrap() error { return e.err }
 
-// run is the state of one Deploy, Promote or Rollback.
+// run is the state of one call of the Deployer (Deploy, Follow, Rollback…).
 type run struct {
 	d     *Deployer
 	op    string
@@ -505,25 +505,6 @@ func (r *run) candidate(ctx context.Context, rel shipprod.Release) (*deployment,
 		return r.stagingDeployment(ctx, rel, id)
 	}
 	return r.findByCommit(ctx, rel)
-}
-
-// Promote puts the existing deployment id into production.
-func (d *Deployer) Promote(ctx context.Context, rel shipprod.Release, id string) (shipprod.Deployment, error) {
-	r := d.newRun("promoting " + id)
-	if err := ctx.Err(); err != nil {
-		return r.fail(err)
-	}
-	if err := r.project(ctx); err != nil {
-		return r.fail(err)
-	}
-	if err := r.prepareRolling(ctx); err != nil {
-		return r.fail(err)
-	}
-	cand, err := r.stagingDeployment(ctx, rel, id)
-	if err != nil {
-		return r.fail(err)
-	}
-	return r.promoteDeployment(ctx, rel, cand)
 }
 
 // stagingDeployment reads the deployment id of the project, as staging
@@ -1067,55 +1048,69 @@ func (d *Deployer) timedOut(ctx context.Context, id string, last *deployment, la
 	return te
 }
 
-// awaitAliasRequest follows project.lastAliasRequest until the promote or
-// rollback to id requested at (or after) since has finished.
-func (d *Deployer) awaitAliasRequest(ctx context.Context, projectID, kind, id string, since time.Time) error {
+// poll calls try until it reports done, pausing between calls on the
+// clock (from min(PollInterval, 1s), backing off to MaxPollInterval). It
+// returns try's error unless that is a transient API error (tried again),
+// late's error once Timeout has passed, and the context's error, as
+// "waiting for <what>", when the context ends during a pause.
+func (d *Deployer) poll(ctx context.Context, what string, late func() error, try func() (done bool, err error)) error {
 	deadline := d.clock.Now().Add(d.cfg.Timeout)
 	interval := min(d.cfg.PollInterval, time.Second)
-	var status string
 	for {
-		p, err := d.api.getProject(ctx, projectID)
-		if err != nil && (ctx.Err() != nil || !transient(err)) {
+		done, err := try()
+		switch {
+		case err != nil && (ctx.Err() != nil || !transient(err)):
 			return err
-		}
-		if err == nil {
-			req := p.LastAliasRequest
-			ours := req != nil && req.ToDeploymentID == id && req.Type == kind &&
-				(req.RequestedAt == 0 || req.RequestedAt >= since.Add(-time.Minute).UnixMilli())
-			switch {
-			case !ours:
-				// Not visible yet; or another request replaced ours, which
-				// the production target below settles.
-				if p.productionID() == id && req != nil && req.Type == kind {
-					return nil
-				}
-			default:
-				status = req.JobStatus
-				switch req.JobStatus {
-				case "succeeded":
-					return nil
-				case "skipped":
-					if p.productionID() == id {
-						return nil
-					}
-					return fmt.Errorf("the %s was skipped by Vercel", kind)
-				case "failed":
-					aliases, aerr := d.api.failedAliases(ctx, projectID, kind)
-					if aerr != nil || len(aliases) == 0 {
-						return fmt.Errorf("the %s failed", kind)
-					}
-					return fmt.Errorf("the %s failed for aliases %s", kind, strings.Join(aliases, ", "))
-				}
-			}
+		case err == nil && done:
+			return nil
 		}
 		if !d.clock.Now().Before(deadline) {
-			return fmt.Errorf("the %s did not finish within %s (last status %q)", kind, d.cfg.Timeout, cmp.Or(status, "not started"))
+			return late()
 		}
 		if err := d.clock.Sleep(ctx, interval); err != nil {
-			return fmt.Errorf("waiting for the %s: %w", kind, err)
+			return fmt.Errorf("waiting for %s: %w", what, err)
 		}
 		interval = min(interval*3/2, MaxPollInterval)
 	}
+}
+
+// awaitAliasRequest follows project.lastAliasRequest until the promote or
+// rollback to id requested at (or after) since has finished.
+func (d *Deployer) awaitAliasRequest(ctx context.Context, projectID, kind, id string, since time.Time) error {
+	var status string
+	return d.poll(ctx, "the "+kind, func() error {
+		return fmt.Errorf("the %s did not finish within %s (last status %q)", kind, d.cfg.Timeout, cmp.Or(status, "not started"))
+	}, func() (bool, error) {
+		p, err := d.api.getProject(ctx, projectID)
+		if err != nil {
+			return false, err
+		}
+		req := p.LastAliasRequest
+		ours := req != nil && req.ToDeploymentID == id && req.Type == kind &&
+			(req.RequestedAt == 0 || req.RequestedAt >= since.Add(-time.Minute).UnixMilli())
+		if !ours {
+			// Not visible yet; or another request replaced ours, which the
+			// production target settles.
+			return p.productionID() == id && req != nil && req.Type == kind, nil
+		}
+		status = req.JobStatus
+		switch req.JobStatus {
+		case "succeeded":
+			return true, nil
+		case "skipped":
+			if p.productionID() == id {
+				return true, nil
+			}
+			return false, fmt.Errorf("the %s was skipped by Vercel", kind)
+		case "failed":
+			aliases, aerr := d.api.failedAliases(ctx, projectID, kind)
+			if aerr != nil || len(aliases) == 0 {
+				return false, fmt.Errorf("the %s failed", kind)
+			}
+			return false, fmt.Errorf("the %s failed for aliases %s", kind, strings.Join(aliases, ", "))
+		}
+		return false, nil
+	})
 }
 
 // Rollback returns production to the deployment that served it before
@@ -1180,12 +1175,4 @@ func (d *Deployer) Rollback(ctx context.Context, failed shipprod.Deployment, to 
 		dep.RollbackSteps = []string{fmt.Sprintf("vercel promote %s%s --yes", failed.ID, d.scopeFlag())}
 	}
 	return dep, err
-}
-
-// Cancel cancels a deployment that is still building.
-func (d *Deployer) Cancel(ctx context.Context, dep shipprod.Deployment) error {
-	if err := d.api.cancel(ctx, dep.ID); err != nil {
-		return &opError{op: "cancelling", project: d.project, deployment: dep.ID, err: err}
-	}
-	return nil
 }

@@ -539,12 +539,12 @@ func TestConfigFallbacks(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, ".vercel"), 0o755)
 	os.WriteFile(filepath.Join(dir, ".vercel", "project.json"), []byte(`{"projectId":"prj_web","orgId":"team_acme"}`), 0o644)
 
-	open := func(config string, env map[string]string, dir string) (shipprod.Deployer, error) {
+	open := func(config string, env map[string]string, dir string, facts map[string]string) (shipprod.Deployer, error) {
 		sec, err := provider.ParseSection("api_url: " + f.srv.URL + "\n" + config)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return provider.Open(context.Background(), "vercel", provider.Env{Config: sec, Dir: dir, Clock: f.clock, HTTPClient: f.srv.Client(),
+		return provider.Open(context.Background(), "vercel", provider.Env{Config: sec, Dir: dir, Facts: facts, Clock: f.clock, HTTPClient: f.srv.Client(),
 			Getenv: func(k string) string { return env[k] }})
 	}
 	withToken := func(m map[string]string) map[string]string { m["VERCEL_TOKEN"] = token; return m }
@@ -561,12 +561,16 @@ func TestConfigFallbacks(t *testing.T) {
 	for _, tt := range ok {
 		t.Run(tt.name, func(t *testing.T) {
 			staged := f.srv.AddDeployment(vercelfake.Deployment{ProjectID: "prj_web", Target: "production", SHA: sha1})
-			d, err := open(tt.config, tt.env, tt.dir)
+			d, err := open(tt.config, tt.env, tt.dir, map[string]string{vercel.FactStagingDeploymentID: staged})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.(*vercel.Deployer).Promote(context.Background(), rel("1.1.0", sha1, "", ""), staged); err != nil {
+			dep, err := d.Deploy(context.Background(), rel("1.1.0", sha1, "", ""))
+			if err != nil {
 				t.Fatal(err)
+			}
+			if dep.ID != staged || f.srv.Production("prj_web") != staged {
+				t.Fatalf("deployed %s, production %s, want %s promoted", dep.ID, f.srv.Production("prj_web"), staged)
 			}
 		})
 	}
@@ -584,7 +588,7 @@ func TestConfigFallbacks(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := open(tt.config, tt.env, "")
+			d, err := open(tt.config, tt.env, "", nil)
 			if err == nil && tt.want == "" {
 				_, err = d.Deploy(context.Background(), rel("1.1.0", sha1, "", ""))
 				if err == nil || !strings.Contains(err.Error(), "403") {
@@ -614,24 +618,6 @@ func TestStagingIDMustBeADeploymentID(t *testing.T) {
 	_, err := f.deployer(vercel.Config{}, map[string]string{vercel.FactStagingDeploymentID: "web.example.com"}).Deploy(context.Background(), rel("1.1.0", sha1, "", ""))
 	if err == nil || !strings.Contains(err.Error(), "not a dpl_ id") {
 		t.Fatalf("err = %v", err)
-	}
-}
-
-func TestCancel(t *testing.T) {
-	f := newFixture(t)
-	f.srv.Stall()
-	d := f.deployer(vercel.Config{Mode: vercel.ModeBuild, Timeout: time.Minute}, nil)
-	_, _ = d.Deploy(context.Background(), rel("1.1.0", sha1, "", ""))
-	ids := f.srv.Deployments()
-	id := ids[len(ids)-1]
-	if err := d.Cancel(context.Background(), shipprod.Deployment{ID: id}); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := f.srv.Deployment(id); got.State != "CANCELED" {
-		t.Fatalf("state = %s", got.State)
-	}
-	if err := d.Cancel(context.Background(), shipprod.Deployment{ID: id}); err == nil || !strings.Contains(err.Error(), "cannot be canceled") {
-		t.Fatalf("cancelling twice: %v", err)
 	}
 }
 

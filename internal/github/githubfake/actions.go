@@ -2,6 +2,7 @@ package githubfake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -61,6 +62,11 @@ type Workflow struct {
 	RunName string
 	// Script is how runs behave unless a queued script says otherwise.
 	Script RunScript
+	// State is the workflow's state in GET …/actions/workflows/{id}
+	// (default "active"; GitHub's others are disabled_manually,
+	// disabled_inactivity, disabled_fork and deleted). The fake only
+	// reports it: a disabled workflow's runs still start.
+	State string
 }
 
 type workflow struct {
@@ -251,7 +257,7 @@ func (s *Server) runJSON(r *http.Request, rp *repo, rn *run, now time.Time) map[
 func (s *Server) workflowJSON(r *http.Request, rp *repo, f *workflow) map[string]any {
 	return map[string]any{
 		"id": f.id, "node_id": fmt.Sprintf("W_fake%d", f.id), "name": f.def.Name,
-		"path": workflowsFolder + f.file, "state": "active",
+		"path": workflowsFolder + f.file, "state": cmp.Or(f.def.State, "active"),
 		"created_at": ts(f.created), "updated_at": ts(f.created),
 		"url":       s.apiURL(r, fmt.Sprintf("/repos/%s/actions/workflows/%d", rp.name, f.id)),
 		"html_url":  fmt.Sprintf("%s/%s/blob/%s/%s%s", s.webURL, rp.name, rp.opts.DefaultBranch, workflowsFolder, f.file),

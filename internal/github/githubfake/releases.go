@@ -111,8 +111,13 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, rp *repo) 
 // validMakeLatest is what make_latest accepts.
 var validMakeLatest = []string{"true", "false", "legacy"}
 
-// createRelease creates a release: 422 already_exists when the tag has one
-// (draft or not); publishing creates the tag at target_commitish.
+// createRelease creates a release; publishing creates the tag at
+// target_commitish. A draft never takes a tag: GitHub accepts any number of
+// drafts for one tag, published or not, and answers 422 already_exists only
+// to a published release whose tag a published release has (see
+// /work/shared/reference/vercel-github-api.md §2.3, and
+// ncipollo/release-action#7: "GitHub allows you to have multiple drafts
+// which point to the same tag (unlike normal releases)").
 func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
 	var req struct {
 		TagName                *string `json:"tag_name"`
@@ -139,7 +144,7 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, rp *repo)
 			map[string]string{"resource": "Release", "code": "invalid", "field": "make_latest"}))
 		return
 	}
-	if rp.releaseByTag(*req.TagName) != nil {
+	if !req.Draft && rp.publishedByTag(*req.TagName, nil) != nil {
 		writeRaw(w, http.StatusUnprocessableEntity, validationError(docCreateRelease,
 			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"}))
 		return
@@ -212,7 +217,10 @@ type releaseUpdate struct {
 	MakeLatest      *string `json:"make_latest"`
 }
 
-// updateRelease changes a release; publishing a draft creates its tag.
+// updateRelease changes a release; publishing a draft creates its tag. A
+// release that is published after the change may not share its tag with
+// another published release (422 already_exists, nothing changed); a draft
+// may carry any tag.
 func (s *Server) updateRelease(w http.ResponseWriter, r *http.Request, rp *repo) {
 	rel := rp.releaseByID(r.PathValue("id"))
 	if rel == nil {
@@ -229,7 +237,14 @@ func (s *Server) updateRelease(w http.ResponseWriter, r *http.Request, rp *repo)
 			map[string]string{"resource": "Release", "code": "invalid", "field": "make_latest"}))
 		return
 	}
-	if req.TagName != nil && *req.TagName != rel.tag && rp.releaseByTag(*req.TagName) != nil {
+	tag, draft := rel.tag, rel.draft
+	if req.TagName != nil {
+		tag = *req.TagName
+	}
+	if req.Draft != nil {
+		draft = *req.Draft
+	}
+	if !draft && rp.publishedByTag(tag, rel) != nil {
 		writeRaw(w, http.StatusUnprocessableEntity, validationError(docUpdateRelease,
 			map[string]string{"resource": "Release", "code": "already_exists", "field": "tag_name"}))
 		return
@@ -278,10 +293,11 @@ func (s *Server) deleteRelease(w http.ResponseWriter, r *http.Request, rp *repo)
 	notFound(w, "https://docs.github.com/rest/releases/releases#delete-a-release")
 }
 
-// releaseByTag returns the release of tag, draft or not, or nil.
-func (rp *repo) releaseByTag(tag string) *release {
+// publishedByTag returns the published release of tag other than except,
+// or nil. Drafts do not count: they take no tag until published.
+func (rp *repo) publishedByTag(tag string, except *release) *release {
 	for _, rel := range rp.releases {
-		if rel.tag == tag {
+		if rel.tag == tag && !rel.draft && rel != except {
 			return rel
 		}
 	}

@@ -15,9 +15,11 @@
 //   - the API is served under "/" and under GitHub Enterprise Server's
 //     "/api/v3/" prefix, and the URLs an answer carries (Link, url,
 //     Location) stay under the prefix the request used;
-//   - releases: 201 on create, 422 already_exists when the tag has a release
-//     (draft or not), get-by-tag answers 404 for drafts, the list includes
-//     drafts, newest first, paged with a Link header;
+//   - releases: 201 on create, 422 already_exists when a published release
+//     would share its tag with another published one (a draft takes no tag:
+//     any number of drafts may name one tag), get-by-tag answers 404 for
+//     drafts, the list includes drafts, newest first, paged with a Link
+//     header;
 //   - deployments: 201, 202 when auto_merge merged the default branch (no
 //     deployment created), 409 when required commit statuses fail, statuses
 //     with auto_inactive;

@@ -153,10 +153,12 @@ func TestReleasesBehaviour(t *testing.T) {
 	if resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases/tags/v1.0.0"}); resp.StatusCode != 404 {
 		t.Fatalf("a draft must be invisible by tag, got %d", resp.StatusCode)
 	}
-	resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.0.0"}`})
-	errs, _ := body["errors"].([]any)
-	if resp.StatusCode != 422 || body["message"] != "Validation Failed" || len(errs) != 1 || errs[0].(map[string]any)["code"] != "already_exists" || body["status"] != "422" {
-		t.Fatalf("duplicate: %d %v", resp.StatusCode, body)
+	// A draft takes no tag: a second draft for it is a second release.
+	if resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.0.0","draft":true}`}); resp.StatusCode != 201 {
+		t.Fatalf("second draft for one tag: %d %v", resp.StatusCode, body)
+	}
+	if n := len(s.Releases("acme/web")); n != 2 {
+		t.Fatalf("two drafts for one tag: %d releases", n)
 	}
 	if resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"name":"x"}`}); resp.StatusCode != 422 {
 		t.Fatalf("missing tag_name: %d %v", resp.StatusCode, body)
@@ -164,7 +166,7 @@ func TestReleasesBehaviour(t *testing.T) {
 	if resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v2","make_latest":true}`}); resp.StatusCode != 400 && resp.StatusCode != 422 {
 		t.Fatalf("make_latest must be a string: %d %v", resp.StatusCode, body)
 	}
-	id := int64(s.Releases("acme/web")[0].ID)
+	id, otherDraft := s.Releases("acme/web")[0].ID, s.Releases("acme/web")[1].ID
 	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(id), body: `{"draft":false}`})
 	if resp.StatusCode != 200 || body["published_at"] == nil || body["html_url"] != "https://github.com/acme/web/releases/tag/v1.0.0" {
 		t.Fatalf("publish: %d %v", resp.StatusCode, body)
@@ -174,6 +176,24 @@ func TestReleasesBehaviour(t *testing.T) {
 	}
 	if resp, _ := do(t, s, call{method: "GET", path: "/repos/acme/web/releases/latest"}); resp.StatusCode != 200 {
 		t.Fatalf("latest: %d", resp.StatusCode)
+	}
+	// Once the tag has a published release, a second published one is
+	// refused, created or published from a draft; a draft is still taken.
+	resp, body = do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.0.0"}`})
+	errs, _ := body["errors"].([]any)
+	if resp.StatusCode != 422 || body["message"] != "Validation Failed" || len(errs) != 1 || errs[0].(map[string]any)["code"] != "already_exists" || body["status"] != "422" {
+		t.Fatalf("duplicate: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, s, call{method: "PATCH", path: "/repos/acme/web/releases/" + itoa(otherDraft), body: `{"draft":false}`})
+	errs, _ = body["errors"].([]any)
+	if resp.StatusCode != 422 || len(errs) != 1 || errs[0].(map[string]any)["code"] != "already_exists" {
+		t.Fatalf("publishing a second release for a tag: %d %v", resp.StatusCode, body)
+	}
+	if rel := s.Releases("acme/web")[1]; !rel.Draft || !rel.PublishedAt.IsZero() {
+		t.Fatalf("a refused publish changed the draft: %+v", rel)
+	}
+	if resp, body := do(t, s, call{method: "POST", path: "/repos/acme/web/releases", body: `{"tag_name":"v1.0.0","draft":true}`}); resp.StatusCode != 201 {
+		t.Fatalf("a draft for a published release's tag: %d %v", resp.StatusCode, body)
 	}
 	// Renaming a release to a tag another release has is refused, and
 	// changes nothing.

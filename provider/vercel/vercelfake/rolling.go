@@ -16,8 +16,16 @@ import (
 //	POST /v1/projects/{idOrName}/rolling-release/approve-stage {nextStageIndex, canaryDeploymentId}
 //	POST /v1/projects/{idOrName}/rolling-release/complete      {canaryDeploymentId}
 //	POST /v1/projects/{idOrName}/rolling-release/start         {canaryDeploymentId}
+//	GET  /v1/projects/{idOrName}/rolling-release/billing
 //
-// Every answer is {"rollingRelease": …|null}. With rolling releases
+// Every answer but billing's is {"rollingRelease": …|null}. Billing says
+// whether the team's plan lets the project turn rolling releases on:
+// {"availableSlots": 0, "reason": "plan_not_supported", "message": …} on
+// the Hobby plan (SetHobby), where enabling them is refused with 402, and
+// {"availableSlots": "unlimited", "reason": "unlimited_slots", …}
+// otherwise (the SDK's getrollingreleasebillingstatusop also has
+// available_slots and no_available_slots with enabledProjects, which the
+// fake does not model: inject them). With rolling releases
 // enabled, a promote (POST /v10/projects/{p}/promote/{d}) or a production
 // deployment that would take the domains over starts a rolling release at
 // the first stage instead: the canary serves that share, and the project's
@@ -297,7 +305,7 @@ func (s *Server) rollingRoute(w http.ResponseWriter, r *http.Request, route stri
 	case "GET v1/projects/*/rolling-release/config", "PATCH v1/projects/*/rolling-release/config",
 		"DELETE v1/projects/*/rolling-release/config", "GET v1/projects/*/rolling-release",
 		"POST v1/projects/*/rolling-release/approve-stage", "POST v1/projects/*/rolling-release/complete",
-		"POST v1/projects/*/rolling-release/start":
+		"POST v1/projects/*/rolling-release/start", "GET v1/projects/*/rolling-release/billing":
 	default:
 		return false
 	}
@@ -312,6 +320,12 @@ func (s *Server) rollingRoute(w http.ResponseWriter, r *http.Request, route stri
 		writeJSON(w, http.StatusOK, map[string]any{"rollingRelease": renderConfig(p.rrConfig)})
 	case "PATCH v1/projects/*/rolling-release/config":
 		s.patchConfig(w, r, p)
+	case "GET v1/projects/*/rolling-release/billing":
+		if s.hobby {
+			writeJSON(w, http.StatusOK, map[string]any{"availableSlots": 0, "reason": "plan_not_supported", "message": hobbyRolling})
+			return true
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"availableSlots": "unlimited", "reason": "unlimited_slots", "message": "Rolling Releases are available for all projects"})
 	case "DELETE v1/projects/*/rolling-release/config":
 		// The release in flight, if any, goes on.
 		p.rrConfig = nil
@@ -327,6 +341,9 @@ func (s *Server) rollingRoute(w http.ResponseWriter, r *http.Request, route stri
 	}
 	return true
 }
+
+// hobbyRolling is why the Hobby plan has no rolling releases.
+const hobbyRolling = "Rolling Releases are available on the Pro and Enterprise plans"
 
 // configBody is the body of PATCH …/rolling-release/config.
 type configBody struct {
@@ -359,7 +376,7 @@ func (s *Server) patchConfig(w http.ResponseWriter, r *http.Request, p *project)
 		return
 	}
 	if s.hobby {
-		apiError(w, http.StatusPaymentRequired, "payment_required", "Rolling Releases are available on the Pro and Enterprise plans", nil)
+		apiError(w, http.StatusPaymentRequired, "payment_required", hobbyRolling, nil)
 		return
 	}
 	cfg, msg := checkConfig(body)

@@ -150,11 +150,17 @@ func TestRollingReleaseConfigIsChecked(t *testing.T) {
 	if _, _, body := call(t, s, "GET", "/v9/projects/web", "tok", ""); body["rollingRelease"] != nil {
 		t.Fatalf("project rollingRelease = %v", body["rollingRelease"])
 	}
+	if _, _, body := call(t, s, "GET", "/v1/projects/web/rolling-release/billing", "tok", ""); body["reason"] != "unlimited_slots" || body["availableSlots"] != "unlimited" {
+		t.Fatalf("billing on Pro: %v", body)
+	}
 	s.SetHobby(true)
 	status, _, _ := call(t, s, "PATCH", "/v1/projects/web/rolling-release/config", "tok",
 		`{"enabled":true,"advancementType":"manual-approval","stages":[{"targetPercentage":5},{"targetPercentage":100}]}`)
 	if status != 402 {
 		t.Fatalf("hobby plan: %d, want 402", status)
+	}
+	if _, _, body := call(t, s, "GET", "/v1/projects/web/rolling-release/billing", "tok", ""); body["reason"] != "plan_not_supported" || body["availableSlots"] != float64(0) || body["message"] == "" {
+		t.Fatalf("billing on Hobby: %v", body)
 	}
 }
 

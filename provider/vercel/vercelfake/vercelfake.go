@@ -25,7 +25,8 @@
 // Releases endpoints (see rolling.go): GET|PATCH|DELETE
 // /v1/projects/{p}/rolling-release/config, GET
 // /v1/projects/{p}/rolling-release, POST
-// /v1/projects/{p}/rolling-release/approve-stage|complete|start.
+// /v1/projects/{p}/rolling-release/approve-stage|complete|start, GET
+// /v1/projects/{p}/rolling-release/billing.
 package vercelfake
 
 import (
@@ -78,6 +79,10 @@ type Fault struct {
 	// Method and Path select requests: an empty Method matches any, Path is
 	// a prefix of the request path ("" matches any).
 	Method, Path string
+	// Match, when set, selects among those too: the fault applies to the
+	// requests it returns true for (one path but not its sub-paths, one
+	// query). It runs with the server locked and must not call it.
+	Match func(r *http.Request) bool
 	// Times is how many matching requests fail (default 1).
 	Times int
 	// Status and Body answer the request (Body defaults to Vercel's error
@@ -278,7 +283,8 @@ func (s *Server) SetQuota(n int) {
 }
 
 // SetHobby restricts rollbacks to the previous production deployment (402
-// otherwise), as on the Hobby plan.
+// otherwise) and refuses to turn rolling releases on (402; billing answers
+// plan_not_supported), as on the Hobby plan.
 func (s *Server) SetHobby(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -518,7 +524,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) takeFault(r *http.Request) *Fault {
 	for i, f := range s.faults {
-		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) {
+		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) && (f.Match == nil || f.Match(r)) {
 			f.Times--
 			if f.Times <= 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
